@@ -1,0 +1,3 @@
+export * as tf from '@tensorflow/tfjs-core';
+export * from './backend.js';
+export * from './profile.js';

@@ -1,0 +1,31 @@
+// Shared helpers of the project scripts (plain JavaScript so they run before anything is built).
+import { existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export function projectRoot() {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+/**
+ * node_modules/tangent-lab -> project root, so that notebooks (compiled by tslab with classic node
+ * resolution, which ignores package self-references) find the library by its package name.
+ */
+export function ensureSelfLink(root = projectRoot()) {
+  const link = join(root, 'node_modules', 'tangent-lab');
+  try {
+    if (lstatSync(link).isSymbolicLink() && resolve(dirname(link), readlinkSync(link)) === root) return;
+    rmSync(link, { recursive: true, force: true });
+  } catch {
+    // absent
+  }
+  mkdirSync(dirname(link), { recursive: true });
+  symlinkSync('..', link, 'dir');
+}
+
+export const KERNEL_NAME = 'tangent-lab';
+export const KERNEL_DISPLAY_NAME = 'TypeScript (tangent-lab)';
+
+export function hasFile(p) {
+  return existsSync(p);
+}
