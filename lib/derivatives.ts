@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Network } from './network.js';
+import { type Params, pv, shapeString, trainableNames } from './params.js';
+
+/** Differentiates a scalar function of the trainable parameters (fixed ones are held constant). */
+export function gradTrainable(net: Network, params: Params, scalar: (p: Params) => tf.Scalar): { value: number; grad: Params } {
+  const names = trainableNames(net.specs);
+  const fixed = Object.fromEntries(net.specs.filter((s) => !s.trainable).map((s) => [s.name, params[s.name]]));
+  const f = (...xs: tf.Tensor[]) => scalar({ ...fixed, ...Object.fromEntries(names.map((n, i) => [n, xs[i]])) });
+  const { value, grads } = tf.valueAndGrads(f)(names.map((n) => params[n]));
+  const v = value.dataSync()[0];
+  value.dispose();
+  return { value: v, grad: Object.fromEntries(names.map((n, i) => [n, grads[i]])) };
+}
+
+function weighted(f: tf.Tensor, u: tf.Tensor | undefined): tf.Scalar {
+  if (u === undefined) return tf.sum(f);
+  if (u.shape.length !== f.shape.length || u.shape.some((d, i) => d !== f.shape[i])) {
+    throw new Error(`cotangent u has shape ${shapeString(u.shape)}; expected the output shape ${shapeString(f.shape)}`);
+  }
+  return tf.sum(tf.mul(f, u));
+}
+
+/** J v: directional derivative of the outputs, [n, C]. */
+export function jvp(net: Network, params: Params, v: Params, x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const c = net.taylor(params, v, x, 1);
+    return c[1] ?? tf.zerosLike(c[0] as tf.Tensor);
+  });
+}
+
+/** J^T u: gradient of sum(u * f) over the trainable parameters (u defaults to ones). */
+export function vjp(net: Network, params: Params, x: tf.Tensor, u?: tf.Tensor): Params {
+  return gradTrainable(net, params, (p) => weighted(net.apply(p, x), u)).grad;
+}
+
+/**
+ * Hessian-vector product of the model: H v = grad_w <u, J(w) v>, reverse mode over the order-1 jet
+ * (no nested tf.grad). u weights outputs and samples; with one input and one output it is the Hessian of f.
+ */
+export function hvp(net: Network, params: Params, v: Params, x: tf.Tensor, u?: tf.Tensor): Params {
+  return gradTrainable(net, params, (p) => {
+    const c = net.taylor(p, v, x, 1);
+    // A model affine in w along v has H v = 0: keep the graph connected so the gradient is zeros.
+    return c[1] === null ? tf.mul(tf.sum(c[0] as tf.Tensor), 0) as tf.Scalar : weighted(c[1], u);
+  }).grad;
+}
+
+/**
+ * Mixed second directional derivative D^2 f[a, b] by polarization of order-2 jets:
+ * c_2(w) = D^2 f[w, w]/2, so D^2 f[a, b] = c_2(a + b) - c_2(a) - c_2(b).
+ */
+export function mixedSecond(net: Network, params: Params, a: Params, b: Params, x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const c2 = (d: Params) => net.taylor(params, d, x, 2)[2] ?? tf.zeros([x.shape[0], net.outputDim]);
+    return tf.sub(tf.sub(c2(pv.add(a, b)), c2(a)), c2(b));
+  });
+}
+
+/** Gradient of every (sample, output) pair: rows ordered i*C + c. 002 eq. 1. */
+export function perSampleGradients(net: Network, params: Params, x: tf.Tensor): Params[] {
+  const n = x.shape[0];
+  const C = net.outputDim;
+  const rows: Params[] = [];
+  for (let i = 0; i < n; i++) {
+    const xi = tf.slice(x, [i], [1]);
+    for (let c = 0; c < C; c++) {
+      rows.push(gradTrainable(net, params, (p) => tf.sum(tf.slice(net.apply(p, xi), [0, c], [1, 1]))).grad);
+    }
+    xi.dispose();
+  }
+  return rows;
+}

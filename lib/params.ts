@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Parameters are plain data: named float32 tensors. */
+export type Params = Record<string, tf.Tensor>;
+
+export type Init =
+  | { kind: 'normal'; std: number }
+  | { kind: 'uniform'; bound: number }
+  | { kind: 'rademacher' }
+  | { kind: 'zeros' };
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: Init;
+  /** Fixed parameters (e.g. the second layer of 002 eq. 8) are part of params but never differentiated. */
+  trainable: boolean;
+}
+
+export function shapeString(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Throws unless `p` has exactly the names and shapes of `specs` (or of the reference params). */
+export function checkStructure(p: Params, specs: readonly { name: string; shape: readonly number[] }[], what = 'params'): void {
+  if (p === null || typeof p !== 'object') throw new Error(`${what} must be an object of named tensors, got ${String(p)}`);
+  const expected = new Set(specs.map((s) => s.name));
+  for (const name of Object.keys(p)) {
+    if (!expected.has(name)) throw new Error(`${what} has an unknown entry '${name}'; expected names ${[...expected].join(', ')}`);
+  }
+  for (const s of specs) {
+    const t = p[s.name];
+    if (t === undefined) throw new Error(`${what} is missing '${s.name}' (shape ${shapeString(s.shape)})`);
+    if (!(t instanceof tf.Tensor)) throw new Error(`${what}['${s.name}'] is not a tensor`);
+    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
+      throw new Error(`${what}['${s.name}'] has shape ${shapeString(t.shape)}; expected ${shapeString(s.shape)}`);
+    }
+  }
+}
+
+export function trainableNames(specs: readonly ParamSpec[]): string[] {
+  return specs.filter((s) => s.trainable).map((s) => s.name);
+}
+
+/** Linear algebra on parameter vectors, keyed by name; names absent from a side count as zero. */
+export const pv = {
+  map(a: Params, f: (t: tf.Tensor, name: string) => tf.Tensor): Params {
+    return Object.fromEntries(Object.entries(a).map(([k, t]) => [k, f(t, k)]));
+  },
+  add(a: Params, b: Params, beta = 1): Params {
+    return pv.map(a, (t, k) => (b[k] ? tf.add(t, beta === 1 ? b[k] : tf.mul(b[k], beta)) : t));
+  },
+  scale(a: Params, s: number): Params {
+    return pv.map(a, (t) => tf.mul(t, s));
+  },
+  /** Scalar product as a number. */
+  dot(a: Params, b: Params): number {
+    return tf.tidy(() => {
+      let acc: tf.Tensor = tf.scalar(0);
+      for (const k of Object.keys(a)) if (b[k]) acc = tf.add(acc, tf.sum(tf.mul(a[k], b[k])));
+      return acc;
+    }).dataSync()[0];
+  },
+  norm(a: Params): number {
+    return Math.sqrt(pv.dot(a, a));
+  },
+  zerosLike(a: Params): Params {
+    return pv.map(a, (t) => tf.zerosLike(t));
+  },
+  /** Restriction to some names (a block of layers); the others are dropped. */
+  pick(a: Params, names: readonly string[]): Params {
+    return Object.fromEntries(names.filter((n) => a[n]).map((n) => [n, a[n]]));
+  },
+  /** Total number of scalars. */
+  size(a: Params): number {
+    return Object.values(a).reduce((s, t) => s + t.size, 0);
+  },
+  clone(a: Params): Params {
+    return pv.map(a, (t) => tf.clone(t));
+  },
+  keep(a: Params): Params {
+    Object.values(a).forEach((t) => tf.keep(t));
+    return a;
+  },
+  dispose(a: Params | undefined | null): void {
+    if (a) tf.dispose(Object.values(a));
+  },
+  /** Concatenation in name order into one float32 vector (for small dense checks). */
+  flatten(a: Params, names: readonly string[] = Object.keys(a)): Float32Array {
+    const out = new Float32Array(names.reduce((s, n) => s + a[n].size, 0));
+    let off = 0;
+    for (const n of names) {
+      const v = a[n].dataSync() as Float32Array;
+      out.set(v, off);
+      off += v.length;
+    }
+    return out;
+  },
+  unflatten(v: ArrayLike<number>, like: Params, names: readonly string[] = Object.keys(like)): Params {
+    let off = 0;
+    const out: Params = {};
+    for (const n of names) {
+      const size = like[n].size;
+      out[n] = tf.tensor(Array.prototype.slice.call(v, off, off + size), like[n].shape, 'float32');
+      off += size;
+    }
+    if (off !== v.length) throw new Error(`vector of length ${v.length} does not match params of size ${off}`);
+    return out;
+  },
+};
