@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's node build registers no gradients, and its ESM registration file does not load under
+// node; the union package's node bundle registers them all on the same tfjs-core instance.
+import '@tensorflow/tfjs';
 import { type Jet, add, checkOrder, coefficients, constantJet, lineJet, mapLinear, matMul, mulConst, bilinear } from './jet.js';
 import { type ParamSpec, type Params, checkStructure, shapeString } from './params.js';
 import { fillUniform, normals, rademacher, rngFor } from './random.js';
@@ -153,7 +156,7 @@ function makeCtx(specs: readonly ParamSpec[], params: Params, direction: Params 
     },
     conv2d(a, kernel, opts = {}) {
       const scale = opts.scale ?? 1;
-      let z = bilinear(a, param(kernel), (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'));
+      let z = bilinear(a, param(kernel), conv2dSame);
       if (scale !== 1) z = mapLinear(z, (c) => tf.mul(c, scale));
       return addBias(z, opts.bias, opts.biasScale ?? 1);
     },
@@ -162,6 +165,23 @@ function makeCtx(specs: readonly ParamSpec[], params: Params, direction: Params 
       return z;
     },
   };
+}
+
+/**
+ * 'same' stride-1 convolution as patches x kernel (im2col from pads and slices): the wasm backend has
+ * no Conv2DBackpropFilter kernel, and a matMul keeps reverse mode available on every backend.
+ */
+export function conv2dSame(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  const [n, h, wd, c] = x.shape;
+  const [kh, kw, cin, cout] = w.shape;
+  if (cin !== c) throw new Error(`conv2d: input has ${c} channels; the kernel expects ${cin}`);
+  const ph = (kh - 1) / 2;
+  const pw = (kw - 1) / 2;
+  const padded = tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]);
+  const patches: tf.Tensor[] = [];
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) patches.push(tf.slice(padded, [0, i, j, 0], [n, h, wd, c]));
+  const cols = tf.reshape(tf.concat(patches, 3), [n * h * wd, kh * kw * c]);
+  return tf.reshape(tf.matMul(cols, tf.reshape(w, [kh * kw * cin, cout])), [n, h, wd, cout]);
 }
 
 /** Completes a forward rule into a Network (init, apply, taylor). */

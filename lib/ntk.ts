@@ -32,7 +32,7 @@ function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2
   const f0 = tf.tidy(() =>
     net.taylor(params, null, x, 0, {
       dense(rec, z) {
-        records.push({ ...rec, input: tf.keep(rec.input) });
+        records.push({ ...rec, input: tf.keep(tf.clone(rec.input)) });
         shapes.push(z.shape);
         return z;
       },
