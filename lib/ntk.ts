@@ -182,7 +182,7 @@ export function kernelTopEigenvalues(
 
 /**
  * Split of the residual r = f - y into the top-s eigenspace of K and its complement (003 eq. 4.2):
- * L_{<=s} = scale ||P_{<=s} r||^2, L_{>s} = scale ||P_{>s} r||^2 (scale 1/n for the MSE of Ch.4).
+ * L_{<=s} = scale ||P_{<=s} r||^2, L_{>s} = scale ||P_{>s} r||^2; r is [n, C], scale defaults to 1/n (MSE of Ch.4).
  */
 export function lossDecomposition(K: tf.Tensor2D, residual: tf.Tensor, s: number, scale = 1 / residual.shape[0]) {
   const N = K.shape[0];
