@@ -109,6 +109,27 @@ export const exp: Activation = {
   },
 };
 
+/** log z: derivatives (-1)^(n-1) (n-1)! / z^n. */
+export const log: Activation = {
+  name: 'log',
+  derivatives: (z, k) => {
+    const out: Coef[] = [tf.log(z)];
+    if (k >= 1) {
+      const inv = tf.reciprocal(z);
+      let pow: tf.Tensor = inv;
+      let fact = 1;
+      for (let n = 1; n <= k; n++) {
+        if (n > 1) {
+          pow = tf.mul(pow, inv);
+          fact *= n - 1;
+        }
+        out.push(tf.mul(pow, (n % 2 === 1 ? 1 : -1) * fact));
+      }
+    }
+    return out;
+  },
+};
+
 /** swish_beta(z) = z sigmoid(beta z) (002 eq. 45 uses beta = 0.1): phi^(n) = z g^(n) + n g^(n-1), g = sigmoid(beta .). */
 export function swish(beta = 1): Activation {
   return {

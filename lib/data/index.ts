@@ -1,0 +1,14 @@
+export * from './dataset.js';
+export * from './split.js';
+export * from './preprocess.js';
+export * from './three-class.js';
+export * from './two-cluster.js';
+export * from './sphere.js';
+export * from './multi-index.js';
+export * from './gaussian-clusters.js';
+export * from './quadratic-model.js';
+export { type ImageOptions, type ImagePool } from './image-dataset.js';
+export * from './cifar10.js';
+export * from './download.js';
+export * from './mnist.js';
+export * from './images.js';
