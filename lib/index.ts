@@ -37,3 +37,4 @@ export * from './store.js';
 export * from './sweep.js';
 export * from './results-table.js';
 export * from './data/index.js';
+export * from './trackers.js';
