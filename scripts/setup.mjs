@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// Idempotent environment set-up run before `npm test`, `npm run reproduce`, `npm run bench`, `npm run lab`:
+// npm dependencies, the package self link, a Python with the Jupyter pieces (apt-get when root on
+// Debian/Ubuntu), Chromium (figure export; warning only), and the project kernelspec.
+// Fast when everything is in place: node_modules is checked against package-lock.json, Python with
+// importlib.util.find_spec, the kernelspec by comparing its kernel.json with the expected one.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { installKernel, kernelSpec } from './kernel-install.mjs';
+import { KERNEL_NAME, ensureSelfLink, projectRoot } from './project.mjs';
+
+export const PY_MODULES = ['nbclient', 'nbconvert', 'nbformat', 'jupyter_client', 'jupyter_kernel_test', 'notebook'];
+export const APT_PACKAGES = ['jupyter-nbconvert', 'jupyter-client', 'python3-jupyter-kernel-test', 'jupyter-notebook', 'python3-nbclient'];
+const PIP_PACKAGES = ['nbclient', 'nbconvert', 'jupyter_client', 'jupyter_kernel_test', 'notebook'];
+const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+
+const root = projectRoot();
+const stampPath = join(root, 'node_modules', '.tangent-setup.json');
+const log = (msg) => process.stdout.write(`setup: ${msg}\n`);
+
+class SetupError extends Error {}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.error) throw new SetupError(`cannot run ${cmd}: ${r.error.message}`);
+  return r.status === 0;
+}
+
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every non-optional package of package-lock.json is installed at its locked version. */
+function nodeModulesMatchLock(lock) {
+  for (const [key, entry] of Object.entries(lock.packages ?? {})) {
+    if (!key.startsWith('node_modules/') || entry.optional) continue;
+    const pkg = readJson(join(root, key, 'package.json'));
+    if (!pkg || (entry.version && !entry.link && pkg.version !== entry.version)) return false;
+  }
+  return true;
+}
+
+function ensureNodeModules() {
+  const lock = readJson(join(root, 'package-lock.json'));
+  if (existsSync(join(root, 'node_modules')) && (!lock || nodeModulesMatchLock(lock))) return;
+  const verb = lock ? 'ci' : 'install';
+  log(`node_modules missing or out of date: npm ${verb}`);
+  // Inside an npm script, use the npm that runs us.
+  const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
+  if (!run(npm[0], [...npm.slice(1), verb])) throw new SetupError(`npm ${verb} failed`);
+}
+
+function onPath(name) {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+}
+
+/** Modules of `modules` that `python` cannot find, or undefined when python does not run. */
+function missingModules(python, modules, { importThem = false } = {}) {
+  const code = importThem
+    ? `import importlib, sys\nmissing = []\nfor m in sys.argv[1:]:\n  try: importlib.import_module(m)\n  except Exception: missing.append(m)\nprint(' '.join(missing))`
+    : `import importlib.util, sys\nprint(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))`;
+  const r = spawnSync(python, ['-c', code, ...modules], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return undefined;
+  return r.stdout.trim().split(/\s+/).filter(Boolean);
+}
+
+function pythonCandidates() {
+  // An explicit TANGENT_PYTHON is the only candidate: silently using another interpreter would hide a typo.
+  return process.env.TANGENT_PYTHON ? [process.env.TANGENT_PYTHON] : ['python3', '/usr/bin/python3', 'python'];
+}
+
+function findPython() {
+  const report = [];
+  for (const py of pythonCandidates()) {
+    const missing = missingModules(py, PY_MODULES, { importThem: true });
+    if (missing?.length === 0) return { python: py };
+    report.push(missing ? `${py} lacks ${missing.join(', ')}` : `${py} does not run`);
+  }
+  return { report };
+}
+
+function canApt() {
+  return process.platform === 'linux' && process.getuid?.() === 0 && onPath('apt-get');
+}
+
+function browserPresent() {
+  return Boolean(process.env.CHROME_PATH && existsSync(process.env.CHROME_PATH)) || BROWSERS.some(onPath);
+}
+
+function aptInstall(packages) {
+  log(`apt-get install -y ${packages.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  return run('apt-get', ['install', '-y', ...packages], { env });
+}
+
+function installMessage(report) {
+  return [
+    `no Python with the Jupyter modules the project needs (${PY_MODULES.join(', ')}):`,
+    ...report.map((r) => `  ${r}`),
+    canApt() ? 'apt-get did not provide them.' : 'They cannot be installed automatically here (that needs root and apt-get).',
+    'Install them, then re-run the command:',
+    `  Debian/Ubuntu, as root:  apt-get update && apt-get install -y ${APT_PACKAGES.join(' ')} chromium`,
+    `  or with pip:             pip install ${PIP_PACKAGES.join(' ')}`,
+    'If the interpreter that has them is not `python3` on PATH, point TANGENT_PYTHON at it,',
+    '  e.g. TANGENT_PYTHON=$HOME/venvs/jupyter/bin/python npm test',
+  ].join('\n');
+}
+
+function ensurePython(stamp) {
+  const wantBrowser = !browserPresent() && canApt() && !stamp.browserTried;
+  if (stamp.python && pythonCandidates().includes(stamp.python) && !wantBrowser &&
+      missingModules(stamp.python, PY_MODULES)?.length === 0) {
+    return stamp.python;
+  }
+  let found = findPython();
+  if (canApt() && (!found.python || wantBrowser)) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    log('installing system packages: apt-get update');
+    run('apt-get', ['update'], { env });
+    const required = found.python ? [] : APT_PACKAGES;
+    // Chromium is optional: if the combined install fails, retry without it.
+    if (!aptInstall([...required, ...(wantBrowser ? ['chromium'] : [])]) && wantBrowser && required.length > 0) {
+      aptInstall(required);
+    }
+    stamp.browserTried = true;
+    if (!found.python) found = findPython();
+  }
+  if (!found.python) throw new SetupError(installMessage(found.report));
+  return found.python;
+}
+
+/** Where Jupyter finds our kernelspec, or undefined. */
+function kernelJsonPath(python) {
+  const code = `from jupyter_client.kernelspec import KernelSpecManager\nprint(KernelSpecManager().get_kernel_spec('${KERNEL_NAME}').resource_dir)`;
+  const r = spawnSync(python, ['-c', code], { encoding: 'utf8' });
+  return r.status === 0 ? join(r.stdout.trim(), 'kernel.json') : undefined;
+}
+
+function ensureKernel(python, stamp) {
+  const expected = kernelSpec(root);
+  if (stamp.kernelJson && isDeepStrictEqual(readJson(stamp.kernelJson), expected)) return;
+  let path = kernelJsonPath(python);
+  if (!path || !isDeepStrictEqual(readJson(path), expected)) {
+    log(`registering kernelspec '${KERNEL_NAME}'`);
+    process.env.TANGENT_PYTHON ??= python;
+    installKernel({ quiet: true });
+    path = kernelJsonPath(python);
+    if (!path || !isDeepStrictEqual(readJson(path), expected)) {
+      throw new SetupError(`kernelspec '${KERNEL_NAME}' was installed but Jupyter resolves it to ${path}, ` +
+        `which is a different spec (JUPYTER_PATH or JUPYTER_DATA_DIR shadowing it?)`);
+    }
+  }
+  stamp.kernelJson = path;
+}
+
+/** Runs every step; returns the Python interpreter that has the Jupyter modules. */
+export function setup() {
+  ensureNodeModules();
+  ensureSelfLink(root);
+  const stamp = readJson(stampPath) ?? {};
+  const python = ensurePython(stamp);
+  stamp.python = python;
+  if (!browserPresent()) {
+    log(`warning: no Chromium (${BROWSERS.join(', ')} on PATH, or CHROME_PATH); figure export will not work ` +
+      `until it is installed (Debian: apt-get install chromium)`);
+  }
+  ensureKernel(python, stamp);
+  writeFileSync(stampPath, `${JSON.stringify(stamp, null, 2)}\n`);
+  return python;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    const t0 = Date.now();
+    const python = setup();
+    log(`ok (python ${python}, kernel ${KERNEL_NAME}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  } catch (e) {
+    process.stderr.write(`setup: ${e instanceof SetupError ? e.message : e.stack}\n`);
+    process.exit(1);
+  }
+}

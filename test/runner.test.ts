@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { cellStdout, notebook, reproduce, type NotebookJson } from './kernel-support.js';
+
+describe('npm run reproduce (scripts/reproduce.mjs)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tangent-runner-test-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function notebooks(name: string, files: Record<string, string>): string {
+    const nbDir = join(dir, name);
+    mkdirSync(nbDir);
+    for (const [file, json] of Object.entries(files)) writeFileSync(join(nbDir, file), json);
+    return nbDir;
+  }
+
+  test('a failing cell stops its notebook; the others run; summary and non-zero exit', { timeout: 180_000 }, async () => {
+    const sources = {
+      'b_throws.ipynb': notebook("console.log('first cell')", "throw new Error('deliberate failure')", "console.log('not reached')"),
+      'c_compile_error.ipynb': notebook("const n: number = 'text';", "console.log('not reached either')"),
+      'd_good.ipynb': notebook("console.log('runs after the failures')"),
+    };
+    const nbDir = notebooks('mixed', sources);
+    const out = join(dir, 'mixed-out');
+    const r = await reproduce(['--notebooks', nbDir, '--out', out, '--profile', 'quick']);
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+
+    assert.match(r.stdout, /^FAILED: b_throws, cell 2 \(code cell 2\/3\)$/m);
+    assert.match(r.stdout, /^ +1 \| throw new Error\('deliberate failure'\)$/m);
+    assert.match(r.stdout, /^Error: deliberate failure$/m);
+    assert.match(r.stdout, /^FAILED: c_compile_error, cell 1 \(code cell 1\/2\)$/m);
+    assert.match(r.stdout, /^1:7 - Type 'string' is not assignable to type 'number'\.$/m);
+    assert.match(r.stdout, /^\[3\/3\] d_good {2}ok/m);
+    for (const [name, status] of [['b_throws', 'failed'], ['c_compile_error', 'failed'], ['d_good', 'ok']]) {
+      assert.match(r.stdout, new RegExp(`^${name} +${status} +[\\d.]+s`, 'm'), `summary row of ${name}`);
+    }
+    assert.match(r.stdout, /2 of 3 notebook\(s\) did not complete: b_throws, c_compile_error/);
+
+    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(runJson.notebooks).map(([k, v]) => [k, (v as { status: string }).status])),
+      { b_throws: 'failed', c_compile_error: 'failed', d_good: 'ok' },
+    );
+    assert.equal(runJson.notebooks.b_throws.cell, 2);
+    assert.equal(runJson.notebooks.b_throws.profile, 'quick');
+
+    const executed = JSON.parse(readFileSync(join(out, 'notebooks', 'b_throws.ipynb'), 'utf8')) as NotebookJson;
+    assert.deepEqual(cellStdout(executed), ['first cell\n', '', '']);
+    assert.deepEqual(cellStdout(JSON.parse(readFileSync(join(out, 'notebooks', 'd_good.ipynb'), 'utf8'))), ['runs after the failures\n']);
+    for (const [file, json] of Object.entries(sources)) {
+      assert.equal(readFileSync(join(nbDir, file), 'utf8'), json, `source ${file} unchanged`);
+    }
+  });
+
+  test('a notebook without output for --timeout-idle is reported as hung', { timeout: 120_000 }, async () => {
+    const nbDir = notebooks('hang', {
+      'hangs.ipynb': notebook("console.log('before')", 'await new Promise((r) => setTimeout(r, 60000));', "console.log('after')"),
+    });
+    const started = Date.now();
+    const out = join(dir, 'hang-out');
+    const r = await reproduce(['--notebooks', nbDir, '--out', out, '--profile', 'quick', '--timeout-idle', '2']);
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.ok(Date.now() - started < 45_000, 'did not wait for the cell');
+    assert.match(r.stdout, /^HUNG: hangs, cell 2 \(code cell 2\/3\)$/m);
+    assert.match(r.stdout, /no output for 2 s; kernel killed/);
+    assert.match(r.stdout, /^hangs +hung +[\d.]+s +cell 2$/m);
+    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    assert.equal(runJson.notebooks.hangs.status, 'hung');
+  });
+
+  test('--only that matches nothing, and an --out that would overwrite the sources, are refused', async () => {
+    const nbDir = notebooks('notebooks', { 'x.ipynb': notebook('1') });
+    let r = await reproduce(['--notebooks', nbDir, '--only', 'nope']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--only nope matches no notebook .* \(have: x\.ipynb\)/);
+    r = await reproduce(['--notebooks', nbDir, '--out', dir]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /would overwrite the source notebooks/);
+    r = await reproduce(['--profile', 'huge']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /profile 'huge' is not quick or paper/);
+  });
+});
