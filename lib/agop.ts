@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkArgs } from './derivatives.js';
+import { mm } from './matmul.js';
 import type { Network } from './network.js';
 import type { Params } from './params.js';
 
@@ -16,7 +17,7 @@ export function agop(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D {
     for (let c = 0; c < net.outputDim; c++) {
       // Samples are independent, so the gradient of sum_i f_c(x_i) w.r.t. x holds every row's input gradient.
       const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.slice(net.apply(params, xx), [0, c], [n, 1])))(x) as tf.Tensor2D;
-      const Gc = tf.matMul(g, g, true, false) as tf.Tensor2D;
+      const Gc = mm(g, g, true, false);
       G = G ? (tf.add(G, Gc) as tf.Tensor2D) : Gc;
     }
     return tf.div(G as tf.Tensor2D, n) as tf.Tensor2D;

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's node build registers no gradients, and its ESM registration file does not load under
 // node; the union package's node bundle registers them all on the same tfjs-core instance.
 import '@tensorflow/tfjs';
-import { type Jet, add, checkOrder, coefficients, constantJet, lineJet, mapLinear, matMul, mulConst, bilinear } from './jet.js';
+import { type Jet, add, checkOrder, coefficients, constantJet, lineJet, mapLinear, mulConst, bilinear } from './jet.js';
+import { denseProduct, plainProduct } from './matmul.js';
 import { type ParamSpec, type Params, checkStructure, shapeString } from './params.js';
 import { fillUniform, normals, rademacher, rngFor } from './random.js';
 
@@ -138,7 +139,7 @@ function makeCtx(specs: readonly ParamSpec[], params: Params, direction: Params 
       let w = param(weight);
       if (opts.mask) w = mulConst(w, opts.mask);
       if (opts.rowScale) w = mulConst(w, tf.reshape(opts.rowScale, [-1, 1]));
-      let z = matMul(a, w, false, true);
+      let z = bilinear(a, w, denseProduct);
       if (scale !== 1) z = mapLinear(z, (c) => tf.mul(c, scale));
       z = addBias(z, opts.bias, biasScale);
       if (hooks?.dense && z[0]) {
@@ -181,7 +182,7 @@ export function conv2dSame(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
   const patches: tf.Tensor[] = [];
   for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) patches.push(tf.slice(padded, [0, i, j, 0], [n, h, wd, c]));
   const cols = tf.reshape(tf.concat(patches, 3), [n * h * wd, kh * kw * c]);
-  return tf.reshape(tf.matMul(cols, tf.reshape(w, [kh * kw * cin, cout])), [n, h, wd, cout]);
+  return tf.reshape(plainProduct(cols, tf.reshape(w, [kh * kw * cin, cout])), [n, h, wd, cout]);
 }
 
 /** Completes a forward rule into a Network (init, apply, taylor). */

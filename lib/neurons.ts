@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ActivationSpec, applyActivation, activation as toActivation } from './activations.js';
 import { checkArgs } from './derivatives.js';
+import { gram } from './matmul.js';
 import type { DenseRecord, Network } from './network.js';
 import type { Params } from './params.js';
 
@@ -49,7 +50,7 @@ export function neuronGradientCosines(net: Network, params: Params, x: tf.Tensor
             const rec = records[k - 1];
             const a = tf.slice(rec.input, [i], [1]);
             const coef = tf.add(tf.mul(tf.sum(tf.square(a)), rec.scale * rec.scale), rec.bias ? rec.biasScale * rec.biasScale : 0);
-            const term = tf.mul(tf.matMul(J, J, false, true), coef) as tf.Tensor2D;
+            const term = tf.mul(gram(J), coef) as tf.Tensor2D;
             G = G ? (tf.add(G, term) as tf.Tensor2D) : term;
             if (k > 1) {
               const z = tf.slice(pre[k - 2], [i], [1]);

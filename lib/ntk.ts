@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { jvp, perSampleGradients, vjp } from './derivatives.js';
 import { type SymmetricEigen, float64Ops, lanczos, symmetricEigen } from './linalg.js';
+import { gram, mm } from './matmul.js';
 import type { DenseRecord, Network } from './network.js';
 import { type Params, pv, trainableNames } from './params.js';
 
@@ -63,10 +64,10 @@ function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2
       let K: tf.Tensor2D = tf.zeros([n * C, n * C]);
       records.forEach((rec, l) => {
         const D = tf.reshape(tf.stack(deltas[l], 1), [n * C, -1]) as tf.Tensor2D;
-        const DD = tf.matMul(D, D, false, true);
+        const DD = gram(D);
         if (trainable.has(rec.weight)) {
           const a = tf.reshape(rec.input, [n, -1]) as tf.Tensor2D;
-          const AA = expandSamples(tf.matMul(a, a, false, true), C);
+          const AA = expandSamples(gram(a), C);
           K = tf.add(K, tf.mul(tf.mul(DD, AA), rec.scale * rec.scale));
         }
         if (rec.bias && trainable.has(rec.bias)) K = tf.add(K, tf.mul(DD, rec.biasScale * rec.biasScale));
@@ -92,7 +93,7 @@ function jacobianKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D
       let K: tf.Tensor2D | null = null;
       for (const name of Object.keys(rows[0])) {
         const J = tf.stack(rows.map((r) => tf.reshape(r[name], [-1]))) as tf.Tensor2D;
-        const KK = tf.matMul(J, J, false, true) as tf.Tensor2D;
+        const KK = gram(J);
         K = K ? (tf.add(K, KK) as tf.Tensor2D) : KK;
       }
       return K ?? (tf.zeros([rows.length, rows.length]) as tf.Tensor2D);
@@ -110,7 +111,7 @@ export function outputKernel(K: tf.Tensor2D, A: tf.Tensor3D): tf.Tensor2D {
   return tf.tidy(() => {
     const [n, C] = A.shape;
     const blockDiag = tf.reshape(tf.mul(tf.reshape(tf.eye(n), [n, 1, n, 1]), tf.reshape(A, [n, C, 1, C])), [n * C, n * C]);
-    return tf.matMul(tf.matMul(blockDiag, K), blockDiag, false, true) as tf.Tensor2D;
+    return mm(tf.matMul(blockDiag, K), blockDiag, false, true);
   });
 }
 
