@@ -9,6 +9,8 @@ export interface LayerOptions {
   scale?: number;
   trainable?: boolean;
   init?: Init;
+  /** Bias of this layer, overriding `bias` (002 eq. 43 has one in the hidden layer only). */
+  bias?: boolean;
 }
 
 export interface FcnOptions {
@@ -63,9 +65,10 @@ export function fcn(opts: FcnOptions): Network {
     scales.push(o.scale ?? (ntk ? 1 / Math.sqrt(fanIn) : 1));
     const trainable = o.trainable ?? true;
     specs.push({ name: `W${l + 1}`, shape: [widths[l + 1], fanIn], init: o.init ?? { kind: 'normal', std: ntk ? 1 : 1 / Math.sqrt(fanIn) }, trainable });
-    if (opts.bias) specs.push({ name: `b${l + 1}`, shape: [widths[l + 1]], init: ntk ? { kind: 'normal', std: 1 } : { kind: 'zeros' }, trainable });
+    if (o.bias ?? opts.bias) specs.push({ name: `b${l + 1}`, shape: [widths[l + 1]], init: ntk ? { kind: 'normal', std: 1 } : { kind: 'zeros' }, trainable });
   }
-  const blocks = opts.blocks?.map((ls) => ls.flatMap((l) => (opts.bias ? [`W${l + 1}`, `b${l + 1}`] : [`W${l + 1}`])));
+  const hasBias = (l: number) => opts.layers?.[l]?.bias ?? Boolean(opts.bias);
+  const blocks = opts.blocks?.map((ls) => ls.flatMap((l) => (hasBias(l) ? [`W${l + 1}`, `b${l + 1}`] : [`W${l + 1}`])));
   return network({
     name: opts.name ?? 'fcn',
     config: {
@@ -85,7 +88,7 @@ export function fcn(opts: FcnOptions): Network {
     forward(ctx, x) {
       let a: Jet = x;
       for (let l = 0; l < L; l++) {
-        const z = ctx.dense(a, `W${l + 1}`, { scale: scales[l], bias: opts.bias ? `b${l + 1}` : undefined });
+        const z = ctx.dense(a, `W${l + 1}`, { scale: scales[l], bias: hasBias(l) ? `b${l + 1}` : undefined });
         a = l < L - 1 ? applyActivation(acts[l], ctx.preactivation(`layer${l + 1}`, z)) : z;
       }
       return a;

@@ -1,0 +1,123 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { bottleneckRelu } from '../bottleneck.js';
+import { criticalLearningRate } from '../critical.js';
+import { threeClassMixture } from '../data/three-class.js';
+import { fcn, withOutput } from '../fcn.js';
+import { crossEntropy, mse } from '../losses.js';
+import type { Network } from '../network.js';
+import { relativeKernelChange, softmaxJacobians, outputKernel, tangentKernel } from '../ntk.js';
+import type { Params } from '../params.js';
+import { train, type Tracker } from '../train.js';
+
+/** 002 eq. 43: f(w, V, b; x) = (1/sqrt m) V sigma(w x + b), ReLU, w, b in R^m, V in R^{3 x m} (no output bias). */
+export function eq43Network(m: number): Network {
+  return fcn({ widths: [1, m, 3], activation: 'relu', layers: [{ bias: true }, { bias: false }], name: 'eq43' });
+}
+
+export type OutputKind = 'linear' | 'softmax' | 'swish';
+
+export interface KernelChangeRun {
+  /** Steps at which kernels were evaluated. */
+  steps: number[];
+  /** ΔK(t) per tracked model (002 L445): 'linear' (logits f) and 'softmax' (softmax(f)) on the CE run, 'swish' on the MSE run. */
+  deltaK: Record<string, number[]>;
+  /** sup_t ΔK(t). */
+  sup: Record<string, number>;
+  loss: number[];
+  finalLoss: number;
+  status: string;
+  trainedSteps: number;
+  lr: number;
+  lambda0: number;
+}
+
+/** Records ΔK(t) of several kernels that are functions of the current parameters. */
+function kernelTracker(kernels: Record<string, (p: Params) => tf.Tensor2D>, every: number): { tracker: Tracker; values: Record<string, number[]>; steps: number[] } {
+  const K0: Record<string, tf.Tensor2D> = {};
+  const values: Record<string, number[]> = Object.fromEntries(Object.keys(kernels).map((k) => [k, []]));
+  const steps: number[] = [];
+  const tracker: Tracker = {
+    name: 'deltaK',
+    every,
+    init(c) {
+      for (const [k, f] of Object.entries(kernels)) K0[k] = tf.keep(f(c.params0));
+    },
+    record(c) {
+      steps.push(c.step);
+      for (const [k, f] of Object.entries(kernels)) values[k].push(relativeKernelChange(f(c.params), K0[k]));
+      return {};
+    },
+    dispose() {
+      tf.dispose(Object.values(K0));
+    },
+  };
+  return { tracker, values, steps };
+}
+
+/**
+ * 002 Fig 1: trains on the 3-class mixture (002 eq. 42, N = 60) either f with CE on softmax(f) (eq. 46), tracking
+ * the kernels of f and of softmax(f) along that one trajectory, or swish_{0.1}(f) with MSE (eq. 47), and returns
+ * ΔK(t) = ||K(w_t) - K(w_0)||_F / ||K(w_0)||_F. Learning rate: `lrMultiple` x N / lambda_max(K_0) (1 for CE, 0.5 for MSE).
+ */
+export function fig1Run(opts: { m: number; seed: number; objective: 'ce' | 'swish-mse'; steps: number; lossBelow?: number; kernelEvery: number; lrMultiple?: number; progress?: (line: string) => void }): KernelChangeRun {
+  const { m, seed, objective, steps, kernelEvery, lossBelow = 1e-4, lrMultiple = objective === 'ce' ? 1 : 0.5 } = opts;
+  const data = threeClassMixture({ n: 60, seed });
+  const base = eq43Network(m);
+  const params = base.init(seed);
+  const isCe = objective === 'ce';
+  const net = isCe ? base : withOutput(base, 'swish(0.1)');
+  const loss = isCe ? crossEntropy() : mse('mean');
+  const kernels: Record<string, (p: Params) => tf.Tensor2D> = isCe
+    ? {
+        linear: (p) => tangentKernel(base, p, data.x),
+        softmax: (p) => tf.tidy(() => outputKernel(tangentKernel(base, p, data.x), softmaxJacobians(base.apply(p, data.x) as tf.Tensor2D))),
+      }
+    : { swish: (p) => tangentKernel(net, p, data.x) };
+  // lr = c N / lambda_max(K_0) (reference §8): the MSE-mean critical value of the trained model's kernel.
+  const crit = criticalLearningRate(net, params, data.x, data.y, mse('mean'));
+  const tk = kernelTracker(kernels, kernelEvery);
+  const r = train({ net, params, x: data.x, y: data.y, loss, lr: lrMultiple * crit.eta, steps, stop: { lossBelow, divergeAbove: 1e6 }, track: [tk.tracker], progress: opts.progress ?? false, label: `m=${m} seed=${seed} ${objective}`, critical: false });
+  const out: KernelChangeRun = {
+    steps: tk.steps,
+    deltaK: tk.values,
+    sup: Object.fromEntries(Object.entries(tk.values).map(([k, v]) => [k, Math.max(...v)])),
+    loss: r.history.batchLoss.value.filter((_, i) => i % kernelEvery === 0) as number[],
+    finalLoss: r.finalLoss,
+    status: r.status,
+    trainedSteps: r.steps,
+    lr: lrMultiple * crit.eta,
+    lambda0: crit.lambda,
+  };
+  tf.dispose([...Object.values(params), ...Object.values(r.params)]);
+  data.dispose();
+  return out;
+}
+
+/**
+ * 002 Fig 2: the eq. 48 bottleneck network (m wide, bottleneck m_b, ReLU, linear bottleneck) trained with CE on
+ * softmax(f) (eq. 49); ΔK is that of the logits f.
+ */
+export function fig2Run(opts: { m: number; mb: number; seed: number; steps: number; lossBelow?: number; kernelEvery: number; lrMultiple?: number; bottleneckScale?: 'as-written' | 'ntk'; progress?: (line: string) => void }): KernelChangeRun {
+  const { m, mb, seed, steps, kernelEvery, lossBelow = 1e-4, lrMultiple = 1, bottleneckScale = 'as-written' } = opts;
+  const data = threeClassMixture({ n: 60, seed });
+  const net = bottleneckRelu({ m, mb, outputs: 3, bottleneckScale });
+  const params = net.init(seed);
+  const loss = crossEntropy();
+  const crit = criticalLearningRate(net, params, data.x, data.y, mse('mean'));
+  const tk = kernelTracker({ linear: (p) => tangentKernel(net, p, data.x) }, kernelEvery);
+  const r = train({ net, params, x: data.x, y: data.y, loss, lr: lrMultiple * crit.eta, steps, stop: { lossBelow, divergeAbove: 1e6 }, track: [tk.tracker], progress: opts.progress ?? false, label: `m=${m} mb=${mb} seed=${seed}`, critical: false });
+  const out: KernelChangeRun = {
+    steps: tk.steps,
+    deltaK: tk.values,
+    sup: { linear: Math.max(...tk.values.linear) },
+    loss: r.history.batchLoss.value.filter((_, i) => i % kernelEvery === 0) as number[],
+    finalLoss: r.finalLoss,
+    status: r.status,
+    trainedSteps: r.steps,
+    lr: lrMultiple * crit.eta,
+    lambda0: crit.lambda,
+  };
+  tf.dispose([...Object.values(params), ...Object.values(r.params)]);
+  data.dispose();
+  return out;
+}
