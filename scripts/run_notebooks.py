@@ -192,6 +192,30 @@ async def run_notebook(path, out_path, args, progress, label):
     return entry
 
 
+def prepare_outputs(out, name):
+    """Per-notebook files the kernel writes through lib/: claim results (JSON lines) and figure specs."""
+    claims = out / 'claims' / f'{name}.jsonl'
+    figures = out / 'figures' / name
+    claims.parent.mkdir(parents=True, exist_ok=True)
+    claims.write_text('')
+    figures.mkdir(parents=True, exist_ok=True)
+    for old in figures.glob('*.json'):
+        old.unlink()
+    os.environ['TANGENT_CLAIMS_FILE'] = str(claims.resolve())  # inherited by the kernel started next
+    os.environ['TANGENT_FIGURES_DIR'] = str(figures.resolve())
+    return claims
+
+
+def read_claims(path):
+    claims = []
+    for line in path.read_text().splitlines():
+        try:
+            claims.append(json.loads(line))
+        except ValueError:
+            pass
+    return claims
+
+
 def report_failure(name, entry, total):
     where = f", cell {entry['cell']} (code cell {entry['code_cell']}/{total})" if 'cell' in entry else ''
     lines = [f"\n{entry['status'].upper()}: {name}{where}"]
@@ -204,10 +228,12 @@ def report_failure(name, entry, total):
 
 def summary(results):
     width = max([len('notebook')] + [len(n) for n in results])
-    rows = [f"{'notebook':<{width}}  {'status':<7} {'time':>8}  where"]
+    rows = [f"{'notebook':<{width}}  {'status':<7} {'time':>8}  {'claims':<8}  where"]
     for name, e in results.items():
         where = f"cell {e['cell']}" if 'cell' in e and e['status'] != 'ok' else ''
-        rows.append(f"{name:<{width}}  {e['status']:<7} {e['seconds']:>7.1f}s  {where}".rstrip())
+        cl = e.get('claims', [])
+        claims = f"{sum(c.get('pass') is True for c in cl)}/{len(cl)}" if cl else '-'
+        rows.append(f"{name:<{width}}  {e['status']:<7} {e['seconds']:>7.1f}s  {claims:<8}  {where}".rstrip())
     return '\n'.join(rows)
 
 
@@ -222,7 +248,7 @@ def write_run_json(path, results, args):
     for name, e in results.items():
         notebooks[name] = {'status': e['status'], 'seconds': e['seconds'], 'profile': args.profile,
                            'backend': e.get('backend'), 'finished': now,
-                           'notebook': e['notebook'], 'output': e['output'],
+                           'notebook': e['notebook'], 'output': e['output'], 'claims': e.get('claims', []),
                            **{k: e[k] for k in ('cell', 'code_cell', 'error') if k in e}}
     data = {'updated': now, 'kernel': args.kernel, 'notebooks': dict(sorted(notebooks.items()))}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -249,7 +275,9 @@ async def main():
             name = path.stem
             out_path = args.out / 'notebooks' / path.name
             label = f'[{i}/{n}] {name}'
+            claims_file = prepare_outputs(args.out, name)
             entry = await run_notebook(path.resolve(), out_path, args, progress, label)
+            entry['claims'] = read_claims(claims_file)
             entry['notebook'] = str(path)
             entry['output'] = f'notebooks/{path.name}'
             results[name] = entry
@@ -265,8 +293,14 @@ async def main():
     if interrupted:
         return 130
     bad = [name for name, e in results.items() if e['status'] != 'ok']
+    failed_claims = [(name, c) for name, e in results.items() for c in e.get('claims', []) if c.get('pass') is not True]
+    for name, c in failed_claims:
+        print(f"FAILED CLAIM {name}: {c.get('paper')} {c.get('figure')}: {c.get('claim')} ({c.get('quantity')} = {c.get('measured')})", flush=True)
     if bad:
         print(f"\n{len(bad)} of {n} notebook(s) did not complete: {', '.join(bad)}", flush=True)
+        return 1
+    if failed_claims:
+        print(f"\n{len(failed_claims)} claim check(s) failed", flush=True)
         return 1
     print(f'\nall {n} notebook(s) ok; executed copies in {args.out / "notebooks"}', flush=True)
     return 0
