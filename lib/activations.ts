@@ -74,7 +74,8 @@ export const relu: Activation = { name: 'relu', derivatives: (z, k) => zerosAbov
 export const tanh: Activation = {
   name: 'tanh',
   derivatives: (z, k) => {
-    const t = tf.tanh(z);
+    // 2 sigmoid(2z) - 1: the wasm backend's Tanh kernel is ~8x slower than its Sigmoid (tfjs 4.22).
+    const t = tf.sub(tf.mul(tf.sigmoid(tf.mul(z, 2)), 2), 1);
     return polys('tanh', k).map((p, n) => (n === 0 ? t : evalPoly(p, t)));
   },
 };

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkArgs } from './derivatives.js';
 import { mm } from './matmul.js';
 import type { Network } from './network.js';
-import type { Params } from './params.js';
+import { type Params, readScalar } from './params.js';
 
 /**
  * Average gradient outer product over inputs (003 eq. 4.5): G = (1/n) sum_i J_x(x_i)^T J_x(x_i), with J_x the
@@ -26,7 +26,7 @@ export function agop(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D {
 
 /** AGOP alignment (003 eq. 4.6): cos(G, G*) = Tr(G^T G*) / (||G||_F ||G*||_F). */
 export function agopAlignment(G: tf.Tensor2D, Gstar: tf.Tensor2D | ArrayLike<number>): number {
-  return tf.tidy(() => {
+  return readScalar(() => {
     const B = Gstar instanceof tf.Tensor ? Gstar : tf.tensor2d(Array.from(Gstar), G.shape);
     if (B.shape[0] !== G.shape[0] || B.shape[1] !== G.shape[1]) {
       throw new Error(`AGOP alignment: matrices of shapes [${G.shape}] and [${B.shape}]; expected equal shapes`);
@@ -34,5 +34,5 @@ export function agopAlignment(G: tf.Tensor2D, Gstar: tf.Tensor2D | ArrayLike<num
     const num = tf.sum(tf.mul(G, B));
     const den = tf.mul(tf.norm(G), tf.norm(B));
     return tf.div(num, den);
-  }).dataSync()[0];
+  });
 }

@@ -3,7 +3,7 @@ import { type ActivationSpec, applyActivation, activation as toActivation } from
 import { checkArgs } from './derivatives.js';
 import { gram } from './matmul.js';
 import type { DenseRecord, Network } from './network.js';
-import type { Params } from './params.js';
+import { type Params, readScalar } from './params.js';
 
 export interface LayerCosines {
   /** Hidden layer index, 1-based (layer 1 reads the input). */
@@ -75,10 +75,10 @@ export function neuronGradientCosines(net: Network, params: Params, x: tf.Tensor
 function meanOffDiagonalAbsCos(G: tf.Tensor2D): number {
   const m = G.shape[0];
   if (m < 2) return 0;
-  return tf.tidy(() => {
+  return readScalar(() => {
     const d = tf.sqrt(tf.maximum(tf.sum(tf.mul(G, tf.eye(m)), 1), 1e-30));
     const cos = tf.abs(tf.div(G, tf.mul(tf.reshape(d, [m, 1]), tf.reshape(d, [1, m]))));
     // The diagonal of cos is exactly 1.
     return tf.div(tf.sub(tf.sum(cos), m), m * (m - 1));
-  }).dataSync()[0];
+  });
 }

@@ -3,7 +3,7 @@ import { jvp, perSampleGradients, vjp } from './derivatives.js';
 import { type SymmetricEigen, float64Ops, lanczos, symmetricEigen } from './linalg.js';
 import { gram, mm } from './matmul.js';
 import type { DenseRecord, Network } from './network.js';
-import { type Params, pv, trainableNames } from './params.js';
+import { type Params, pv, readScalar, trainableNames } from './params.js';
 
 export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
 
@@ -129,7 +129,7 @@ export type MatrixNorm = 'fro' | 'spectral';
 
 /** ||M|| in Frobenius or spectral norm (symmetric M). */
 export function matrixNorm(M: tf.Tensor2D, norm: MatrixNorm = 'fro'): number {
-  if (norm === 'fro') return tf.tidy(() => tf.sqrt(tf.sum(tf.square(M)))).dataSync()[0];
+  if (norm === 'fro') return readScalar(() => tf.sqrt(tf.sum(tf.square(M))));
   const n = M.shape[0];
   const { values } = symmetricEigen(M.dataSync(), n, { vectors: false });
   return Math.max(Math.abs(values[0]), Math.abs(values[n - 1]));

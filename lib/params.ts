@@ -42,6 +42,14 @@ export function trainableNames(specs: readonly ParamSpec[]): string[] {
   return specs.filter((s) => s.trainable).map((s) => s.name);
 }
 
+/** Runs f in a tidy scope and returns its scalar result as a number, disposing the tensor. */
+export function readScalar(f: () => tf.Tensor): number {
+  const t = tf.tidy(f);
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}
+
 /** Linear algebra on parameter vectors, keyed by name; names absent from a side count as zero. */
 export const pv = {
   map(a: Params, f: (t: tf.Tensor, name: string) => tf.Tensor): Params {
@@ -55,11 +63,11 @@ export const pv = {
   },
   /** Scalar product as a number. */
   dot(a: Params, b: Params): number {
-    return tf.tidy(() => {
+    return readScalar(() => {
       let acc: tf.Tensor = tf.scalar(0);
       for (const k of Object.keys(a)) if (b[k]) acc = tf.add(acc, tf.sum(tf.mul(a[k], b[k])));
       return acc;
-    }).dataSync()[0];
+    });
   },
   norm(a: Params): number {
     return Math.sqrt(pv.dot(a, a));

@@ -4,7 +4,7 @@ import { gradTrainable } from './derivatives.js';
 import { type Loss, lossByName, lossValue } from './losses.js';
 import { type Network, checkInput } from './network.js';
 import { type OptimizerSpec, disposeState, optimizer as makeOptimizer } from './optimizers.js';
-import { type Params, checkStructure, pv } from './params.js';
+import { type Params, checkStructure, pv, readScalar } from './params.js';
 import { permutation, rngFor } from './random.js';
 import { type ScheduleSpec, schedule } from './schedules.js';
 
@@ -204,7 +204,7 @@ export function train(o: TrainOptions): TrainResult {
     if (status !== 'diverged') {
       runTrackers({ step, net, params, params0, x, y, loss, lr: lrAt(Math.max(step - 1, 0)) }, true);
       if (status === 'max-steps' && o.stop?.lossBelow !== undefined) {
-        const final = tf.tidy(() => lossValue(loss, net.apply(params, x), y)).dataSync()[0];
+        const final = readScalar(() => lossValue(loss, net.apply(params, x), y));
         lastLoss = final;
         if (final < o.stop.lossBelow) status = 'converged';
       }

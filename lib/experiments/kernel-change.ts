@@ -16,6 +16,12 @@ export function eq43Network(m: number): Network {
 
 export type OutputKind = 'linear' | 'softmax' | 'swish';
 
+/**
+ * CE learning rate in units of N / lambda_max(K_0): the CE Hessian is (1/N) J^T A J with the softmax Jacobian
+ * A <= I/2, so the CE critical rate is at least 4 N / lambda_max(K_0) and 3 stays below it.
+ */
+export const CE_LR_MULTIPLE = 3;
+
 export interface KernelChangeRun {
   /** Steps at which kernels were evaluated. */
   steps: number[];
@@ -57,10 +63,10 @@ function kernelTracker(kernels: Record<string, (p: Params) => tf.Tensor2D>, ever
 /**
  * 002 Fig 1: trains on the 3-class mixture (002 eq. 42, N = 60) either f with CE on softmax(f) (eq. 46), tracking
  * the kernels of f and of softmax(f) along that one trajectory, or swish_{0.1}(f) with MSE (eq. 47), and returns
- * ΔK(t) = ||K(w_t) - K(w_0)||_F / ||K(w_0)||_F. Learning rate: `lrMultiple` x N / lambda_max(K_0) (1 for CE, 0.5 for MSE).
+ * ΔK(t) = ||K(w_t) - K(w_0)||_F / ||K(w_0)||_F. Learning rate: `lrMultiple` x N / lambda_max(K_0) (CE_LR_MULTIPLE for CE, 0.5 for MSE).
  */
 export function fig1Run(opts: { m: number; seed: number; objective: 'ce' | 'swish-mse'; steps: number; lossBelow?: number; kernelEvery: number; lrMultiple?: number; progress?: (line: string) => void }): KernelChangeRun {
-  const { m, seed, objective, steps, kernelEvery, lossBelow = 1e-4, lrMultiple = objective === 'ce' ? 1 : 0.5 } = opts;
+  const { m, seed, objective, steps, kernelEvery, lossBelow = 1e-4, lrMultiple = objective === 'ce' ? CE_LR_MULTIPLE : 0.5 } = opts;
   const data = threeClassMixture({ n: 60, seed });
   const base = eq43Network(m);
   const params = base.init(seed);
@@ -98,7 +104,7 @@ export function fig1Run(opts: { m: number; seed: number; objective: 'ce' | 'swis
  * softmax(f) (eq. 49); ΔK is that of the logits f.
  */
 export function fig2Run(opts: { m: number; mb: number; seed: number; steps: number; lossBelow?: number; kernelEvery: number; lrMultiple?: number; bottleneckScale?: 'as-written' | 'ntk'; progress?: (line: string) => void }): KernelChangeRun {
-  const { m, mb, seed, steps, kernelEvery, lossBelow = 1e-4, lrMultiple = 1, bottleneckScale = 'as-written' } = opts;
+  const { m, mb, seed, steps, kernelEvery, lossBelow = 1e-4, lrMultiple = CE_LR_MULTIPLE, bottleneckScale = 'as-written' } = opts;
   const data = threeClassMixture({ n: 60, seed });
   const net = bottleneckRelu({ m, mb, outputs: 3, bottleneckScale });
   const params = net.init(seed);

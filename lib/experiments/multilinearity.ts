@@ -3,7 +3,7 @@ import { bottleneckCascade } from '../bottleneck.js';
 import { vjp } from '../derivatives.js';
 import type { Network } from '../network.js';
 import { taylorCoefficients } from '../network.js';
-import type { Params } from '../params.js';
+import { type Params, readScalar } from '../params.js';
 import { normals, rngFor } from '../random.js';
 import { bilinearCoefficients } from '../taylor-models.js';
 
@@ -34,8 +34,11 @@ export function fig1Direction(net: Network, params: Params, x: tf.Tensor, opts: 
       continue;
     }
     const raw = grad ? grad[s.name] : tf.tensor(normals(rngFor(opts.seed, 'fig1-iso', s.name, String(opts.block)), params[s.name].size), params[s.name].shape);
-    out[s.name] = tf.tidy(() => tf.mul(raw, coef / tf.norm(raw).dataSync()[0]));
+    const norm = readScalar(() => tf.norm(raw));
+    out[s.name] = tf.mul(raw, coef / norm);
+    if (!grad) raw.dispose();
   }
+  if (grad) tf.dispose(Object.values(grad));
   return out;
 }
 
@@ -43,17 +46,20 @@ export function fig1Direction(net: Network, params: Params, x: tf.Tensor, opts: 
 export function curvesAlong(net: Network, params: Params, x: tf.Tensor, dirs: Params[], ts: number[]): number[][] {
   return dirs.map((d) =>
     ts.map((t) =>
-      tf.tidy(() => {
+      readScalar(() => {
         const p = Object.fromEntries(Object.entries(params).map(([k, w]) => [k, tf.add(w, tf.mul(d[k], t))]));
         return net.apply(p, x);
-      }).dataSync()[0],
+      }),
     ),
   );
 }
 
 /** Taylor coefficients c_0..c_4 of t -> g(W + t Delta; x) (exact for the linear network: a quartic). */
 export function lineCoefficients(net: Network, params: Params, x: tf.Tensor, dir: Params, k = 4): number[] {
-  return taylorCoefficients(net, params, dir, x, k).map((c) => c.dataSync()[0]);
+  const cs = taylorCoefficients(net, params, dir, x, k);
+  const out = cs.map((c) => c.dataSync()[0]);
+  tf.dispose(cs);
+  return out;
 }
 
 export interface ApproximationErrors {
