@@ -24,6 +24,8 @@ export interface ClaimResult {
   dataset?: string;
   seeds?: number;
   note?: string;
+  /** Name of the figure (as given to show()) that illustrates the claim. */
+  plot?: string;
 }
 
 export function describeExpectation(e: Expectation): string {

@@ -40,7 +40,7 @@ export function linePlot(opts: { title: string; x: AxisSpec; y: AxisSpec; series
     if (s.band && s.band.every((v) => Number.isFinite(v))) {
       const upper = s.y.map((v, j) => v + (s.band as number[])[j]);
       const lower = s.y.map((v, j) => (opts.y.log ? Math.max(v - (s.band as number[])[j], v / 10) : v - (s.band as number[])[j]));
-      data.push({ type: 'scatter', x: [...s.x, ...[...s.x].reverse()], y: [...upper, ...[...lower].reverse()], fill: 'toself', fillcolor: hexAlpha(color, 0.18), line: { width: 0 }, hoverinfo: 'skip', showlegend: false, name: `${s.name} band` });
+      data.push({ type: 'scatter', x: [...s.x, ...[...s.x].reverse()], y: [...upper, ...[...lower].reverse()], mode: 'lines', fill: 'toself', fillcolor: hexAlpha(color, 0.18), line: { width: 0 }, hoverinfo: 'skip', showlegend: false, name: `${s.name} band` });
     }
     data.push({ type: 'scatter', name: s.name, x: s.x, y: s.y, mode: s.mode ?? 'lines+markers', line: { color, dash: s.dash ?? 'solid' }, marker: { color, size: 6 } });
   });

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findJupyterPython } from './jupyter-python.mjs';
 import { KERNEL_NAME, projectRoot } from './project.mjs';
@@ -16,7 +17,8 @@ const USAGE = `usage: npm run reproduce -- [options]
                           repeatable or comma-separated
   --out DIR               output folder (default: reproduction/); executed notebooks go to DIR/notebooks/
   --timeout-idle SECONDS  report a notebook as hung after this long without kernel output (default 1800)
-  --notebooks DIR         folder of the notebooks to run (default: notebooks/)`;
+  --notebooks DIR         folder of the notebooks to run (default: notebooks/)
+  --no-report             skip the static figure export (Chromium) and report.html / REPORT.md`;
 
 function fail(message, code = 2) {
   process.stderr.write(`reproduce: ${message}\n`);
@@ -34,6 +36,7 @@ function options(argv) {
         out: { type: 'string' },
         'timeout-idle': { type: 'string' },
         notebooks: { type: 'string' },
+        'no-report': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -49,7 +52,7 @@ function options(argv) {
   const idle = Number(parsed['timeout-idle'] ?? 1800);
   if (!(idle > 0)) fail(`--timeout-idle needs a positive number of seconds, got '${parsed['timeout-idle']}'`);
   const only = (parsed.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  return { profile, idle, only, out: parsed.out, notebooks: parsed.notebooks };
+  return { profile, idle, only, out: parsed.out, notebooks: parsed.notebooks, report: !parsed['no-report'] };
 }
 
 /** Notebooks in dir, sorted, filtered by --only (exact basename, with or without .ipynb, or prefix). */
@@ -63,6 +66,26 @@ export function selectNotebooks(dir, only) {
     throw new Error(`--only ${unmatched.join(', ')} matches no notebook in ${dir} (have: ${all.join(', ') || 'none'})`);
   }
   return all.filter((f) => only.some((o) => f.startsWith(o)));
+}
+
+/** Static figure export (one headless Chromium) and report.html / REPORT.md. */
+async function report(root, outDir) {
+  try {
+    const lib = await import(pathToFileURL(join(root, 'dist', 'lib', 'report.js')).href);
+    const browser = await lib.launchBrowser();
+    try {
+      const files = await lib.exportFigures(join(outDir, 'figures'), browser);
+      console.log(`exported ${files.length / 2} figure(s) as SVG and PNG to ${join(outDir, 'figures')}`);
+    } finally {
+      await browser.close();
+    }
+    const r = lib.writeReport(outDir);
+    console.log(`report: ${r.passed} of ${r.total} claims reproduced -> ${r.html}, ${r.md}`);
+    return 0;
+  } catch (e) {
+    console.error(`report failed: ${e.message}`);
+    return 1;
+  }
 }
 
 function main() {
@@ -104,7 +127,12 @@ function main() {
   // Ctrl-C reaches the Python driver too (same process group); wait for its summary.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => child.kill('SIGTERM'));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
+  child.on('exit', async (code, signal) => {
+    if (signal || code === 130) process.exit(130);
+    // The figures and the report are written whatever the notebooks' outcome.
+    const reportCode = opts.report ? await report(root, outDir) : 0;
+    process.exit(code || reportCode);
+  });
   child.on('error', (e) => fail(`cannot start ${python}: ${e.message}`, 1));
 }
 
