@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { loglogFit } from './fit.js';
+import { figureToSvg } from './svg.js';
 
 /** A plotly.js figure spec: plain JSON data and layout, tested as data and rendered by plotly.js. */
 export interface Figure {
@@ -169,12 +170,16 @@ export function figureBundle(fig: Figure, name: string): Record<string, unknown>
   const lib = plotlyInlined ? '' : `<script type="text/javascript">${plotlySource()}</script>`;
   plotlyInlined = true;
   const spec = JSON.stringify({ data: fig.data, layout: fig.layout }).replace(/</g, '\\u003c');
-  const html = `${lib}<div id="${id}" class="tangent-figure" data-figure="${name}" style="width:${Number(fig.layout.width ?? 640)}px;height:${Number(fig.layout.height ?? 440)}px"></div>
-<script type="text/javascript">(function(){var s=${spec};function draw(){if(window.Plotly){window.Plotly.newPlot('${id}',s.data,s.layout,{responsive:false,displaylogo:false});}else{setTimeout(draw,50);}}draw();})();</script>`;
+  const svg = figureToSvg(fig);
+  // The static image sits inside the plot's div: plotly.js replaces it where scripts run; elsewhere it stays.
+  const fallback = `<img alt="${name}" src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}"/>`;
+  const html = `${lib}<div id="${id}" class="tangent-figure" data-figure="${name}" style="width:${Number(fig.layout.width ?? 640)}px;min-height:${Number(fig.layout.height ?? 440)}px">${fallback}</div>
+<script type="text/javascript">(function(){var s=${spec};function draw(){if(window.Plotly){var el=document.getElementById('${id}');el.innerHTML='';window.Plotly.newPlot(el,s.data,s.layout,{responsive:false,displaylogo:false});}else{setTimeout(draw,50);}}draw();})();</script>`;
   const title = (fig.layout.title as { text?: string })?.text ?? name;
   return {
     'application/vnd.plotly.v1+json': { data: fig.data, layout: fig.layout, config: { displaylogo: false } },
     'text/html': html,
+    'image/svg+xml': svg,
     'text/plain': `<figure '${name}': ${title}; ${fig.data.length} traces>`,
   };
 }

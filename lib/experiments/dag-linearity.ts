@@ -61,19 +61,23 @@ export function dagRun(opts: { m: number; seed: number; n?: number; d0?: number;
 /** 001 Fig 1 / Fig 3: a DAG drawn with each vertex placed in its longest-path layer (001 Def 2.1, 2.5). */
 export function dagFigure(title: string, vertices: number, edges: [number, number][], highlight: number[] = []): Figure {
   const layer = longestPathLayers(vertices, edges);
+  const count = new Map<number, number>();
+  layer.forEach((l) => count.set(l, (count.get(l) ?? 0) + 1));
   const slot = new Map<number, number>();
   const pos = layer.map((l) => {
     const k = slot.get(l) ?? 0;
     slot.set(l, k + 1);
-    return { x: l, y: k };
+    return { x: l, y: k - ((count.get(l) as number) - 1) / 2 };
   });
-  const edgeX: (number | null)[] = [];
-  const edgeY: (number | null)[] = [];
-  for (const [u, v] of edges) edgeX.push(pos[u].x, pos[v].x, null), edgeY.push(pos[u].y, pos[v].y, null);
+  // Edges that skip layers arc upwards so that they do not hide the ones between adjacent layers.
+  const shapes = edges.map(([u, v]) => {
+    const [a, b] = [pos[u], pos[v]];
+    const lift = 0.45 * (b.x - a.x - 1);
+    return { type: 'path', layer: 'below', path: `M ${a.x},${a.y} Q ${(a.x + b.x) / 2},${(a.y + b.y) / 2 + lift} ${b.x},${b.y}`, line: { color: '#999', width: 1.2 } };
+  });
   const L = Math.max(...layer);
   return {
     data: [
-      { type: 'scatter', mode: 'lines', x: edgeX, y: edgeY, line: { color: '#999', width: 1 }, hoverinfo: 'skip', name: 'edges' },
       {
         type: 'scatter',
         mode: 'markers+text',
@@ -85,6 +89,6 @@ export function dagFigure(title: string, vertices: number, edges: [number, numbe
         marker: { size: 18, color: layer.map((l) => l / Math.max(L, 1)), colorscale: 'Viridis', line: { width: pos.map((_, v) => (highlight.includes(v) ? 3 : 0)), color: '#d62728' } },
       },
     ],
-    layout: { title: { text: title }, xaxis: { title: { text: 'layer = longest path from the inputs' }, dtick: 1 }, yaxis: { visible: false }, width: 640, height: 400, showlegend: false },
+    layout: { title: { text: title }, shapes, xaxis: { title: { text: 'layer = longest path from the inputs' }, dtick: 1 }, yaxis: { visible: false }, width: 640, height: 400, showlegend: false },
   };
 }
