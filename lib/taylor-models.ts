@@ -15,29 +15,38 @@ export function taylorModel(base: Network, params0: Params, order: 1 | 2): Netwo
   const w0 = pv.keep(pv.clone(params0));
   const value = (D: Params, x: tf.Tensor): tf.Tensor => sumJet(base.taylor(w0, D, x, order));
   const c2 = (d: Params, x: tf.Tensor): tf.Tensor | null => base.taylor(w0, d, x, 2)[2];
+  return modelOf(base, w0, `${order === 1 ? 'lin' : 'quad'}(${base.name})`, order, (D, direction, x, k) => {
+    const out: Jet = [value(D, x), ...new Array(k).fill(null)];
+    if (k >= 1 && direction) {
+      // c_1 along V: J V (+ D^T H V = c2(D + V) - c2(D) - c2(V) for the quadratic model).
+      let c1 = base.taylor(w0, direction, x, 1)[1];
+      if (order === 2) {
+        const cross = polar(c2(pv.add(D, direction), x), c2(D, x), c2(direction, x));
+        c1 = c1 && cross ? tf.add(c1, cross) : c1 ?? cross;
+        if (k >= 2) out[2] = c2(direction, x);
+      }
+      out[1] = c1;
+    }
+    return out;
+  });
+}
+
+/**
+ * A model of `base` around w0 as a Network with the same parameters: `jet(D, V, x, k)` gives the Taylor
+ * coefficients along V of the model at displacement D = w - w0.
+ */
+function modelOf(base: Network, w0: Params, name: string, kind: unknown, jet: (D: Params, direction: Params | null, x: tf.Tensor, k: number) => Jet): Network {
   const net: Network = {
     ...base,
-    name: `${order === 1 ? 'lin' : 'quad'}(${base.name})`,
-    config: { ...base.config, taylorModel: order },
+    name,
+    config: { ...base.config, taylorModel: kind },
     apply: (params, x) => net.taylor(params, null, x, 0)[0] as tf.Tensor,
     taylor(params, direction, x, k) {
       checkOrder(k);
-      checkStructure(params, base.specs, `${net.name} params`);
-      if (direction) checkDirection(direction, base.specs, net.name);
+      checkStructure(params, base.specs, `${name} params`);
+      if (direction) checkDirection(direction, base.specs, name);
       checkInput(net, x);
-      const D = displacement(params, w0, base);
-      const out: Jet = [value(D, x), ...new Array(k).fill(null)];
-      if (k >= 1 && direction) {
-        // c_1 along V: J V (+ D^T H V = c2(D + V) - c2(D) - c2(V) for the quadratic model).
-        let c1 = base.taylor(w0, direction, x, 1)[1];
-        if (order === 2) {
-          const cross = polar(c2(pv.add(D, direction), x), c2(D, x), c2(direction, x));
-          c1 = c1 && cross ? tf.add(c1, cross) : c1 ?? cross;
-          if (k >= 2) out[2] = c2(direction, x);
-        }
-        out[1] = c1;
-      }
-      return out;
+      return jet(displacement(params, w0, base), direction, x, k);
     },
   };
   return net;
@@ -104,25 +113,13 @@ export function multilinearModel(base: Network, params0: Params): Network {
     }
     return acc;
   };
-  const net: Network = {
-    ...base,
-    name: `multilinear(${base.name})`,
-    config: { ...base.config, taylorModel: 'multilinear' },
-    apply: (params, x) => net.taylor(params, null, x, 0)[0] as tf.Tensor,
-    taylor(params, direction, x, k) {
-      checkOrder(k);
-      checkStructure(params, base.specs, `${net.name} params`);
-      if (direction) checkDirection(direction, base.specs, net.name);
-      checkInput(net, x);
-      const D = displacement(params, w0, base);
-      if (!direction || k === 0) return [value(D, x), ...new Array(k).fill(null)];
-      // M(D + tV) is a polynomial of degree <= B in t: interpolate it at t = 0..B.
-      const samples = Array.from({ length: B + 1 }, (_, t) => value(pv.add(D, direction, t), x));
-      const coefs = interpolate(samples);
-      return Array.from({ length: k + 1 }, (_, j) => (j <= B ? coefs[j] : null));
-    },
-  };
-  return net;
+  return modelOf(base, w0, `multilinear(${base.name})`, 'multilinear', (D, direction, x, k) => {
+    if (!direction || k === 0) return [value(D, x), ...new Array(k).fill(null)];
+    // M(D + tV) is a polynomial of degree <= B in t: interpolate it at t = 0..B.
+    const samples = Array.from({ length: B + 1 }, (_, t) => value(pv.add(D, direction, t), x));
+    const coefs = interpolate(samples);
+    return Array.from({ length: k + 1 }, (_, j) => (j <= B ? coefs[j] : null));
+  });
 }
 
 /** Monomial coefficients of the polynomial through (t, y_t), t = 0..N-1 (float64 Vandermonde inverse). */

@@ -3,7 +3,7 @@ import { bottleneckRelu } from '../bottleneck.js';
 import { criticalLearningRate } from '../critical.js';
 import { threeClassMixture } from '../data/three-class.js';
 import { fcn, withOutput } from '../fcn.js';
-import { crossEntropy, mse } from '../losses.js';
+import { type Loss, crossEntropy, mse } from '../losses.js';
 import type { Network } from '../network.js';
 import { relativeKernelChange, softmaxJacobians, outputKernel, tangentKernel } from '../ntk.js';
 import type { Params } from '../params.js';
@@ -80,9 +80,31 @@ export function fig1Run(opts: { m: number; seed: number; objective: 'ce' | 'swis
       }
     : { swish: (p) => tangentKernel(net, p, data.x) };
   // lr = c N / lambda_max(K_0) (reference §8): the MSE-mean critical value of the trained model's kernel.
+  return trackedGd({ net, params, data, loss, kernels, steps, kernelEvery, lossBelow, lrMultiple, label: `m=${m} seed=${seed} ${objective}`, progress: opts.progress });
+}
+
+/**
+ * Full-batch GD at lrMultiple x N / lambda_max(K_0) (the MSE-mean critical value of the trained model's kernel),
+ * recording ΔK(t) of the given kernels every `kernelEvery` steps.
+ */
+function trackedGd(o: {
+  net: Network;
+  params: Params;
+  data: { x: tf.Tensor; y: tf.Tensor; dispose(): void };
+  loss: Loss;
+  kernels: Record<string, (p: Params) => tf.Tensor2D>;
+  steps: number;
+  kernelEvery: number;
+  lossBelow: number;
+  lrMultiple: number;
+  label: string;
+  progress?: (line: string) => void;
+}): KernelChangeRun {
+  const { net, params, data, kernelEvery } = o;
   const crit = criticalLearningRate(net, params, data.x, data.y, mse('mean'));
-  const tk = kernelTracker(kernels, kernelEvery);
-  const r = train({ net, params, x: data.x, y: data.y, loss, lr: lrMultiple * crit.eta, steps, stop: { lossBelow, divergeAbove: 1e6 }, track: [tk.tracker], progress: opts.progress ?? false, label: `m=${m} seed=${seed} ${objective}`, critical: false });
+  const lr = o.lrMultiple * crit.eta;
+  const tk = kernelTracker(o.kernels, kernelEvery);
+  const r = train({ net, params, x: data.x, y: data.y, loss: o.loss, lr, steps: o.steps, stop: { lossBelow: o.lossBelow, divergeAbove: 1e6 }, track: [tk.tracker], progress: o.progress ?? false, label: o.label, critical: false });
   const out: KernelChangeRun = {
     steps: tk.steps,
     deltaK: tk.values,
@@ -91,7 +113,7 @@ export function fig1Run(opts: { m: number; seed: number; objective: 'ce' | 'swis
     finalLoss: r.finalLoss,
     status: r.status,
     trainedSteps: r.steps,
-    lr: lrMultiple * crit.eta,
+    lr,
     lambda0: crit.lambda,
   };
   tf.dispose([...Object.values(params), ...Object.values(r.params)]);
@@ -108,22 +130,6 @@ export function fig2Run(opts: { m: number; mb: number; seed: number; steps: numb
   const data = threeClassMixture({ n: 60, seed });
   const net = bottleneckRelu({ m, mb, outputs: 3, bottleneckScale });
   const params = net.init(seed);
-  const loss = crossEntropy();
-  const crit = criticalLearningRate(net, params, data.x, data.y, mse('mean'));
-  const tk = kernelTracker({ linear: (p) => tangentKernel(net, p, data.x) }, kernelEvery);
-  const r = train({ net, params, x: data.x, y: data.y, loss, lr: lrMultiple * crit.eta, steps, stop: { lossBelow, divergeAbove: 1e6 }, track: [tk.tracker], progress: opts.progress ?? false, label: `m=${m} mb=${mb} seed=${seed}`, critical: false });
-  const out: KernelChangeRun = {
-    steps: tk.steps,
-    deltaK: tk.values,
-    sup: { linear: Math.max(...tk.values.linear) },
-    loss: r.history.batchLoss.value.filter((_, i) => i % kernelEvery === 0) as number[],
-    finalLoss: r.finalLoss,
-    status: r.status,
-    trainedSteps: r.steps,
-    lr: lrMultiple * crit.eta,
-    lambda0: crit.lambda,
-  };
-  tf.dispose([...Object.values(params), ...Object.values(r.params)]);
-  data.dispose();
-  return out;
+  const kernels = { linear: (p: Params) => tangentKernel(net, p, data.x) };
+  return trackedGd({ net, params, data, loss: crossEntropy(), kernels, steps, kernelEvery, lossBelow, lrMultiple, label: `m=${m} mb=${mb} seed=${seed}`, progress: opts.progress });
 }
