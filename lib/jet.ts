@@ -82,8 +82,9 @@ export function mul(a: Jet, b: Jet): Jet {
   return bilinear(a, b, (x, y) => tf.mul(x, y));
 }
 
-export function matMul(a: Jet, b: Jet, transposeA = false, transposeB = false): Jet {
-  return bilinear(a, b, (x, y) => tf.matMul(x, y, transposeA, transposeB));
+/** a b for jets of matrices (plain product; see matmul.ts for dense layers). */
+export function matMul(a: Jet, b: Jet): Jet {
+  return bilinear(a, b, (x, y) => tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D));
 }
 
 /** Multiplies each coefficient by a constant tensor (a jet of order 0). */

@@ -4,6 +4,7 @@ import { type SymmetricEigen, float64Ops, lanczos, symmetricEigen } from './lina
 import { gram, mm } from './matmul.js';
 import type { DenseRecord, Network } from './network.js';
 import { type Params, pv, readScalar, trainableNames } from './params.js';
+import { normals64, rngFor } from './random.js';
 
 export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
 
@@ -176,8 +177,7 @@ export function kernelTopEigenvalues(
     pv.dispose(g);
     return out;
   };
-  let s = seed + 1;
-  const start = Float64Array.from({ length: n * C }, () => ((s = (s * 16807) % 2147483647) / 2147483647) - 0.5);
+  const start = normals64(rngFor(seed, 'lanczos-start'), n * C);
   return lanczos(op, start, float64Ops, { k, maxIter: Math.min(maxIter, n * C), tol, which: 'largest' });
 }
 
