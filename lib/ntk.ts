@@ -89,7 +89,12 @@ function expandSamples(G: tf.Tensor2D, C: number): tf.Tensor2D {
 
 function jacobianKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D {
   const rows = perSampleGradients(net, params, x);
+  const N = rows.length;
+  const P = Object.values(rows[0] ?? {}).reduce((s, t) => s + t.size, 0);
   try {
+    // Inner products over up to millions of parameters: accumulate in float64 where that is affordable
+    // (a float32 Gram loses ~1e-4 relative accuracy at 10^6 parameters).
+    if ((N * (N + 1) * P) / 2 <= FLOAT64_GRAM_LIMIT) return float64Gram(rows);
     return tf.tidy(() => {
       let K: tf.Tensor2D | null = null;
       for (const name of Object.keys(rows[0])) {
@@ -97,11 +102,34 @@ function jacobianKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D
         const KK = gram(J);
         K = K ? (tf.add(K, KK) as tf.Tensor2D) : KK;
       }
-      return K ?? (tf.zeros([rows.length, rows.length]) as tf.Tensor2D);
+      return K ?? (tf.zeros([N, N]) as tf.Tensor2D);
     });
   } finally {
     rows.forEach((r) => pv.dispose(r));
   }
+}
+
+/** Multiply-adds below which the Jacobian path forms J J^T in float64 on the host. */
+const FLOAT64_GRAM_LIMIT = 2e9;
+
+function float64Gram(rows: Params[]): tf.Tensor2D {
+  const N = rows.length;
+  const names = Object.keys(rows[0] ?? {});
+  const K = new Float64Array(N * N);
+  for (const name of names) {
+    const data = rows.map((r) => r[name].dataSync() as Float32Array);
+    for (let a = 0; a < N; a++) {
+      const u = data[a];
+      for (let b = 0; b <= a; b++) {
+        const v = data[b];
+        let s = 0;
+        for (let j = 0; j < u.length; j++) s += u[j] * v[j];
+        K[a * N + b] += s;
+      }
+    }
+  }
+  for (let a = 0; a < N; a++) for (let b = 0; b < a; b++) K[b * N + a] = K[a * N + b];
+  return tf.tensor2d(Float32Array.from(K), [N, N]);
 }
 
 /**
