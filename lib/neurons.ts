@@ -40,30 +40,31 @@ export function neuronGradientCosines(net: Network, params: Params, x: tf.Tensor
   try {
     for (const l of which) {
       if (!Number.isInteger(l) || l < 1 || l > hidden) throw new Error(`layer ${l} is invalid; expected 1..${hidden} (hidden layers)`);
-      const meanAbsCos = tf.tidy(() => {
-        let total = 0;
-        for (let i = 0; i < n; i++) {
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        // One scope per sample: the m_l x m_k Jacobians of different samples are never alive together.
+        const G = tf.tidy(() => {
           const width = pre[l - 1].shape[1] as number;
           let J: tf.Tensor2D = tf.eye(width) as tf.Tensor2D;
-          let G: tf.Tensor2D | null = null;
+          let acc: tf.Tensor2D | null = null;
           for (let k = l; k >= 1; k--) {
             const rec = records[k - 1];
             const a = tf.slice(rec.input, [i], [1]);
             const coef = tf.add(tf.mul(tf.sum(tf.square(a)), rec.scale * rec.scale), rec.bias ? rec.biasScale * rec.biasScale : 0);
             const term = tf.mul(gram(J), coef) as tf.Tensor2D;
-            G = G ? (tf.add(G, term) as tf.Tensor2D) : term;
+            acc = acc ? (tf.add(acc, term) as tf.Tensor2D) : term;
             if (k > 1) {
               const z = tf.slice(pre[k - 2], [i], [1]);
               const dsigma = applyActivation(acts[k - 2], [z, tf.onesLike(z)])[1] as tf.Tensor;
               J = tf.mul(tf.mul(tf.matMul(J, params[rec.weight] as tf.Tensor2D), rec.scale), dsigma) as tf.Tensor2D;
             }
           }
-          total += meanOffDiagonalAbsCos(G as tf.Tensor2D);
-        }
-        return tf.scalar(total / n);
-      });
-      out.push({ layer: l, width: pre[l - 1].shape[1] as number, meanAbsCos: meanAbsCos.dataSync()[0] });
-      meanAbsCos.dispose();
+          return acc as tf.Tensor2D;
+        });
+        total += meanOffDiagonalAbsCos(G);
+        G.dispose();
+      }
+      out.push({ layer: l, width: pre[l - 1].shape[1] as number, meanAbsCos: total / n });
     }
   } finally {
     tf.dispose(records.map((r) => r.input));

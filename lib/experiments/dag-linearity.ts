@@ -30,10 +30,11 @@ export interface DagRun {
 /**
  * 001 Fig 2: a 3-layer DenseNet (2 hidden groups of width m, scalar output) with every weight dropped with
  * probability 1/2 (fixed masks, 1/sqrt(remaining in-degree)), tanh, trained by GD on 1/2 sum (f - y)^2 with
- * eta = 1/lambda_max(K_0) (half the critical rate, no catapult), on n points in d0 dimensions.
+ * eta = 1/lambda_max(K_0) (half the critical rate, no catapult), on n points in d0 dimensions, until the loss is
+ * below `lossBelow` ("we observe the convergence of loss for all widths") or `steps` updates.
  */
-export function dagRun(opts: { m: number; seed: number; n?: number; d0?: number; steps: number; kernelEvery: number; progress?: (l: string) => void }): DagRun {
-  const { m, seed, n = 10, d0 = 10, steps, kernelEvery } = opts;
+export function dagRun(opts: { m: number; seed: number; n?: number; d0?: number; steps: number; lossBelow?: number; kernelEvery: number; progress?: (l: string) => void }): DagRun {
+  const { m, seed, n = 10, d0 = 10, steps, kernelEvery, lossBelow = 1e-5 } = opts;
   const net = denseNet({ d: d0, m, depth: 2, activation: 'tanh', dropProbability: 0.5, maskSeed: seed });
   const params = net.init(seed);
   const data = dagData(n, d0, seed);
@@ -51,7 +52,7 @@ export function dagRun(opts: { m: number; seed: number; n?: number; d0?: number;
     },
     dispose: () => K0?.dispose(),
   };
-  const r = train({ net, params, x: data.x, y: data.y, loss, lr: crit.eta / 2, steps, track: [tracker], critical: false, progress: opts.progress ?? false, label: `m=${m} seed=${seed}` });
+  const r = train({ net, params, x: data.x, y: data.y, loss, lr: crit.eta / 2, steps, stop: { lossBelow }, track: [tracker], critical: false, progress: opts.progress ?? false, label: `m=${m} seed=${seed}` });
   const inDeg = net.graph.inDegrees.slice(1).flat();
   const out: DagRun = { m, seed, deltaK: maxChange, finalLoss: r.finalLoss, initialLoss: r.history.batchLoss.value[0] as number, steps: r.steps, dagWidth: Math.min(...inDeg) };
   tf.dispose([data.x, data.y, ...Object.values(params), ...Object.values(r.params)]);
