@@ -21,12 +21,19 @@ export function gram(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * a W^T for a: [n, in], W: [out, in] (a dense layer in the papers' W x layout), computed as (W a^T)^T; the
- * gradient is built from plain products too: dA = dZ W, dW = dZ^T a. Transposes touch only n-sized sides.
+ * a W^T for a: [n, in], W: [out, in] (a dense layer in the papers' W x layout), as a transpose(W) or (W a^T)^T,
+ * whichever transposes less; the gradient is built from plain products too: dA = dZ W, dW = dZ^T a.
  */
 export const denseProduct: (a: tf.Tensor, w: tf.Tensor) => tf.Tensor = tf.customGrad(((a: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, w]);
-  const value = wasm() ? tf.transpose(tf.matMul(w as tf.Tensor2D, tf.transpose(a) as tf.Tensor2D)) : tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D, false, true);
+  let value: tf.Tensor;
+  if (!wasm()) value = tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D, false, true);
+  else {
+    // Transpose whichever side is smaller: W (out x in), or a and the result (n x in + n x out).
+    const [n, inDim] = a.shape as [number, number];
+    const out = w.shape[0];
+    value = out * inDim <= n * (inDim + out) ? tf.matMul(a as tf.Tensor2D, tf.transpose(w) as tf.Tensor2D) : tf.transpose(tf.matMul(w as tf.Tensor2D, tf.transpose(a) as tf.Tensor2D));
+  }
   return {
     value,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
