@@ -47,12 +47,11 @@ export function convNet(opts: {
     inputShape: [h, w, c0],
     outputDim: outputs,
     specs,
-    layers: channels.map((_, l) => `conv${l + 1}`),
     forward(ctx, x) {
       let a: Jet = x;
       channels.forEach((_, l) => {
         const scale = ntk ? 1 / Math.sqrt(cin[l] * kernelSize * kernelSize) : 1;
-        a = applyActivation(act, ctx.preactivation(`conv${l + 1}`, ctx.conv2d(a, `K${l + 1}`, { scale, bias: bias ? `b${l + 1}` : undefined })));
+        a = applyActivation(act, ctx.conv2d(a, `K${l + 1}`, { scale, bias: bias ? `b${l + 1}` : undefined }));
       });
       const n = x[0]!.shape[0];
       const flatJet = mapLinear(a, (t) => tf.reshape(t, [n, flat]));

@@ -56,6 +56,8 @@ export interface DagOptions {
 export interface DagNetwork extends Network {
   /** Kept-edge masks per group (row-major [out, fan-in]; undefined = all kept) and remaining in-degrees. */
   readonly graph: { sizes: number[]; inputs: number[][]; masks: (Float32Array | undefined)[]; inDegrees: number[][] };
+  /** Frees the mask tensors built on first use (they are rebuilt if the network is used again). */
+  dispose(): void;
 }
 
 export function dagNetwork(opts: DagOptions): DagNetwork {
@@ -114,19 +116,22 @@ export function dagNetwork(opts: DagOptions): DagNetwork {
     inputShape: [sizes[0]],
     outputDim: sizes[G],
     specs,
-    layers: Array.from({ length: G - 1 }, (_, g) => `layer${g + 1}`),
     forward(ctx, x) {
       const groups: Jet[] = [x];
       for (let g = 0; g < G; g++) {
         const src = inputs[g].map((j) => groups[j]);
         const a = src.length === 1 ? src[0] : concat(src, 1);
         const z = ctx.dense(a, `W${g + 1}`, masks[g] ? structure(g) : { scale: 1 / Math.sqrt(a[0]!.shape[1] as number) });
-        groups.push(g < G - 1 ? applyActivation(act, ctx.preactivation(`layer${g + 1}`, z)) : z);
+        groups.push(g < G - 1 ? applyActivation(act, z) : z);
       }
       return groups[G];
     },
   });
-  return { ...net, graph: { sizes, inputs, masks, inDegrees } };
+  const dispose = () => {
+    for (const c of constants.values()) tf.dispose([c.mask, c.rowScale]);
+    constants.clear();
+  };
+  return { ...net, graph: { sizes, inputs, masks, inDegrees }, dispose };
 }
 
 /** DenseNet with `depth` hidden groups of width m (001 eq. 23-24), optionally with dropped edges. */

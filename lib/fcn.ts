@@ -84,12 +84,11 @@ export function fcn(opts: FcnOptions): Network {
     outputDim: widths[L],
     specs,
     blocks,
-    layers: acts.map((_, l) => `layer${l + 1}`),
     forward(ctx, x) {
       let a: Jet = x;
       for (let l = 0; l < L; l++) {
         const z = ctx.dense(a, `W${l + 1}`, { scale: scales[l], bias: hasBias(l) ? `b${l + 1}` : undefined });
-        a = l < L - 1 ? applyActivation(acts[l], ctx.preactivation(`layer${l + 1}`, z)) : z;
+        a = l < L - 1 ? applyActivation(acts[l], z) : z;
       }
       return a;
     },

@@ -42,10 +42,6 @@ export function add(a: Jet, b: Jet): Jet {
   return a.map((c, j) => addCoef(c, b[j]));
 }
 
-export function addAll(jets: Jet[]): Jet {
-  return jets.reduce((s, j) => add(s, j));
-}
-
 export function sub(a: Jet, b: Jet): Jet {
   return add(a, scale(b, -1));
 }
@@ -80,11 +76,6 @@ export function bilinear(a: Jet, b: Jet, op: (x: tf.Tensor, y: tf.Tensor) => tf.
 
 export function mul(a: Jet, b: Jet): Jet {
   return bilinear(a, b, (x, y) => tf.mul(x, y));
-}
-
-/** a b for jets of matrices (plain product; see matmul.ts for dense layers). */
-export function matMul(a: Jet, b: Jet): Jet {
-  return bilinear(a, b, (x, y) => tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D));
 }
 
 /** Multiplies each coefficient by a constant tensor (a jet of order 0). */

@@ -26,8 +26,6 @@ export interface DenseRecord {
 export interface Hooks {
   /** Called with each dense pre-activation; may return a replacement (e.g. z + probe). */
   dense?(record: DenseRecord, z: tf.Tensor): tf.Tensor;
-  /** Called with each named pre-activation of a hidden layer. */
-  preactivation?(layer: string, z: tf.Tensor): tf.Tensor;
 }
 
 /**
@@ -41,8 +39,6 @@ export interface Ctx {
   dense(a: Jet, weight: string, opts?: { scale?: number; bias?: string; biasScale?: number; mask?: tf.Tensor; rowScale?: tf.Tensor }): Jet;
   /** 'same' 2-D convolution, NHWC input, kernel [h, w, in, out], times scale (+ biasScale * b). */
   conv2d(a: Jet, kernel: string, opts?: { scale?: number; bias?: string; biasScale?: number }): Jet;
-  /** Marks a hidden pre-activation (identity on the value). */
-  preactivation(layer: string, z: Jet): Jet;
 }
 
 export interface Network {
@@ -55,8 +51,6 @@ export interface Network {
   readonly specs: ParamSpec[];
   /** Parameter names grouped into blocks (000 Def 8), for multilinear models. */
   readonly blocks?: string[][];
-  /** Names of hidden pre-activation layers, in order (004 eq. 22). */
-  readonly layers?: string[];
   init(seed: number): Params;
   /** f(params; x): [n, outputDim]. */
   apply(params: Params, x: tf.Tensor): tf.Tensor;
@@ -71,7 +65,6 @@ export interface NetworkDefinition {
   outputDim: number;
   specs: ParamSpec[];
   blocks?: string[][];
-  layers?: string[];
   forward(ctx: Ctx, x: Jet): Jet;
 }
 
@@ -161,10 +154,6 @@ function makeCtx(specs: readonly ParamSpec[], params: Params, direction: Params 
       if (scale !== 1) z = mapLinear(z, (c) => tf.mul(c, scale));
       return addBias(z, opts.bias, opts.biasScale ?? 1);
     },
-    preactivation(layer, z) {
-      if (hooks?.preactivation && z[0]) return [hooks.preactivation(layer, z[0]), ...z.slice(1)];
-      return z;
-    },
   };
 }
 
@@ -194,7 +183,6 @@ export function network(def: NetworkDefinition): Network {
     outputDim: def.outputDim,
     specs: def.specs,
     blocks: def.blocks,
-    layers: def.layers,
     init: (seed) => initParams(def.specs, seed),
     apply(params, x) {
       return net.taylor(params, null, x, 0)[0] as tf.Tensor;

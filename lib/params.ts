@@ -72,9 +72,6 @@ export const pv = {
   norm(a: Params): number {
     return Math.sqrt(pv.dot(a, a));
   },
-  zerosLike(a: Params): Params {
-    return pv.map(a, (t) => tf.zerosLike(t));
-  },
   /** Restriction to some names (a block of layers); the others are dropped. */
   pick(a: Params, names: readonly string[]): Params {
     return Object.fromEntries(names.filter((n) => a[n]).map((n) => [n, a[n]]));
@@ -92,27 +89,5 @@ export const pv = {
   },
   dispose(a: Params | undefined | null): void {
     if (a) tf.dispose(Object.values(a));
-  },
-  /** Concatenation in name order into one float32 vector (for small dense checks). */
-  flatten(a: Params, names: readonly string[] = Object.keys(a)): Float32Array {
-    const out = new Float32Array(names.reduce((s, n) => s + a[n].size, 0));
-    let off = 0;
-    for (const n of names) {
-      const v = a[n].dataSync() as Float32Array;
-      out.set(v, off);
-      off += v.length;
-    }
-    return out;
-  },
-  unflatten(v: ArrayLike<number>, like: Params, names: readonly string[] = Object.keys(like)): Params {
-    let off = 0;
-    const out: Params = {};
-    for (const n of names) {
-      const size = like[n].size;
-      out[n] = tf.tensor(Array.prototype.slice.call(v, off, off + size), like[n].shape, 'float32');
-      off += size;
-    }
-    if (off !== v.length) throw new Error(`vector of length ${v.length} does not match params of size ${off}`);
-    return out;
   },
 };

@@ -30,11 +30,10 @@ export function resnet(opts: { d: number; m: number; depth: number; outputs?: nu
     inputShape: [d],
     outputDim: outputs,
     specs,
-    layers: Array.from({ length: depth }, (_, l) => `layer${l + 1}`),
     forward(ctx, x) {
       let a: Jet = x;
       for (let l = 0; l < depth; l++) {
-        const z = ctx.preactivation(`layer${l + 1}`, ctx.dense(a, `W${l + 1}`, { scale: scale(fanIns[l]), bias: bias ? `b${l + 1}` : undefined }));
+        const z = ctx.dense(a, `W${l + 1}`, { scale: scale(fanIns[l]), bias: bias ? `b${l + 1}` : undefined });
         const h = applyActivation(act, z);
         a = l === 0 ? h : add(h, a);
       }

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { criticalLearningRate } from '../critical.js';
 import { denseNet, longestPathLayers } from '../dag.js';
 import { mse } from '../losses.js';
-import { relativeKernelChange, tangentKernel } from '../ntk.js';
 import type { Figure } from '../plot.js';
 import { normals, rngFor } from '../random.js';
-import { train, type Tracker } from '../train.js';
+import { train } from '../train.js';
+import { kernelChange } from '../trackers.js';
 
 /** n points in R^d0 with ±1 labels from a random linear teacher (the low-dimensional substitute for CIFAR-2, reference §0.3). */
 export function dagData(n: number, d0: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
@@ -40,22 +40,11 @@ export function dagRun(opts: { m: number; seed: number; n?: number; d0?: number;
   const data = dagData(n, d0, seed);
   const loss = mse('halfSum');
   const crit = criticalLearningRate(net, params, data.x, data.y, loss);
-  let K0: tf.Tensor2D | null = null;
-  let maxChange = 0;
-  const tracker: Tracker = {
-    name: 'dagKernel',
-    every: kernelEvery,
-    init: (c) => void (K0 = tf.keep(tangentKernel(net, c.params0, c.x))),
-    record(c) {
-      maxChange = Math.max(maxChange, relativeKernelChange(tangentKernel(net, c.params, c.x), K0 as tf.Tensor2D, 'spectral'));
-      return { deltaK: maxChange };
-    },
-    dispose: () => K0?.dispose(),
-  };
-  const r = train({ net, params, x: data.x, y: data.y, loss, lr: crit.eta / 2, steps, stop: { lossBelow }, track: [tracker], critical: false, progress: opts.progress ?? false, label: `m=${m} seed=${seed}` });
+  const r = train({ net, params, x: data.x, y: data.y, loss, lr: crit.eta / 2, steps, stop: { lossBelow }, track: [kernelChange(kernelEvery, 'spectral')], critical: false, progress: opts.progress ?? false, label: `m=${m} seed=${seed}` });
   const inDeg = net.graph.inDegrees.slice(1).flat();
-  const out: DagRun = { m, seed, deltaK: maxChange, finalLoss: r.finalLoss, initialLoss: r.history.batchLoss.value[0] as number, steps: r.steps, dagWidth: Math.min(...inDeg) };
+  const out: DagRun = { m, seed, deltaK: Math.max(...(r.history.kernelChange.value as number[])), finalLoss: r.finalLoss, initialLoss: r.history.batchLoss.value[0] as number, steps: r.steps, dagWidth: Math.min(...inDeg) };
   tf.dispose([data.x, data.y, ...Object.values(params), ...Object.values(r.params)]);
+  net.dispose();
   return out;
 }
 

@@ -37,20 +37,24 @@ export interface KernelChangeRun {
   lambda0: number;
 }
 
-/** Records ΔK(t) of several kernels that are functions of the current parameters. */
-function kernelTracker(kernels: Record<string, (p: Params) => tf.Tensor2D>, every: number): { tracker: Tracker; values: Record<string, number[]>; steps: number[] } {
-  const K0: Record<string, tf.Tensor2D> = {};
-  const values: Record<string, number[]> = Object.fromEntries(Object.keys(kernels).map((k) => [k, []]));
+/** Kernels of the current parameters, by name (computed together, so that they can share work). */
+type Kernels = (p: Params) => Record<string, tf.Tensor2D>;
+
+/** Records ΔK(t) of several kernels. */
+function kernelTracker(kernels: Kernels, every: number): { tracker: Tracker; values: Record<string, number[]>; steps: number[] } {
+  let K0: Record<string, tf.Tensor2D> = {};
+  const values: Record<string, number[]> = {};
   const steps: number[] = [];
   const tracker: Tracker = {
     name: 'deltaK',
     every,
     init(c) {
-      for (const [k, f] of Object.entries(kernels)) K0[k] = tf.keep(f(c.params0));
+      K0 = tf.tidy(() => kernels(c.params0));
+      for (const k of Object.keys(K0)) values[k] = [];
     },
     record(c) {
       steps.push(c.step);
-      for (const [k, f] of Object.entries(kernels)) values[k].push(relativeKernelChange(f(c.params), K0[k]));
+      for (const [k, K] of Object.entries(kernels(c.params))) values[k].push(relativeKernelChange(K, K0[k]));
       return {};
     },
     dispose() {
@@ -73,12 +77,12 @@ export function fig1Run(opts: { m: number; seed: number; objective: 'ce' | 'swis
   const isCe = objective === 'ce';
   const net = isCe ? base : withOutput(base, 'swish(0.1)');
   const loss = isCe ? crossEntropy() : mse('mean');
-  const kernels: Record<string, (p: Params) => tf.Tensor2D> = isCe
-    ? {
-        linear: (p) => tangentKernel(base, p, data.x),
-        softmax: (p) => tf.tidy(() => outputKernel(tangentKernel(base, p, data.x), softmaxJacobians(base.apply(p, data.x) as tf.Tensor2D))),
+  const kernels: Kernels = isCe
+    ? (p) => {
+        const K = tangentKernel(base, p, data.x);
+        return { linear: K, softmax: outputKernel(K, softmaxJacobians(base.apply(p, data.x) as tf.Tensor2D)) };
       }
-    : { swish: (p) => tangentKernel(net, p, data.x) };
+    : (p) => ({ swish: tangentKernel(net, p, data.x) });
   // lr = c N / lambda_max(K_0) (reference §8): the MSE-mean critical value of the trained model's kernel.
   return trackedGd({ net, params, data, loss, kernels, steps, kernelEvery, lossBelow, lrMultiple, label: `m=${m} seed=${seed} ${objective}`, progress: opts.progress });
 }
@@ -92,7 +96,7 @@ function trackedGd(o: {
   params: Params;
   data: { x: tf.Tensor; y: tf.Tensor; dispose(): void };
   loss: Loss;
-  kernels: Record<string, (p: Params) => tf.Tensor2D>;
+  kernels: Kernels;
   steps: number;
   kernelEvery: number;
   lossBelow: number;
@@ -130,6 +134,6 @@ export function fig2Run(opts: { m: number; mb: number; seed: number; steps: numb
   const data = threeClassMixture({ n: 60, seed });
   const net = bottleneckRelu({ m, mb, outputs: 3, bottleneckScale });
   const params = net.init(seed);
-  const kernels = { linear: (p: Params) => tangentKernel(net, p, data.x) };
+  const kernels: Kernels = (p) => ({ linear: tangentKernel(net, p, data.x) });
   return trackedGd({ net, params, data, loss: crossEntropy(), kernels, steps, kernelEvery, lossBelow, lrMultiple, label: `m=${m} mb=${mb} seed=${seed}`, progress: opts.progress });
 }
