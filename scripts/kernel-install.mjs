@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Registers (idempotently) the Jupyter kernelspec "tangent-lab" that starts this checkout's tslab.
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { KERNEL_DISPLAY_NAME, KERNEL_NAME, ensureSelfLink, projectRoot } from './project.mjs';
@@ -15,6 +15,24 @@ export function kernelSpec(root = projectRoot()) {
     language: 'typescript',
     metadata: { 'tangent-lab': { root } },
   };
+}
+
+/**
+ * A kernelspec private to this checkout, under `<root>/.jupyter/kernels/`, and the environment that makes
+ * Jupyter find it first (JUPYTER_PATH outranks the user and system directories). Headless runs (reproduce,
+ * tests) use it, so another checkout re-registering the user-level spec cannot redirect them.
+ */
+export function privateKernelEnv(root = projectRoot(), env = process.env) {
+  const dataDir = join(root, '.jupyter');
+  const specDir = join(dataDir, 'kernels', KERNEL_NAME);
+  const json = JSON.stringify(kernelSpec(root), null, 2);
+  const file = join(specDir, 'kernel.json');
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== json) {
+    mkdirSync(specDir, { recursive: true });
+    writeFileSync(file, json);
+  }
+  const rest = (env.JUPYTER_PATH ?? '').split(delimiter).filter((p) => p && p !== dataDir);
+  return { ...env, JUPYTER_PATH: [dataDir, ...rest].join(delimiter) };
 }
 
 export function installKernel({ quiet = false } = {}) {

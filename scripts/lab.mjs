@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setup } from './setup.mjs';
 import { projectRoot } from './project.mjs';
+import { privateKernelEnv } from './kernel-install.mjs';
 
 let python;
 try {
@@ -19,6 +20,6 @@ process.stdout.write(`starting ${hasLab ? 'JupyterLab' : 'the classic Jupyter no
   `choose the kernel "TypeScript (tangent-lab)"; after editing lib/, restart the kernel\n`);
 // Jupyter refuses to run as root without --allow-root (containers, CI machines).
 const extra = process.getuid?.() === 0 ? ['--allow-root'] : [];
-const child = spawn(python, ['-m', app, ...extra, ...process.argv.slice(2)], { cwd: join(projectRoot(), 'notebooks'), stdio: 'inherit' });
+const child = spawn(python, ['-m', app, ...extra, ...process.argv.slice(2)], { cwd: join(projectRoot(), 'notebooks'), stdio: 'inherit', env: privateKernelEnv() });
 process.on('SIGINT', () => {}); // Jupyter handles Ctrl-C (it asks for confirmation)
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 1)));

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findJupyterPython } from './jupyter-python.mjs';
 import { KERNEL_NAME, projectRoot } from './project.mjs';
+import { privateKernelEnv } from './kernel-install.mjs';
 
 const USAGE = `usage: npm run reproduce -- [options]
   --profile quick|paper   experiment scale passed to the notebooks as TANGENT_PROFILE
@@ -123,7 +124,7 @@ function main() {
     '--timeout-idle', String(opts.idle),
     ...files.map((f) => shown(join(nbDir, f))),
   ];
-  const child = spawn(python, args, { cwd: root, stdio: 'inherit' });
+  const child = spawn(python, args, { cwd: root, stdio: 'inherit', env: privateKernelEnv(root) });
   // Ctrl-C reaches the Python driver too (same process group); wait for its summary.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => child.kill('SIGTERM'));

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from './project.mjs';
+import { privateKernelEnv } from './kernel-install.mjs';
 
 const root = projectRoot();
 const dir = join(root, 'dist', 'test');
@@ -19,5 +20,5 @@ if (files.length === 0) {
   process.stderr.write(`no compiled tests in dist/test${filters.length ? ` matching ${filters.join(', ')}` : ''}\n`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit', env: privateKernelEnv(root) });
 process.exit(r.status ?? 1);

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { cellStdout, notebook, reproduce, type NotebookJson } from './kernel-support.js';
+import { cellStdout, notebook, reproduce, root, type NotebookJson } from './kernel-support.js';
 
 describe('npm run reproduce (scripts/reproduce.mjs)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tangent-runner-test-'));
@@ -81,5 +81,22 @@ describe('npm run reproduce (scripts/reproduce.mjs)', () => {
     r = await reproduce(['--profile', 'huge']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /profile 'huge' is not quick or paper/);
+  });
+
+  test("runs use this checkout's kernel even when the user-level kernelspec points at another checkout", { timeout: 120_000 }, async () => {
+    const userData = join(dir, 'user-jupyter');
+    const spec = join(userData, 'kernels', 'tangent-lab');
+    mkdirSync(spec, { recursive: true });
+    writeFileSync(join(spec, 'kernel.json'), JSON.stringify({
+      argv: [process.execPath, join(dir, 'elsewhere', 'scripts', 'kernel.mjs'), '--config-path', '{connection_file}'],
+      display_name: 'TypeScript (tangent-lab)',
+      language: 'typescript',
+    }));
+    const nbDir = notebooks('private-spec', { 'who.ipynb': notebook("console.log('kernel of', process.argv[1])") });
+    const out = join(dir, 'private-spec-out');
+    const r = await reproduce(['--notebooks', nbDir, '--out', out, '--profile', 'quick', '--no-report'], { ...process.env, JUPYTER_PATH: '', JUPYTER_DATA_DIR: userData });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const executed = JSON.parse(readFileSync(join(out, 'notebooks', 'who.ipynb'), 'utf8')) as NotebookJson;
+    assert.deepEqual(cellStdout(executed), [`kernel of ${join(root, 'scripts', 'kernel.mjs')}\n`]);
   });
 });
