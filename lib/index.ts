@@ -35,6 +35,7 @@ export * from './canonical-json.js';
 export * from './project.js';
 export * from './store.js';
 export * from './sweep.js';
+export * from './parallel.js';
 export * from './results-table.js';
 export * from './data/index.js';
 export * from './trackers.js';

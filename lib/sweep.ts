@@ -1,4 +1,5 @@
-import { type ResultStore, cachedRun } from './store.js';
+import { type RemoteFn, resolveWorkers, workerPool } from './parallel.js';
+import { type CachedRun, type ResultStore, cachedRun } from './store.js';
 
 /** Parameter lists of a sweep, e.g. `{ width: [64, 256], seed: [0, 1, 2], lr: [0.5, 2] }`. */
 export type Grid = Record<string, readonly unknown[]>;
@@ -40,6 +41,11 @@ export interface SweepOptions<P> {
   /** Called after each point; default prints `line` with the store's log. */
   onProgress?: (p: SweepProgress<P>) => void;
   quiet?: boolean;
+  /**
+   * Points computed at once, each in a worker process (`fn` must come from `remote`): a number, or 'auto'
+   * (one per core on wasm/cpu, 1 on tfjs-node). Default 1 (in this process); TANGENT_WORKERS overrides.
+   */
+  workers?: number | 'auto';
 }
 
 export interface SweepRun<P, R> {
@@ -65,32 +71,58 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
   if (!options?.store) throw new Error('sweep: options.store is required (openStore(experiment))');
   const points = gridPoints(grid);
   const total = points.length;
+  const task = (fn as Partial<RemoteFn<GridPoint<G>, R>>).task;
+  if (typeof task !== 'function' && typeof options.workers === 'number' && options.workers > 1) {
+    throw new Error(`sweep: workers = ${options.workers} needs a function that worker processes can run; build it with remote(name, args), e.g. remote('fig1Run', (pt) => [{ ...pt }])`);
+  }
+  // A plain closure runs in this process whatever 'auto' or TANGENT_WORKERS ask for.
+  const workers = typeof task === 'function' ? Math.min(await resolveWorkers(options.workers), total) : 1;
+  const pool = workers > 1 ? await workerPool(workers, options.quiet ? () => undefined : options.store.log) : undefined;
+  const compute = pool ? (p: GridPoint<G>) => pool.run(task!(p)) as Promise<R> : fn;
   const t0 = performance.now();
-  const runs: SweepRun<GridPoint<G>, R>[] = [];
+  const runs: SweepRun<GridPoint<G>, R>[] = new Array(total);
+  let done = 0;
   let computed = 0;
   let computeMs = 0;
-  for (const [i, point] of points.entries()) {
-    const t = performance.now();
-    let run;
-    try {
-      run = await cachedRun(options.store, options.config ? options.config(point) : point, () => fn(point));
-    } catch (e) {
-      throw new Error(`sweep point ${i + 1}/${total} ${JSON.stringify(point)} failed: ${(e as Error).message}`, { cause: e });
-    }
-    const elapsedMs = performance.now() - t;
+  let failure: Error | undefined;
+  const finish = (i: number, point: GridPoint<G>, run: CachedRun<R>, elapsedMs: number) => {
+    runs[i] = { point, key: run.key, result: run.result, fromCache: run.fromCache };
+    done++;
     if (!run.fromCache) {
       computed++;
       computeMs += elapsedMs;
     }
-    runs.push({ point, key: run.key, result: run.result, fromCache: run.fromCache });
     const totalElapsedMs = performance.now() - t0;
-    const left = total - i - 1;
-    const etaMs = computed > 0 ? (computeMs / computed) * left : undefined;
+    const left = total - done;
+    const etaMs = computed > 0 ? (computeMs / computed) * left / workers : undefined;
     const desc = Object.entries(point).map(([k, v]) => `${k}=${formatValue(v)}`).join(' ');
-    const line = `[${i + 1}/${total}] ${desc} · ${run.key.slice(0, 8)} · ${run.fromCache ? 'cached' : 'computed'} ${seconds(elapsedMs)} · total ${seconds(totalElapsedMs)}${etaMs !== undefined && left > 0 ? ` · eta ~${seconds(etaMs)}` : ''}`;
+    const position = workers > 1 ? `${done}/${total}` : `${i + 1}/${total}`;
+    const line = `[${position}] ${desc} · ${run.key.slice(0, 8)} · ${run.fromCache ? 'cached' : 'computed'} ${seconds(elapsedMs)} · total ${seconds(totalElapsedMs)}${etaMs !== undefined && left > 0 ? ` · eta ~${seconds(etaMs)}` : ''}`;
     const progress = { index: i + 1, total, point, key: run.key, fromCache: run.fromCache, elapsedMs, totalElapsedMs, etaMs, line };
     if (options.onProgress) options.onProgress(progress);
     else if (!options.quiet) options.store.log(line);
+  };
+  let next = 0;
+  // Each lane takes the next point in grid order; after a failure no new point starts, and the points
+  // already running finish and are stored.
+  const lane = async () => {
+    while (next < total && !failure) {
+      const i = next++;
+      const point = points[i];
+      const t = performance.now();
+      try {
+        const run = await cachedRun(options.store, options.config ? options.config(point) : point, () => compute(point));
+        finish(i, point, run, performance.now() - t);
+      } catch (e) {
+        failure ??= new Error(`sweep point ${i + 1}/${total} ${JSON.stringify(point)} failed: ${(e as Error).message}`, { cause: e });
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: workers }, lane));
+  } finally {
+    pool?.close();
   }
+  if (failure) throw failure;
   return runs;
 }

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fcn } from '../fcn.js';
 import type { Network } from '../network.js';
 import { type LayerCosines, neuronGradientCosines } from '../neurons.js';
+import { loadImageSubset } from '../data/images.js';
+import { standardizeDataset } from '../data/preprocess.js';
 
 /** 004 Fig 3 left: the "4-layer" FCN = 3 hidden layers of width m and a linear output (004 eq. 8), tanh. */
 export function fig3WidthNetwork(d: number, m: number): Network {
@@ -19,4 +21,34 @@ export function cosinesAtInit(net: Network, x: tf.Tensor, seed: number, layers =
   const out = neuronGradientCosines(net, params, x, layers);
   tf.dispose(Object.values(params));
   return out;
+}
+
+export interface Fig3Point {
+  panel: 'width' | 'bottleneck';
+  /** m for the width panel, m_b for the bottleneck panel. */
+  width: number;
+  seed: number;
+  /** Images per class of the two classes (0 and 2) and the subset's seed. */
+  perClass: number;
+  dataSeed: number;
+  source?: 'cifar10' | 'mnist' | 'auto';
+  wide?: number;
+}
+
+const fig3Data = new Map<string, tf.Tensor2D>();
+
+/** One point of 004 Fig 3 from plain arguments (so that sweep workers can run it): loads the standardized image subset once per process. */
+export function fig3Cosines(p: Fig3Point): LayerCosines[] {
+  const dataKey = `${p.source ?? 'auto'}/${p.perClass}/${p.dataSeed}`;
+  let x = fig3Data.get(dataKey);
+  if (!x) {
+    const raw = loadImageSubset({ source: p.source ?? 'auto', classes: [0, 2], perClass: p.perClass, seed: p.dataSeed });
+    const { dataset } = standardizeDataset(raw);
+    x = dataset.x;
+    tf.dispose([...new Set([raw.x, raw.y, dataset.y, dataset.yClean, raw.yClean])].filter((t): t is tf.Tensor2D => t !== undefined && t !== x));
+    fig3Data.set(dataKey, x);
+  }
+  const d = x.shape[1];
+  const net = p.panel === 'width' ? fig3WidthNetwork(d, p.width) : fig3BottleneckNetwork(d, p.width, p.wide);
+  return cosinesAtInit(net, x, p.seed);
 }

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { initBackend } from '../lib/backend.js';
+import { hessianScaling } from '../lib/experiments/hessian-scaling.js';
+import { remote, resolveWorkers, runTask, workerPool } from '../lib/parallel.js';
+import { openStore, readEntries } from '../lib/store.js';
+import { sweep } from '../lib/sweep.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tangent-parallel-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// A task module outside the library: workers import it by URL.
+const moduleFile = join(dir, 'tasks.mjs');
+writeFileSync(moduleFile, `
+export async function slowSquare({ x, ms = 150, progress }) {
+  if (progress) progress('squaring ' + x);
+  await new Promise((r) => setTimeout(r, ms));
+  return { x, square: x * x, pid: process.pid, backend: process.env.TANGENT_BACKEND };
+}
+export function failsOn({ x, bad }) {
+  if (x === bad) throw new Error('deliberate failure at x = ' + x);
+  return { x };
+}
+export function exitsOn({ x, bad }) {
+  if (x === bad) process.exit(3);
+  return { x };
+}
+`);
+const tasks = pathToFileURL(moduleFile).href;
+
+function quietStore(experiment: string) {
+  const lines: string[] = [];
+  return { store: openStore(experiment, { root: dir, backend: 'test', log: (l) => lines.push(l) }), lines };
+}
+
+describe('parallel sweeps (worker processes)', () => {
+  test('workers compute the points concurrently; results in grid order, stored, reused', { timeout: 60_000 }, async () => {
+    const { store, lines } = quietStore('squares');
+    const fn = remote<{ x: number }, { x: number; square: number; pid: number; backend: string }>('slowSquare', ({ x }) => [{ x, progress: true }], tasks);
+    const xs = [1, 2, 3, 4, 5, 6];
+    const first = await sweep({ x: xs }, fn, { store, workers: 2 });
+    assert.deepEqual(first.map((r) => r.result.square), xs.map((x) => x * x));
+    assert.deepEqual(first.map((r) => r.point.x), xs);
+    assert.equal(new Set(first.map((r) => r.result.pid)).size, 2, 'two worker processes');
+    assert.ok(first.every((r) => r.result.pid !== process.pid));
+    assert.equal(first[0].result.backend, (await initBackend()).name, 'workers use the parent backend');
+    assert.ok(lines.some((l) => /^\[worker [12]\] squaring 3$/.test(l)), lines.join('\n'));
+    assert.equal(lines.filter((l) => /^\[\d\/6\] x=\d · [0-9a-f]{8} · computed/.test(l)).length, 6, lines.join('\n'));
+    assert.equal(readEntries(store).entries.length, 6);
+
+    const again = await sweep({ x: xs }, fn, { store, workers: 2 });
+    assert.ok(again.every((r) => r.fromCache));
+    assert.deepEqual(again.map((r) => r.result), first.map((r) => r.result));
+    // In-process (workers 1) the same remote function runs here, with the same stored keys.
+    const { store: local } = quietStore('squares-local');
+    const inProcess = await sweep({ x: [7] }, fn, { store: local });
+    assert.equal(inProcess[0].result.pid, process.pid);
+    assert.equal(inProcess[0].result.square, 49);
+  });
+
+  test('a failing point fails the sweep and names it; the other points are kept', { timeout: 60_000 }, async () => {
+    const { store } = quietStore('failing');
+    const fn = remote<{ x: number }>('failsOn', ({ x }) => [{ x, bad: 2 }], tasks);
+    await assert.rejects(sweep({ x: [1, 2, 3] }, fn, { store, workers: 2 }), /sweep point 2\/3 \{"x":2\} failed: deliberate failure at x = 2/);
+    const stored = readEntries(store).entries.map((e) => (e.config as { x: number }).x).sort();
+    assert.ok(stored.includes(1) && !stored.includes(2), `stored ${stored}`);
+  });
+
+  test('a worker that dies is reported with its task; the pool goes on with the others', { timeout: 60_000 }, async () => {
+    const pool = await workerPool(2, () => undefined);
+    try {
+      await assert.rejects(pool.run({ module: tasks, name: 'exitsOn', args: [{ x: 1, bad: 1 }] }), /worker \d \(pid \d+\) exited \(code 3\) while running exitsOn\(\{"x":1,"bad":1\}\)/);
+      assert.deepEqual(await pool.run({ module: tasks, name: 'exitsOn', args: [{ x: 2, bad: 1 }] }), { x: 2 });
+    } finally {
+      pool.close();
+    }
+  });
+
+  test('clear errors: closures with workers > 1, bad worker counts, unknown functions', async () => {
+    const { store } = quietStore('errors');
+    await assert.rejects(sweep({ x: [1, 2] }, ({ x }) => x, { store, workers: 2 }), /workers = 2 needs a function that worker processes can run; build it with remote/);
+    // 'auto' and TANGENT_WORKERS leave plain closures in this process.
+    assert.deepEqual((await sweep({ x: [1, 2] }, ({ x }) => x * 10, { store, workers: 'auto' })).map((r) => r.result), [10, 20]);
+    await assert.rejects(resolveWorkers(0), /workers = 0; expected a positive integer or 'auto'/);
+    await assert.rejects(resolveWorkers(1, { TANGENT_WORKERS: 'many' }), /TANGENT_WORKERS='many'; expected a positive integer or 'auto'/);
+    assert.equal(await resolveWorkers(1, { TANGENT_WORKERS: '3' }), 3);
+    assert.ok((await resolveWorkers('auto', {})) >= 1);
+    await assert.rejects(runTask({ module: tasks, name: 'nope', args: [] }, () => undefined), /has no exported function nope/);
+    await assert.rejects(runTask({ module: 'no-such-module-xyz', name: 'f', args: [] }, () => undefined), /cannot import 'no-such-module-xyz' for task f/);
+  });
+
+  test('library experiments give the same numbers in a worker as in this process', { timeout: 120_000 }, async () => {
+    const { store } = quietStore('table1');
+    const runs = await sweep({ model: ['linear-output', 'bottleneck'] as const, seed: [0] }, remote('hessianScaling', ({ model, seed }) => [model, 64, seed]), { store, workers: 2 });
+    for (const r of runs) assert.deepEqual(r.result, JSON.parse(JSON.stringify(hessianScaling(r.point.model, 64, r.point.seed))));
+    // Typed by the library function: its result type, and its arguments checked (progress: true for the callback).
+    const norm: number = runs[0].result.hessianNorm;
+    assert.ok(norm > 0);
+    const typed = () => {
+      sweep({ objective: ['ce'] as const, m: [8], seed: [0] }, remote('fig1Run', ({ objective, m, seed }) => [{ m, seed, objective, steps: 3, kernelEvery: 1, progress: true }]), { store });
+      // @ts-expect-error hessianScaling takes a model name first
+      remote('hessianScaling', ({ m }: { m: number }) => [m, m, 0]);
+    };
+    assert.equal(typeof typed, 'function');
+  });
+});
