@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from './backend.js';
@@ -65,12 +65,16 @@ export async function runTask(task: Task, log: (line: string) => void): Promise<
 
 /**
  * Worker count for a sweep: `TANGENT_WORKERS` if set, else `requested`; 'auto' is one per core on the
- * single-threaded backends (wasm, cpu) and 1 on tfjs-node, which already uses every core.
+ * single-threaded backends (wasm, cpu), at most one per 2 GiB of memory, and 1 on tfjs-node, which already
+ * uses every core.
  */
 export async function resolveWorkers(requested: number | 'auto' | undefined, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const raw = env.TANGENT_WORKERS?.trim();
   const value: unknown = raw ? (raw === 'auto' ? 'auto' : Number(raw)) : (requested ?? 1);
-  if (value === 'auto') return (await initBackend()).name === 'node' ? 1 : availableParallelism();
+  if (value === 'auto') {
+    if ((await initBackend()).name === 'node') return 1;
+    return Math.max(1, Math.min(availableParallelism(), Math.floor(totalmem() / 2 ** 31)));
+  }
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     const where = raw ? `TANGENT_WORKERS='${raw}'` : `workers = ${JSON.stringify(requested)}`;
     throw new Error(`${where}; expected a positive integer or 'auto'`);
