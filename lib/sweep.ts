@@ -1,4 +1,4 @@
-import { type RemoteFn, resolveWorkers, workerPool } from './parallel.js';
+import { type RemoteFn, type WorkerPool, resolveWorkers, workerPool } from './parallel.js';
 import { type CachedRun, type ResultStore, cachedRun } from './store.js';
 
 /** Parameter lists of a sweep, e.g. `{ width: [64, 256], seed: [0, 1, 2], lr: [0.5, 2] }`. */
@@ -77,8 +77,11 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
   }
   // A plain closure runs in this process whatever 'auto' or TANGENT_WORKERS ask for.
   const workers = typeof task === 'function' ? Math.min(await resolveWorkers(options.workers), total) : 1;
-  const pool = workers > 1 ? await workerPool(workers, options.quiet ? () => undefined : options.store.log) : undefined;
-  const compute = pool ? (p: GridPoint<G>) => pool.run(task!(p)) as Promise<R> : fn;
+  // Workers start with the first point that is not in the store (a fully cached sweep starts none).
+  let pool: Promise<WorkerPool> | undefined;
+  const compute = workers > 1
+    ? async (p: GridPoint<G>) => (await (pool ??= workerPool(workers, options.quiet ? () => undefined : options.store.log))).run(task!(p)) as Promise<R>
+    : fn;
   const t0 = performance.now();
   const runs: SweepRun<GridPoint<G>, R>[] = new Array(total);
   let done = 0;
@@ -121,7 +124,7 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
   try {
     await Promise.all(Array.from({ length: workers }, lane));
   } finally {
-    pool?.close();
+    if (pool) (await pool).close();
   }
   if (failure) throw failure;
   return runs;

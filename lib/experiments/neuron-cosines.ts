@@ -35,20 +35,24 @@ export interface Fig3Point {
   wide?: number;
 }
 
-const fig3Data = new Map<string, tf.Tensor2D>();
+const fig3Data = new Map<string, { values: Float32Array; shape: [number, number] }>();
 
-/** One point of 004 Fig 3 from plain arguments (so that sweep workers can run it): loads the standardized image subset once per process. */
+/** One point of 004 Fig 3 from plain arguments (so that sweep workers can run it); the standardized image subset is read once per process. */
 export function fig3Cosines(p: Fig3Point): LayerCosines[] {
   const dataKey = `${p.source ?? 'auto'}/${p.perClass}/${p.dataSeed}`;
-  let x = fig3Data.get(dataKey);
-  if (!x) {
+  let data = fig3Data.get(dataKey);
+  if (!data) {
     const raw = loadImageSubset({ source: p.source ?? 'auto', classes: [0, 2], perClass: p.perClass, seed: p.dataSeed });
     const { dataset } = standardizeDataset(raw);
-    x = dataset.x;
-    tf.dispose([...new Set([raw.x, raw.y, dataset.y, dataset.yClean, raw.yClean])].filter((t): t is tf.Tensor2D => t !== undefined && t !== x));
-    fig3Data.set(dataKey, x);
+    data = { values: Float32Array.from(dataset.x.dataSync()), shape: dataset.x.shape };
+    tf.dispose([raw.x, raw.y, raw.yClean, dataset.x, dataset.y, dataset.yClean].filter((t) => t !== undefined));
+    fig3Data.set(dataKey, data);
   }
-  const d = x.shape[1];
-  const net = p.panel === 'width' ? fig3WidthNetwork(d, p.width) : fig3BottleneckNetwork(d, p.width, p.wide);
-  return cosinesAtInit(net, x, p.seed);
+  const net = p.panel === 'width' ? fig3WidthNetwork(data.shape[1], p.width) : fig3BottleneckNetwork(data.shape[1], p.width, p.wide);
+  const x = tf.tensor2d(data.values, data.shape);
+  try {
+    return cosinesAtInit(net, x, p.seed);
+  } finally {
+    x.dispose();
+  }
 }
