@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkArgs, gradTrainable } from './derivatives.js';
+import { checkData } from '../core/checks.js';
 import { paramOps, randomDirection } from './hessian.js';
 import { lanczos, symmetricEigen } from '../core/linalg.js';
 import type { Loss } from './losses.js';
@@ -45,6 +46,9 @@ export function criticalLearningRate(
   loss: Loss,
   { method = 'ntk', maxIter = 60, tol = 1e-6, seed = 0 }: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
 ): CriticalLr {
+  if (method !== 'ntk' && method !== 'hessian') throw new Error(`criticalLearningRate: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
+  checkArgs(net, params, x);
+  checkData('criticalLearningRate', params, x, y);
   if (method === 'hessian') {
     const start = randomDirection(params, seed, trainableNames(net.specs));
     const r = lanczos((v: Params) => lossHvp(net, params, x, y, loss, v), start, paramOps, { k: 1, maxIter, tol, which: 'largest' });
