@@ -55,7 +55,7 @@ export function criticalLearningRate(
     pv.dispose(start);
     return { eta: 2 / r.values[0], lambda: r.values[0], method };
   }
-  if (method !== 'ntk') throw new Error(`unknown method '${String(method)}'; expected 'ntk' or 'hessian'`);
+  if (method !== 'ntk') throw new Error(`criticalLearningRate: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
   const [n, C] = [x.shape[0], net.outputDim];
   const K = tangentKernel(net, params, x);
   try {

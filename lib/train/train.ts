@@ -81,7 +81,7 @@ export interface TrainResult {
 export function isDue(every: Cadence, step: number): boolean {
   if (typeof every === 'number') return every > 0 && step % every === 0;
   const r = every.geometric;
-  if (!(r > 1)) throw new Error(`geometric cadence ratio ${r} is invalid; expected > 1`);
+  if (!(r > 1)) throw new Error(`cadence: geometric = ${r}; expected a ratio > 1`);
   if (step === 0) return true;
   const i = Math.round(Math.log(step) / Math.log(r));
   for (const j of [i - 1, i, i + 1]) if (j >= 0 && Math.floor(r ** j) === step) return true;
