@@ -75,6 +75,16 @@ function seconds(ms: number): string {
 /**
  * Runs `fn` over the cartesian product of `grid`, each point through the store: finished points are
  * read back, the rest computed and written atomically, so an interrupted sweep resumes where it stopped.
+ * A `remote(name, args)` function keys each point by the task name, its arguments and the code
+ * fingerprint of the task's module; a plain closure by `config(point)` and the fingerprint of `code`.
+ *
+ * @param grid parameter lists, e.g. `{ m: [64, 256], seed: [0, 1] }`
+ * @param fn `remote('fig1Run', (pt) => [...])` (can run in worker processes), or a closure
+ * @param options `store` (openStore), `workers`, `quiet`/`onProgress`; for a closure `code` (and `config`)
+ * @example
+ * const runs = await sweep({ m: [64, 256], seed: [0, 1] },
+ *   remote('fig1Run', ({ m, seed }) => [{ m, seed, objective: 'ce', steps: 100, kernelEvery: 10, progress: true }]),
+ *   { store: openStore('002-fig1'), workers: 'auto' });
  */
 export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>) => Promise<R> | R, options: SweepOptions<GridPoint<G>>): Promise<SweepRun<GridPoint<G>, R>[]> {
   if (!options?.store) throw new Error('sweep: options.store is required (openStore(experiment))');
