@@ -78,12 +78,14 @@ function seconds(ms: number): string {
  * A `remote(name, args)` function keys each point by the task name, its arguments and the code
  * fingerprint of the task's module; a plain closure by `config(point)` and the fingerprint of `code`.
  *
- * @param grid parameter lists, e.g. `{ m: [64, 256], seed: [0, 1] }`
- * @param fn `remote('fig1Run', (pt) => [...])` (can run in worker processes), or a closure
- * @param options `store` (openStore), `workers`, `quiet`/`onProgress`; for a closure `code` (and `config`)
+ * @param grid parameter lists, e.g. `{ m: [100, 1000], seed: [0, 1] }` (the first key varies slowest)
+ * @param fn the computation of one point; `remote(task, args)` lets worker processes run it
+ * @param options.store `openStore(experiment)`; `workers` ('auto' = one per core); `onProgress`, `quiet`;
+ *   for a plain closure `code` (the module(s) it runs) and optionally `config`
+ * @returns one { point, key, result, fromCache } per grid point, in grid order
  * @example
- * const runs = await sweep({ m: [64, 256], seed: [0, 1] },
- *   remote('fig1Run', ({ m, seed }) => [{ m, seed, objective: 'ce', steps: 100, kernelEvery: 10, progress: true }]),
+ * const runs = await sweep({ m: [300, 1000], seed: [0, 1] },
+ *   remote('fig1Run', ({ m, seed }) => [{ m, seed, objective: 'ce', steps: 1000, kernelEvery: 100 }]),
  *   { store: openStore('002-fig1'), workers: 'auto' });
  */
 export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>) => Promise<R> | R, options: SweepOptions<GridPoint<G>>): Promise<SweepRun<GridPoint<G>, R>[]> {
