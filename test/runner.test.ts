@@ -101,11 +101,12 @@ describe('npm run reproduce (scripts/reproduce.mjs)', () => {
   });
 
   test('run.json, the summary and REPORT-ready counts say how many stored results were computed and reused, under which fingerprint', { timeout: 240_000 }, async () => {
-    const nbDir = notebooks('stored', {
-      'uses_store.ipynb': notebook(
-        "import { run } from 'tangent-lab';\nconst store = run.openStore('runner-store');\nfor (const a of [1, 2]) console.log(await run.cached(store, { config: { a }, code: 'tangent-lab' }, () => a * 10));",
-      ),
-    });
+    // Inside the project, so that the notebook resolves 'tangent-lab' (node_modules/tangent-lab) like the real ones.
+    const nbDir = mkdtempSync(join(root, 'dist', 'runner-store-'));
+    after(() => rmSync(nbDir, { recursive: true, force: true }));
+    writeFileSync(join(nbDir, 'uses_store.ipynb'), notebook(
+      "import { run } from 'tangent-lab';\nconst store = run.openStore('runner-store');\nfor (const a of [1, 2]) console.log(await run.cached(store, { config: { a }, code: 'tangent-lab' }, () => a * 10));",
+    ));
     const results = join(dir, 'stored-results');
     const env = { ...process.env, TANGENT_RESULTS_DIR: results };
     const counts = async (outName: string) => {

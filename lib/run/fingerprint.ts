@@ -28,7 +28,16 @@ export interface CodeFingerprint {
   files: { path: string; sha256: string }[];
   /** Bare imports as `name@version` (sorted); `name@?` when the package cannot be found. */
   packages: string[];
+  /**
+   * Library files (this package's `dist/lib/**`) modified after this process loaded the library: this
+   * process runs older code than the fingerprint describes, so it must not compute under it.
+   */
+  changedSinceLoad: string[];
 }
+
+// The library's modules are read when it is imported, just before this module is evaluated.
+const LIBRARY_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+const LOADED_AT = Date.now();
 
 const IMPORT_PATTERNS = [
   /\bfrom\s*(['"])([^'"\n]+)\1/g,
@@ -159,7 +168,8 @@ export function moduleFingerprint(module: string): CodeFingerprint {
   const h = createHash('sha256');
   for (const f of files) h.update(`file ${f.path} ${f.sha256}\n`);
   for (const p of pkgs) h.update(`package ${p}\n`);
-  const fp: CodeFingerprint = { fingerprint: `sha256:${h.digest('hex')}`, module: label(entry), files, packages: pkgs };
+  const changedSinceLoad = [...seen].filter((p) => p.startsWith(LIBRARY_DIR + sep) && statSync(p).mtimeMs > LOADED_AT).map(label).sort();
+  const fp: CodeFingerprint = { fingerprint: `sha256:${h.digest('hex')}`, module: label(entry), files, packages: pkgs, changedSinceLoad };
   fingerprints.set(entry, fp);
   return fp;
 }
@@ -168,14 +178,15 @@ export function moduleFingerprint(module: string): CodeFingerprint {
  * One fingerprint over several modules (a closure's code): the hash of their fingerprints. Bare
  * specifiers (`'tangent-lab'`, `'tangent-lab/analysis'`) are resolved from the project root.
  */
-export function codeFingerprint(modules: string | readonly string[]): { fingerprint: string; modules: string[] } {
+export function codeFingerprint(modules: string | readonly string[]): { fingerprint: string; modules: string[]; changedSinceLoad: string[] } {
   const list = (typeof modules === 'string' ? [modules] : [...modules]).map(resolveModule);
   if (list.length === 0) throw new Error('codeFingerprint: modules = []; expected at least one module URL or specifier');
   const fps = list.map((m) => moduleFingerprint(m));
-  if (fps.length === 1) return { fingerprint: fps[0].fingerprint, modules: [fps[0].module] };
+  const changedSinceLoad = [...new Set(fps.flatMap((f) => f.changedSinceLoad))].sort();
+  if (fps.length === 1) return { fingerprint: fps[0].fingerprint, modules: [fps[0].module], changedSinceLoad };
   const h = createHash('sha256');
   for (const f of [...fps].sort((a, b) => (a.module < b.module ? -1 : 1))) h.update(`${f.module} ${f.fingerprint}\n`);
-  return { fingerprint: `sha256:${h.digest('hex')}`, modules: fps.map((f) => f.module).sort() };
+  return { fingerprint: `sha256:${h.digest('hex')}`, modules: fps.map((f) => f.module).sort(), changedSinceLoad };
 }
 
 /** A file URL for a module given as file URL, absolute path, or specifier resolved from the project root. */

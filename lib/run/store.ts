@@ -59,6 +59,8 @@ export interface RunId {
   fingerprint: string;
   /** Those modules, relative to their package root. */
   modules: string[];
+  /** Library files changed on disk since this process loaded them (see fingerprint.ts); empty normally. */
+  changedSinceLoad?: string[];
 }
 
 /** What a key is the hash of. */
@@ -147,13 +149,13 @@ export function runId(spec: RunSpec): RunId {
     const module = spec.module ?? taskModule(spec.task);
     if (module === undefined) throw new Error(`runId: task = '${spec.task}'; expected a registered task (import its experiment module) or an explicit module`);
     const code = codeFingerprint(module);
-    return { task: spec.task, call: { task: spec.task, args: keyedArgs(spec.args) }, fingerprint: code.fingerprint, modules: code.modules };
+    return { task: spec.task, call: { task: spec.task, args: keyedArgs(spec.args) }, fingerprint: code.fingerprint, modules: code.modules, changedSinceLoad: code.changedSinceLoad };
   }
   if (!('config' in spec) || spec.code === undefined) {
     throw new Error(`runId: code = ${JSON.stringify((spec as { code?: unknown }).code)}; expected the module(s) a closure runs (import.meta.url, a file URL or a specifier such as 'tangent-lab'), so that its results are keyed by that code`);
   }
   const code = codeFingerprint(spec.code);
-  return { task: null, call: { config: spec.config }, fingerprint: code.fingerprint, modules: code.modules };
+  return { task: null, call: { config: spec.config }, fingerprint: code.fingerprint, modules: code.modules, changedSinceLoad: code.changedSinceLoad };
 }
 
 function asRunId(what: RunSpec | RunId): RunId {
@@ -325,8 +327,19 @@ export interface CachedRun<R> {
   entry: StoredEntry<R>;
 }
 
+export interface CachedRunOptions {
+  /** Extra metadata stored with a computed result (not keyed). */
+  meta?: Record<string, unknown>;
+  /**
+   * `compute` runs the code in this process (default true). Then a result is not computed when the
+   * library files it runs changed on disk after this process loaded them (its code is older than its key).
+   */
+  inProcess?: boolean;
+}
+
 /** Like `cached`, also telling whether the result came from the store. */
-export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, compute: () => Promise<R> | R, meta: Record<string, unknown> = {}): Promise<CachedRun<R>> {
+export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, compute: () => Promise<R> | R, options: CachedRunOptions = {}): Promise<CachedRun<R>> {
+  const meta = options.meta ?? {};
   const id = asRunId(what);
   encodePlain(id.call, 'call');
   const t0 = performance.now();
@@ -334,6 +347,9 @@ export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, co
   if (hit) {
     recordStoreEvent({ event: 'reused', experiment: store.experiment, key: hit.key, task: id.task, fingerprint: id.fingerprint, ms: performance.now() - t0 });
     return { result: hit.result, key: hit.key, fromCache: true, entry: hit };
+  }
+  if ((options.inProcess ?? true) && id.changedSinceLoad?.length) {
+    throw new Error(`cachedRun: ${id.changedSinceLoad.join(', ')} changed on disk after this process loaded the library; expected the code that computes to be the code its key describes: restart the kernel (or process), or compute in worker processes`);
   }
   const t1 = performance.now();
   const result = await compute();

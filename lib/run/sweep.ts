@@ -148,7 +148,7 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
       const point = points[i];
       const t = performance.now();
       try {
-        const run = await cachedRun(options.store, spec(point), () => compute(point), { point });
+        const run = await cachedRun(options.store, spec(point), () => compute(point), { meta: { point }, inProcess: workers === 1 });
         finish(i, point, run, performance.now() - t);
       } catch (e) {
         failure ??= new Error(`sweep point ${i + 1}/${total} ${JSON.stringify(point)} failed: ${(e as Error).message}`, { cause: e });
