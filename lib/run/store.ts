@@ -349,7 +349,7 @@ export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, co
     return { result: hit.result, key: hit.key, fromCache: true, entry: hit };
   }
   if ((options.inProcess ?? true) && id.changedSinceLoad?.length) {
-    throw new Error(`cachedRun: ${id.changedSinceLoad.join(', ')} changed on disk after this process loaded the library; expected the code that computes to be the code its key describes: restart the kernel (or process), or compute in worker processes`);
+    throw new Error(`cachedRun: ${id.changedSinceLoad.join(', ')} changed on disk since this process loaded the library; expected the code that computes to be the code its key describes: restart the kernel (or process), or compute in worker processes`);
   }
   const t1 = performance.now();
   const result = await compute();
