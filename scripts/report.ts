@@ -74,9 +74,23 @@ export async function exportFigures(figuresDir: string, browser: BrowserLike, lo
   return written;
 }
 
+/** Per notebook: stored results computed and reused, in total and per code fingerprint (scripts/run_notebooks.py). */
+interface StoreCounts {
+  computed: number;
+  reused: number;
+  fingerprints?: Record<string, { computed: number; reused: number; tasks: string[] }>;
+}
+
 interface RunJson {
   updated?: string;
-  notebooks: Record<string, { status: string; seconds: number; profile: string; backend?: string; output: string; claims?: ClaimResult[]; error?: string }>;
+  notebooks: Record<string, { status: string; seconds: number; profile: string; backend?: string; output: string; claims?: ClaimResult[]; error?: string; store?: StoreCounts }>;
+}
+
+/** `3 computed, 9 reused · code 1a2b3c4d (fig1Run, fig2Run)`, or '' for a notebook that used no stored results. */
+export function storeText(s: StoreCounts | undefined): string {
+  if (!s || s.computed + s.reused === 0) return '';
+  const fps = Object.entries(s.fingerprints ?? {}).map(([fp, f]) => `${fp.replace(/^sha256:/, '').slice(0, 8)} (${f.tasks.join(', ')})`);
+  return `${s.computed} computed, ${s.reused} reused${fps.length ? ` · code ${fps.join('; ')}` : ''}`;
 }
 
 function esc(s: unknown): string {
@@ -145,7 +159,7 @@ export function writeReport(outDir: string): { html: string; md: string; passed:
       const png = figFile(r, 'png');
       const key = `${r.notebook}/${r.plot}`;
       return `<tr><td>${esc(r.paper)}</td><td>${esc(r.figure)}</td><td><ul>${r.claims.map(claimHtml).join('')}</ul></td>
-<td>${esc(c0.dataset ?? 'synthetic / as in the paper')}</td><td>${esc(e.profile)}</td><td>${esc(e.backend ?? c0.backend)}</td><td>${esc(c0.seeds ?? '')}</td><td>${esc(e.seconds)} s</td>
+<td>${esc(c0.dataset ?? 'synthetic / as in the paper')}</td><td>${esc(e.profile)}</td><td>${esc(e.backend ?? c0.backend)}</td><td>${esc(c0.seeds ?? '')}</td><td>${esc(e.seconds)} s</td><td>${esc(storeText(e.store))}</td>
 <td>${specs[key] ? `<div class="fig" id="fig${i}" data-key="${esc(key)}"></div>` : ''}${png && existsSync(join(outDir, png)) ? `<a href="${esc(png)}">png</a> · <a href="${esc(png.replace(/png$/, 'svg'))}">svg</a>` : ''} · <a href="${esc(e.output)}">notebook</a></td></tr>`;
     })
     .join('\n');
@@ -156,8 +170,8 @@ li.pass b{color:#17803d}li.fail b{color:#c62828}ul{padding-left:16px;margin:0}.q
 <script src="plotly.min.js"></script></head><body>
 <h1>tangent-lab: reproduction report</h1>
 <p class="summary" id="summary">${esc(summary)}</p>
-<p>Run ${esc(run.updated ?? '')}. Notebooks: ${Object.entries(run.notebooks).map(([n, e]) => `<a href="${esc(e.output)}">${esc(n)}</a> (${esc(e.status)}, ${esc(e.seconds)} s)`).join(', ')}.</p>
-<table><thead><tr><th>paper</th><th>figure</th><th>claim checks</th><th>data</th><th>profile</th><th>backend</th><th>seeds</th><th>notebook time</th><th>figure</th></tr></thead><tbody>
+<p>Run ${esc(run.updated ?? '')}. Notebooks: ${Object.entries(run.notebooks).map(([n, e]) => `<a href="${esc(e.output)}">${esc(n)}</a> (${esc(e.status)}, ${esc(e.seconds)} s${storeText(e.store) ? `; results ${esc(storeText(e.store))}` : ''})`).join(', ')}.</p>
+<table><thead><tr><th>paper</th><th>figure</th><th>claim checks</th><th>data</th><th>profile</th><th>backend</th><th>seeds</th><th>notebook time</th><th>stored results</th><th>figure</th></tr></thead><tbody>
 ${rowHtml}
 </tbody></table>
 <script>const SPECS=${JSON.stringify(specs).replace(/</g, '\\u003c')};
@@ -169,14 +183,14 @@ for (const el of document.querySelectorAll('.fig')) { const s = SPECS[el.dataset
     '',
     `**${summary}.** Run ${run.updated ?? ''}; open \`report.html\` for interactive figures.`,
     '',
-    '| paper | figure | claim checks | data | profile | backend | seeds | time | figure |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| paper | figure | claim checks | data | profile | backend | seeds | time | stored results | figure |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const e = nbInfo(r.notebook);
       const c0 = r.claims[0];
       const checks = r.claims.map((c) => `${c.pass ? '✅ PASS' : '❌ FAIL'} ${c.claim}: ${c.quantity} = ${fmt(c.measured)} (expected ${expected(c)})`).join('<br>');
       const png = figFile(r, 'png');
-      return `| ${r.paper} | ${r.figure} | ${checks.replace(/\|/g, '\\|')} | ${c0.dataset ?? 'synthetic / as in the paper'} | ${e.profile} | ${(e.backend ?? c0.backend).replace(/\|/g, '\\|')} | ${c0.seeds ?? ''} | ${e.seconds} s | ${png && existsSync(join(outDir, png)) ? `![${r.plot}](${png})` : ''} [notebook](${e.output}) |`;
+      return `| ${r.paper} | ${r.figure} | ${checks.replace(/\|/g, '\\|')} | ${c0.dataset ?? 'synthetic / as in the paper'} | ${e.profile} | ${(e.backend ?? c0.backend).replace(/\|/g, '\\|')} | ${c0.seeds ?? ''} | ${e.seconds} s | ${storeText(e.store).replace(/\|/g, '\\|')} | ${png && existsSync(join(outDir, png)) ? `![${r.plot}](${png})` : ''} [notebook](${e.output}) |`;
     }),
     '',
   ].join('\n');

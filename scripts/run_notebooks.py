@@ -193,27 +193,52 @@ async def run_notebook(path, out_path, args, progress, label):
 
 
 def prepare_outputs(out, name):
-    """Per-notebook files the kernel writes through lib/: claim results (JSON lines) and figure specs."""
+    """Per-notebook files the kernel writes through lib/: claim results and store events (JSON lines), figure specs."""
     claims = out / 'claims' / f'{name}.jsonl'
+    events = out / 'store' / f'{name}.jsonl'
     figures = out / 'figures' / name
-    claims.parent.mkdir(parents=True, exist_ok=True)
-    claims.write_text('')
+    for f in (claims, events):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text('')
     figures.mkdir(parents=True, exist_ok=True)
     for old in figures.glob('*.json'):
         old.unlink()
     os.environ['TANGENT_CLAIMS_FILE'] = str(claims.resolve())  # inherited by the kernel started next
     os.environ['TANGENT_FIGURES_DIR'] = str(figures.resolve())
-    return claims
+    os.environ['TANGENT_STORE_EVENTS'] = str(events.resolve())
+    return claims, events
+
+
+def read_json_lines(path):
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pass
+    return records
 
 
 def read_claims(path):
-    claims = []
-    for line in path.read_text().splitlines():
-        try:
-            claims.append(json.loads(line))
-        except ValueError:
-            pass
-    return claims
+    return read_json_lines(path)
+
+
+def store_summary(path):
+    """Results the notebook computed and reused, in total and per code fingerprint (lib/run/store-events.ts)."""
+    summary = {'computed': 0, 'reused': 0, 'fingerprints': {}}
+    for e in read_json_lines(path):
+        kind = 'computed' if e.get('event') == 'computed' else 'reused'
+        f = summary['fingerprints'].setdefault(e.get('fingerprint', '?'), {'computed': 0, 'reused': 0, 'tasks': []})
+        what = e.get('task') or f"{e.get('experiment')} (closure)"
+        if what not in f['tasks']:
+            f['tasks'].append(what)
+        summary[kind] += 1
+        f[kind] += 1
+    return summary
+
+
+def short_fingerprint(fp):
+    return fp.split(':', 1)[-1][:8]
 
 
 def report_failure(name, entry, total):
@@ -228,12 +253,14 @@ def report_failure(name, entry, total):
 
 def summary(results):
     width = max([len('notebook')] + [len(n) for n in results])
-    rows = [f"{'notebook':<{width}}  {'status':<7} {'time':>8}  {'claims':<8}  where"]
+    rows = [f"{'notebook':<{width}}  {'status':<7} {'time':>8}  {'claims':<8}  {'results':<22}  where"]
     for name, e in results.items():
         where = f"cell {e['cell']}" if 'cell' in e and e['status'] != 'ok' else ''
         cl = e.get('claims', [])
         claims = f"{sum(c.get('pass') is True for c in cl)}/{len(cl)}" if cl else '-'
-        rows.append(f"{name:<{width}}  {e['status']:<7} {e['seconds']:>7.1f}s  {claims:<8}  {where}".rstrip())
+        st = e.get('store') or {}
+        stored = f"{st['computed']} computed {st['reused']} reused" if st.get('computed') or st.get('reused') else '-'
+        rows.append(f"{name:<{width}}  {e['status']:<7} {e['seconds']:>7.1f}s  {claims:<8}  {stored:<22}  {where}".rstrip())
     return '\n'.join(rows)
 
 
@@ -249,6 +276,7 @@ def write_run_json(path, results, args):
         notebooks[name] = {'status': e['status'], 'seconds': e['seconds'], 'profile': args.profile,
                            'backend': e.get('backend'), 'finished': now,
                            'notebook': e['notebook'], 'output': e['output'], 'claims': e.get('claims', []),
+                           'store': e.get('store', {'computed': 0, 'reused': 0, 'fingerprints': {}}),
                            **{k: e[k] for k in ('cell', 'code_cell', 'error') if k in e}}
     data = {'updated': now, 'kernel': args.kernel, 'notebooks': dict(sorted(notebooks.items()))}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -275,13 +303,17 @@ async def main():
             name = path.stem
             out_path = args.out / 'notebooks' / path.name
             label = f'[{i}/{n}] {name}'
-            claims_file = prepare_outputs(args.out, name)
+            claims_file, events_file = prepare_outputs(args.out, name)
             entry = await run_notebook(path.resolve(), out_path, args, progress, label)
             entry['claims'] = read_claims(claims_file)
+            entry['store'] = store_summary(events_file)
             entry['notebook'] = str(path)
             entry['output'] = f'notebooks/{path.name}'
             results[name] = entry
-            progress.done(f"{label}  {entry['status']}  {entry['seconds']:.1f}s")
+            st = entry['store']
+            fps = ', '.join(short_fingerprint(f) for f in st['fingerprints'])
+            stored = f"  results: {st['computed']} computed, {st['reused']} reused (code {fps})" if fps else ''
+            progress.done(f"{label}  {entry['status']}  {entry['seconds']:.1f}s{stored}")
             if entry['status'] != 'ok':
                 report_failure(name, entry, entry['cells'])
     except (Interrupted, KeyboardInterrupt, asyncio.CancelledError):

@@ -40,6 +40,11 @@ describe('paper notebooks at the quick profile, through the real kernel, with fr
       assert.ok(claims.every((c) => c.profile === 'quick'));
       const figures = readdirSync(join(out, 'figures', name)).filter((f) => f.endsWith('.json'));
       assert.ok(figures.length > 0, `${name} saved no figure specs`);
+      // Fresh results: every stored result of the run was computed, under the fingerprint(s) of the code that ran.
+      const store = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).notebooks[name].store as { computed: number; reused: number; fingerprints: Record<string, unknown> };
+      assert.equal(store.reused, 0, `${name}: nothing reused from an empty store`);
+      for (const fp of Object.keys(store.fingerprints)) assert.match(fp, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(Object.keys(store.fingerprints).length > 0, store.computed > 0);
     });
   }
 });

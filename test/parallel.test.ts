@@ -66,7 +66,7 @@ describe('parallel sweeps (worker processes)', () => {
     const { store } = quietStore('failing');
     const fn = remote<{ x: number }>('failsOn', ({ x }) => [{ x, bad: 2 }], tasks);
     await assert.rejects(sweep({ x: [1, 2, 3] }, fn, { store, workers: 2 }), /sweep point 2\/3 \{"x":2\} failed: deliberate failure at x = 2/);
-    const stored = readEntries(store).entries.map((e) => (e.config as { x: number }).x).sort();
+    const stored = readEntries(store).entries.map((e) => (e.call as { args: [{ x: number }] }).args[0].x).sort();
     assert.ok(stored.includes(1) && !stored.includes(2), `stored ${stored}`);
   });
 
@@ -84,7 +84,7 @@ describe('parallel sweeps (worker processes)', () => {
     const { store } = quietStore('errors');
     await assert.rejects(sweep({ x: [1, 2] }, ({ x }) => x, { store, workers: 2 }), /workers = 2 needs a function that worker processes can run; build it with remote/);
     // 'auto' and TANGENT_WORKERS leave plain closures in this process.
-    assert.deepEqual((await sweep({ x: [1, 2] }, ({ x }) => x * 10, { store, workers: 'auto' })).map((r) => r.result), [10, 20]);
+    assert.deepEqual((await sweep({ x: [1, 2] }, ({ x }) => x * 10, { store, workers: 'auto', code: import.meta.url })).map((r) => r.result), [10, 20]);
     await assert.rejects(resolveWorkers(0), /workers = 0; expected a positive integer or 'auto'/);
     await assert.rejects(resolveWorkers(1, { TANGENT_WORKERS: 'many' }), /TANGENT_WORKERS='many'; expected a positive integer or 'auto'/);
     assert.equal(await resolveWorkers(1, { TANGENT_WORKERS: '3' }), 3);

@@ -65,7 +65,7 @@ describe('npm run reproduce (scripts/reproduce.mjs)', () => {
     assert.ok(Date.now() - started < 45_000, 'did not wait for the cell');
     assert.match(r.stdout, /^HUNG: hangs, cell 2 \(code cell 2\/3\)$/m);
     assert.match(r.stdout, /no output for 2 s; kernel killed/);
-    assert.match(r.stdout, /^hangs +hung +[\d.]+s +- +cell 2$/m);
+    assert.match(r.stdout, /^hangs +hung +[\d.]+s +- +- +cell 2$/m);
     const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     assert.equal(runJson.notebooks.hangs.status, 'hung');
   });
@@ -98,5 +98,34 @@ describe('npm run reproduce (scripts/reproduce.mjs)', () => {
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const executed = JSON.parse(readFileSync(join(out, 'notebooks', 'who.ipynb'), 'utf8')) as NotebookJson;
     assert.deepEqual(cellStdout(executed), [`kernel of ${join(root, 'scripts', 'kernel.mjs')}\n`]);
+  });
+
+  test('run.json, the summary and REPORT-ready counts say how many stored results were computed and reused, under which fingerprint', { timeout: 240_000 }, async () => {
+    // Inside the project, so that the notebook resolves 'tangent-lab' (node_modules/tangent-lab) like the real ones.
+    const nbDir = mkdtempSync(join(root, 'dist', 'runner-store-'));
+    after(() => rmSync(nbDir, { recursive: true, force: true }));
+    writeFileSync(join(nbDir, 'uses_store.ipynb'), notebook(
+      "import { run } from 'tangent-lab';\nconst store = run.openStore('runner-store');\nfor (const a of [1, 2]) console.log(await run.cached(store, { config: { a }, code: 'tangent-lab' }, () => a * 10));",
+    ));
+    const results = join(dir, 'stored-results');
+    const env = { ...process.env, TANGENT_RESULTS_DIR: results };
+    const counts = async (outName: string) => {
+      const out = join(dir, outName);
+      const r = await reproduce(['--notebooks', nbDir, '--out', out, '--profile', 'quick', '--no-report'], env);
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      const st = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).notebooks.uses_store.store;
+      return { r, st };
+    };
+    const first = await counts('stored-out-1');
+    assert.deepEqual([first.st.computed, first.st.reused], [2, 0]);
+    const fps = Object.keys(first.st.fingerprints);
+    assert.equal(fps.length, 1);
+    assert.match(fps[0], /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(first.st.fingerprints[fps[0]], { computed: 2, reused: 0, tasks: ['runner-store (closure)'] });
+    assert.match(first.r.stdout, /uses_store +ok +[\d.]+s +- +2 computed 0 reused/);
+    const second = await counts('stored-out-2');
+    assert.deepEqual([second.st.computed, second.st.reused], [0, 2]);
+    assert.deepEqual(Object.keys(second.st.fingerprints), fps);
+    assert.match(second.r.stdout, /results: 0 computed, 2 reused \(code [0-9a-f]{8}\)/);
   });
 });

@@ -8,13 +8,18 @@ import { canonicalJson, decodePlain, encodePlain } from '../lib/core/canonical-j
 import { cached, cachedRun, entryPath, keyFor, lookup, openStore, readEntries, runKey, RESULT_FORMAT } from '../lib/run/store.js';
 import { gridPoints, sweep } from '../lib/run/sweep.js';
 import { resultsTable } from '../lib/run/results-table.js';
-import { initBackend } from '../lib/core/backend.js';
+import { backendPackageVersion, initBackend } from '../lib/core/backend.js';
 
+const storeUrl = new URL('../lib/run/store.js', import.meta.url).href;
 let root: string;
 before(() => {
   root = mkdtempSync(join(tmpdir(), 'store-'));
 });
 after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A closure's run: its config, keyed with the fingerprint of this test module. */
+const code = import.meta.url;
+const run = (config: unknown) => ({ config, code });
 
 function quietStore(experiment: string, extra: Parameters<typeof openStore>[1] = {}) {
   const lines: string[] = [];
@@ -39,6 +44,13 @@ describe('canonical JSON and keys', () => {
     assert.equal(back.nested[0].x, Infinity);
   });
 
+  test('-0 survives as a stored value but keys treat it as 0', () => {
+    assert.equal(canonicalJson({ a: -0 }), canonicalJson({ a: 0 }));
+    const back = decodePlain(JSON.parse(JSON.stringify(encodePlain({ z: -0, t: Float64Array.from([-0, 1]) }, 'result', true)))) as { z: number; t: Float64Array };
+    assert.ok(Object.is(back.z, -0));
+    assert.ok(Object.is(back.t[0], -0));
+  });
+
   test('non-plain data is rejected with its path', () => {
     assert.throws(() => canonicalJson({ net: { f: () => 1 } }), /\$\.net\.f is a function/);
     assert.throws(() => canonicalJson({ when: new Date(0) }), /\$\.when is a Date; stored configs and results must be plain data/);
@@ -49,7 +61,7 @@ describe('canonical JSON and keys', () => {
 });
 
 describe('cached', () => {
-  test('computes once, then reads back an identical result; key includes backend and version', async () => {
+  test('computes once, then reads back an identical result; key includes code fingerprint, backend and its version', async () => {
     const { store } = quietStore('basic');
     let calls = 0;
     const config = { network: { width: 64, depth: 2 }, lr: 0.5, seed: 1 };
@@ -57,8 +69,8 @@ describe('cached', () => {
       calls++;
       return { loss: [1, 0.5, NaN], final: 0.25, weights: Float32Array.from([1.5, -2]) };
     };
-    const first = await cachedRun(store, config, compute);
-    const second = await cachedRun(store, { seed: 1, lr: 0.5, network: { depth: 2, width: 64 } }, compute);
+    const first = await cachedRun(store, run(config), compute);
+    const second = await cachedRun(store, run({ seed: 1, lr: 0.5, network: { depth: 2, width: 64 } }), compute);
     assert.equal(calls, 1);
     assert.equal(first.fromCache, false);
     assert.equal(second.fromCache, true);
@@ -68,21 +80,47 @@ describe('cached', () => {
     assert.ok(second.result.weights instanceof Float32Array);
     assert.equal(readdirSync(store.dir).filter((f) => f.includes('.tmp-')).length, 0);
     const other = openStore('basic', { root, backend: 'wasm', log: () => undefined });
-    assert.notEqual(await keyFor(other, config), first.key);
-    const newer = openStore('basic', { root, backend: 'cpu', version: '9.9.9', log: () => undefined });
-    assert.notEqual(await keyFor(newer, config), first.key);
+    assert.notEqual(await keyFor(other, run(config)), first.key);
+    const newer = openStore('basic', { root, backend: 'cpu', backendVersion: '9.9.9', log: () => undefined });
+    assert.notEqual(await keyFor(newer, run(config)), first.key);
+    assert.notEqual(await keyFor(store, { config, code: storeUrl }), first.key, 'other code, other key');
     const entry = JSON.parse(readFileSync(entryPath(store, first.key), 'utf8'));
     assert.equal(entry.format, RESULT_FORMAT);
     assert.equal(entry.backend, 'cpu');
+    assert.equal(entry.backendVersion, backendPackageVersion('cpu'));
+    assert.equal(entry.task, null);
+    assert.deepEqual(entry.call, { config });
+    assert.match(entry.fingerprint, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(entry.meta.modules, ['dist/test/store.test.js']);
+    assert.ok(entry.meta.git === null || /^[0-9a-f]{40}$/.test(entry.meta.git.commit));
     assert.match(entry.checksum, /^sha256:[0-9a-f]{64}$/);
     assert.ok(typeof entry.meta.elapsedMs === 'number');
+  });
+
+  test('NaN, ±Infinity and -0 inside a result come back as themselves, fresh and reused', async () => {
+    const { store } = quietStore('nonfinite');
+    const compute = () => ({ loss: [1, NaN, Infinity], min: -Infinity, zero: -0, nested: { h: Float32Array.from([NaN, -0]) } });
+    const check = (r: ReturnType<typeof compute>) => {
+      assert.ok(Number.isNaN(r.loss[1]));
+      assert.equal(r.loss[2], Infinity);
+      assert.equal(r.min, -Infinity);
+      assert.ok(Object.is(r.zero, -0));
+      assert.ok(r.nested.h instanceof Float32Array && Number.isNaN(r.nested.h[0]) && Object.is(r.nested.h[1], -0));
+    };
+    const fresh = await cachedRun(store, run({ case: 'nonfinite' }), compute);
+    const reused = await cachedRun(store, run({ case: 'nonfinite' }), compute);
+    assert.deepEqual([fresh.fromCache, reused.fromCache], [false, true]);
+    check(fresh.result);
+    check(reused.result);
+    check(await cached(store, run({ case: 'nonfinite' }), () => { throw new Error('not recomputed'); }));
   });
 
   test('default backend comes from initBackend and backendInfo is stored in the metadata', async () => {
     const info = await initBackend();
     const store = openStore('backend', { root, log: () => undefined });
-    const r = await cachedRun(store, { a: 1 }, () => 1);
+    const r = await cachedRun(store, run({ a: 1 }), () => 1);
     assert.equal(r.entry.backend, info.name);
+    assert.equal(r.entry.backendVersion, info.version);
     assert.equal((r.entry.meta.backendInfo as { name: string }).name, info.name);
   });
 
@@ -98,7 +136,7 @@ describe('cached', () => {
       ['other key', (t, key) => t.replace(key, '0'.repeat(64))],
     ];
     for (const [i, [what, harm]] of damage.entries()) {
-      const config = { case: what };
+      const config = run({ case: what });
       const key = await keyFor(store, config);
       await cached(store, config, compute);
       const path = entryPath(store, key);
@@ -123,7 +161,7 @@ describe('cached', () => {
         },
       },
     });
-    await assert.rejects(cached(store, { x: 1 }, () => 1), /disk full/);
+    await assert.rejects(cached(store, run({ x: 1 }), () => 1), /disk full/);
     assert.deepEqual(readdirSync(store.dir), []);
   });
 
@@ -131,8 +169,10 @@ describe('cached', () => {
     assert.throws(() => openStore('../escape', { root }), /experiment = "..\/escape"; expected a name of letters/);
     assert.throws(() => openStore('ok', { root, backend: '' }), /backend = ""/);
     const { store } = quietStore('bad');
-    await assert.rejects(cached(store, { f: Math.sin }, () => 1), /config\.f is a function/);
-    await assert.rejects(cached(store, { a: 1 }, () => ({ t: new Map() })), /result\.t is a Map/);
+    await assert.rejects(cached(store, run({ f: Math.sin }), () => 1), /call\.config\.f is a function/);
+    await assert.rejects(cached(store, run({ a: 1 }), () => ({ t: new Map() })), /result\.t is a Map/);
+    await assert.rejects(cached(store, { config: { a: 1 } } as never, () => 1), /code = undefined; expected the module\(s\) a closure runs/);
+    await assert.rejects(cached(store, { task: 'noSuchTask', args: [] }, () => 1), /task = 'noSuchTask'; expected a registered task/);
   });
 });
 
@@ -148,28 +188,28 @@ describe('sweep and results table', () => {
       return { loss: 1 / width + seed, curve: [1, 2, 3], summary: { steps: width * 10 } };
     };
     const grid = { width: [8, 16, 32], seed: [0, 1] };
-    const first = await sweep(grid, fn, { store });
+    const first = await sweep(grid, fn, { store, code });
     assert.equal(calls, 6);
     assert.equal(lines.length, 6);
     assert.match(lines[0], /^\[1\/6\] width=8 seed=0 · [0-9a-f]{8} · computed [\d.]+s · total [\d.]+s · eta ~[\d.]+s$/);
     const events: string[] = [];
-    const second = await sweep(grid, fn, { store, onProgress: (p) => events.push(`${p.index}/${p.total} ${p.fromCache}`) });
+    const second = await sweep(grid, fn, { store, code, onProgress: (p) => events.push(`${p.index}/${p.total} ${p.fromCache}`) });
     assert.equal(calls, 6);
     assert.deepEqual(events, ['1/6 true', '2/6 true', '3/6 true', '4/6 true', '5/6 true', '6/6 true']);
     assert.deepEqual(second.map((r) => r.result), first.map((r) => r.result));
-    await assert.rejects(sweep({ w: [1] }, () => { throw new Error('boom'); }, { store }), /sweep point 1\/1 \{"w":1\} failed: boom/);
+    await assert.rejects(sweep({ w: [1] }, () => { throw new Error('boom'); }, { store, code }), /sweep point 1\/1 \{"w":1\} failed: boom/);
+    await assert.rejects(sweep({ w: [1] }, () => 1, { store }), /sweep: options\.code = undefined; expected the module\(s\) the closure runs/);
 
     const table = resultsTable('sweep', { root, log: () => undefined });
     assert.equal(table.numRows(), 6);
     const cols = table.columnNames();
-    for (const c of ['key', 'createdAt', 'backend', 'libraryVersion', 'width', 'seed', 'loss', 'summary.steps']) assert.ok(cols.includes(c), `column ${c} in ${cols}`);
+    for (const c of ['key', 'createdAt', 'task', 'fingerprint', 'backend', 'width', 'seed', 'loss', 'summary.steps']) assert.ok(cols.includes(c), `column ${c} in ${cols}`);
     assert.ok(!cols.includes('curve'));
     const rows = table.objects() as { width: number; seed: number; loss: number }[];
     for (const r of rows) assert.equal(r.loss, 1 / r.width + r.seed);
   });
 });
 
-const storeUrl = new URL('../lib/run/store.js', import.meta.url).href;
 const sweepUrl = new URL('../lib/run/sweep.js', import.meta.url).href;
 
 /** A child process running a 6-point sweep whose points take 100 ms; in mode 'kill' it blocks half-way through writing point 3. */
@@ -190,7 +230,7 @@ await sweep({ i: [0, 1, 2, 3, 4, 5] }, async ({ i }) => {
   await sleep(100);
   if (i === 3) block = true;
   return { i, square: i * i, history: Array.from({ length: 5000 }, (_, k) => Math.sin(k + i)) };
-}, { store, quiet: true });
+}, { store, quiet: true, code: ${JSON.stringify(storeUrl)} });
 appendFileSync(counter, 'done\\n');
 `;
 

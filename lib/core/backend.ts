@@ -97,3 +97,8 @@ export function backendInfo(): BackendInfo {
 export function describeBackend(info: BackendInfo = backendInfo()): string {
   return `${info.name} (${PACKAGE[info.name]} ${info.version}, tfjs-core ${tf.version_core})`;
 }
+
+/** Version of the package providing backend `name` (`node`, `wasm`, `cpu`), or undefined for another name. */
+export function backendPackageVersion(name: string): string | undefined {
+  return (ORDER as string[]).includes(name) ? packageVersion(PACKAGE[name as BackendName]) : undefined;
+}

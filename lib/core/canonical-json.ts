@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 /**
  * Plain data as stored by the result store: JSON values plus non-finite numbers and typed arrays,
  * which are encoded as tagged objects so that they survive a round trip exactly:
- * NaN → {"$nonfinite":"NaN"}, Float32Array → {"$typed":"Float32Array","data":[…]}.
+ * NaN → {"$nonfinite":"NaN"}, Float32Array → {"$typed":"Float32Array","data":[…]}; with
+ * `keepNegativeZero` (stored results), -0 → {"$number":"-0"}. Keys (canonicalJson) treat -0 as 0.
  * Kept hand-written: store keys are hashes of this exact text, so its rules (sorted keys, tags, number
  * formatting) must not change with a dependency's release; the JSON canonicalization packages (RFC 8785)
  * have no notion of typed arrays or non-finite numbers.
@@ -22,7 +23,7 @@ const TYPED = {
   Uint8ClampedArray,
 } as const;
 type TypedName = keyof typeof TYPED;
-const TAGS = ['$nonfinite', '$typed'];
+const TAGS = ['$nonfinite', '$typed', '$number'];
 
 function typedName(v: unknown): TypedName | undefined {
   for (const name of Object.keys(TYPED) as TypedName[]) if (v instanceof TYPED[name]) return name;
@@ -36,20 +37,21 @@ function describe(v: unknown): string {
 }
 
 /** Replaces non-finite numbers and typed arrays by tagged objects; rejects anything that is not plain data. */
-export function encodePlain(value: unknown, path = '$'): unknown {
+export function encodePlain(value: unknown, path = '$', keepNegativeZero = false): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (Number.isFinite(value)) return Object.is(value, -0) ? 0 : value;
+    if (Object.is(value, -0)) return keepNegativeZero ? { $number: '-0' } : 0;
+    if (Number.isFinite(value)) return value;
     return { $nonfinite: String(value) };
   }
   if (Array.isArray(value)) {
     return value.map((v, i) => {
       if (v === undefined) throw new Error(`${path}[${i}] is undefined; arrays of stored data cannot hold undefined`);
-      return encodePlain(v, `${path}[${i}]`);
+      return encodePlain(v, `${path}[${i}]`, keepNegativeZero);
     });
   }
   const t = typedName(value);
-  if (t) return { $typed: t, data: Array.from(value as ArrayLike<number>, (v, i) => encodePlain(v, `${path}[${i}]`)) };
+  if (t) return { $typed: t, data: Array.from(value as ArrayLike<number>, (v, i) => encodePlain(v, `${path}[${i}]`, keepNegativeZero)) };
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
@@ -59,7 +61,7 @@ export function encodePlain(value: unknown, path = '$'): unknown {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       if (TAGS.includes(k)) throw new Error(`${path}.${k}: the key '${k}' is reserved by the store's encoding`);
       if (v === undefined) continue;
-      out[k] = encodePlain(v, `${path}.${k}`);
+      out[k] = encodePlain(v, `${path}.${k}`, keepNegativeZero);
     }
     return out;
   }
@@ -76,6 +78,7 @@ export function decodePlain(value: unknown): unknown {
       if (Number.isNaN(v) && o.$nonfinite !== 'NaN') throw new Error(`decodePlain: $nonfinite = ${JSON.stringify(o.$nonfinite)}; expected 'NaN', 'Infinity' or '-Infinity'`);
       return v;
     }
+    if (o.$number === '-0' && Object.keys(o).length === 1) return -0;
     if (typeof o.$typed === 'string' && Array.isArray(o.data) && Object.keys(o).length === 2) {
       const C = TYPED[o.$typed as TypedName];
       if (!C) throw new Error(`decodePlain: $typed = ${JSON.stringify(o.$typed)}; expected a typed array name`);

@@ -1,5 +1,7 @@
+export * from './fingerprint.js';
 export * from './parallel.js';
 export * from './results-table.js';
+export * from './store-events.js';
 export * from './store.js';
 export * from './sweep.js';
 export * from './tasks.js';

@@ -2,12 +2,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { backendInfo, initBackend } from '../core/backend.js';
+import { backendInfo, backendPackageVersion, initBackend } from '../core/backend.js';
 import { canonicalJson, decodePlain, encodePlain, sha256Hex, sortedStringify } from '../core/canonical-json.js';
 import { dataDir, libraryVersion } from '../core/env.js';
+import { codeFingerprint, gitState } from './fingerprint.js';
+import { recordStoreEvent } from './store-events.js';
+import { taskModule } from './tasks.js';
 
 /** Format tag of stored entries; bump when the layout changes (older entries then count as invalid). */
-export const RESULT_FORMAT = 'tangent-lab/result@1';
+export const RESULT_FORMAT = 'tangent-lab/result@2';
 
 export interface StoreHooks {
   /** Called after half of an entry's bytes are in its temporary file (tests use it to kill a writer). */
@@ -19,8 +22,8 @@ export interface StoreOptions {
   root?: string;
   /** Backend name that goes into every key; default: the backend chosen by initBackend(). */
   backend?: string;
-  /** Library version that goes into every key; default: package.json `version`. */
-  version?: string;
+  /** Backend version that goes into every key; default: the installed package of `backend` ('' for other names). */
+  backendVersion?: string;
   /** Where progress and corruption reports go; default console.log. */
   log?: (line: string) => void;
   hooks?: StoreHooks;
@@ -31,27 +34,53 @@ export interface ResultStore {
   root: string;
   /** `<root>/<experiment>`. */
   dir: string;
-  version: string;
   backend?: string;
+  backendVersion?: string;
   log: (line: string) => void;
   hooks: StoreHooks;
 }
 
-/** What a key is computed from: the caller's config plus experiment, backend and library version. */
-export interface KeyedConfig {
+/**
+ * What runs for a stored result, which is what it is keyed by:
+ * - a registered task call `{ task, args }` (what `remote(name, args)` ships; `module` defaults to the
+ *   module that registered `task`), keyed by the task name, its arguments and the fingerprint of that module;
+ * - a closure `{ config, code }`: `config` must hold every parameter the result depends on, and `code` names
+ *   the module(s) the closure runs (e.g. `import.meta.url`, or `'tangent-lab'` for the whole library).
+ */
+export type RunSpec = { task: string; args: readonly unknown[]; module?: string } | { config: unknown; code: string | readonly string[] };
+
+/** A RunSpec resolved to its code: what goes into the key besides experiment and backend. */
+export interface RunId {
+  /** The task name, or null for a closure. */
+  task: string | null;
+  /** `{ task, args }` (the `progress` flag of options arguments left out) or `{ config }`. */
+  call: unknown;
+  /** Code fingerprint (fingerprint.ts) of the module(s) that run. */
+  fingerprint: string;
+  /** Those modules, relative to their package root. */
+  modules: string[];
+  /** Library files changed on disk since this process loaded them (see fingerprint.ts); empty normally. */
+  changedSinceLoad?: string[];
+}
+
+/** What a key is the hash of. */
+export interface KeyedRun {
   experiment: string;
-  config: unknown;
+  call: unknown;
+  fingerprint: string;
   backend: string;
-  libraryVersion: string;
+  backendVersion: string;
 }
 
 export interface StoredEntry<R = unknown> {
   format: string;
   key: string;
   experiment: string;
+  task: string | null;
+  call: unknown;
+  fingerprint: string;
   backend: string;
-  libraryVersion: string;
-  config: unknown;
+  backendVersion: string;
   meta: Record<string, unknown>;
   checksum: string;
   result: R;
@@ -74,13 +103,16 @@ export function openStore(experiment: string, options: StoreOptions = {}): Resul
   if (options.backend !== undefined && (typeof options.backend !== 'string' || !options.backend)) {
     throw new Error(`openStore: backend = ${JSON.stringify(options.backend)}; expected a non-empty string`);
   }
+  if (options.backendVersion !== undefined && typeof options.backendVersion !== 'string') {
+    throw new Error(`openStore: backendVersion = ${JSON.stringify(options.backendVersion)}; expected a string`);
+  }
   const root = resultsRoot(options.root);
   const store: ResultStore = {
     experiment,
     root,
     dir: join(root, experiment),
-    version: options.version ?? libraryVersion(),
     backend: options.backend,
+    backendVersion: options.backendVersion,
     log: options.log ?? ((l) => console.log(l)),
     hooks: options.hooks ?? {},
   };
@@ -93,18 +125,52 @@ export function runKey(value: unknown): string {
   return sha256Hex(canonicalJson(value));
 }
 
-async function storeBackend(store: ResultStore): Promise<string> {
-  return store.backend ?? (await initBackend()).name;
+async function storeBackend(store: ResultStore): Promise<{ backend: string; backendVersion: string }> {
+  if (store.backend !== undefined) return { backend: store.backend, backendVersion: store.backendVersion ?? backendPackageVersion(store.backend) ?? '' };
+  const info = await initBackend();
+  return { backend: info.name, backendVersion: store.backendVersion ?? info.version };
 }
 
-/** The full configuration a run is keyed by. */
-export async function keyedConfig(store: ResultStore, config: unknown): Promise<KeyedConfig> {
-  return { experiment: store.experiment, config, backend: await storeBackend(store), libraryVersion: store.version };
+/** An options argument's `progress` (a flag or a printer) does not change the result: it is not keyed. */
+function keyedArgs(args: readonly unknown[]): unknown[] {
+  return args.map((a) => {
+    if (!a || typeof a !== 'object' || Array.isArray(a) || !('progress' in a)) return a;
+    const { progress, ...rest } = a as Record<string, unknown>;
+    return progress === true || progress === false || typeof progress === 'function' ? rest : a;
+  });
 }
 
-/** The key of `config` in `store`. */
-export async function keyFor(store: ResultStore, config: unknown): Promise<string> {
-  return runKey(await keyedConfig(store, config));
+/** Resolves what runs: the task's module (or the closure's modules) and their code fingerprint. */
+export function runId(spec: RunSpec): RunId {
+  if (!spec || typeof spec !== 'object') throw new Error(`runId: spec = ${JSON.stringify(spec)}; expected { task, args } or { config, code }`);
+  if ('task' in spec) {
+    if (typeof spec.task !== 'string' || !spec.task) throw new Error(`runId: task = ${JSON.stringify(spec.task)}; expected a registered task name`);
+    if (!Array.isArray(spec.args)) throw new Error(`runId: args = ${JSON.stringify(spec.args)}; expected the task's argument list (an array)`);
+    const module = spec.module ?? taskModule(spec.task);
+    if (module === undefined) throw new Error(`runId: task = '${spec.task}'; expected a registered task (import its experiment module) or an explicit module`);
+    const code = codeFingerprint(module);
+    return { task: spec.task, call: { task: spec.task, args: keyedArgs(spec.args) }, fingerprint: code.fingerprint, modules: code.modules, changedSinceLoad: code.changedSinceLoad };
+  }
+  if (!('config' in spec) || spec.code === undefined) {
+    throw new Error(`runId: code = ${JSON.stringify((spec as { code?: unknown }).code)}; expected the module(s) a closure runs (import.meta.url, a file URL or a specifier such as 'tangent-lab'), so that its results are keyed by that code`);
+  }
+  const code = codeFingerprint(spec.code);
+  return { task: null, call: { config: spec.config }, fingerprint: code.fingerprint, modules: code.modules, changedSinceLoad: code.changedSinceLoad };
+}
+
+function asRunId(what: RunSpec | RunId): RunId {
+  return 'fingerprint' in what && 'call' in what ? what : runId(what as RunSpec);
+}
+
+/** The full description a run is keyed by. */
+export async function keyedRun(store: ResultStore, what: RunSpec | RunId): Promise<KeyedRun> {
+  const id = asRunId(what);
+  return { experiment: store.experiment, call: id.call, fingerprint: id.fingerprint, ...(await storeBackend(store)) };
+}
+
+/** The key of a run in `store`. */
+export async function keyFor(store: ResultStore, what: RunSpec | RunId): Promise<string> {
+  return runKey(await keyedRun(store, what));
 }
 
 export function entryPath(store: ResultStore, key: string): string {
@@ -113,7 +179,7 @@ export function entryPath(store: ResultStore, key: string): string {
 
 export type EntryStatus<R> = { status: 'ok'; entry: StoredEntry<R> } | { status: 'missing' } | { status: 'corrupt'; reason: string };
 
-/** Reads and fully validates one entry file: parse, format, key = hash of config, payload checksum. */
+/** Reads and fully validates one entry file: parse, format, key = hash of what it is keyed by, payload checksum. */
 export function readEntryFile<R = unknown>(path: string, expectedKey?: string): EntryStatus<R> {
   if (!existsSync(path)) return { status: 'missing' };
   let text: string;
@@ -130,38 +196,31 @@ export function readEntryFile<R = unknown>(path: string, expectedKey?: string): 
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { status: 'corrupt', reason: 'not a JSON object' };
   if (raw.format !== RESULT_FORMAT) return { status: 'corrupt', reason: `format ${JSON.stringify(raw.format)}, expected ${RESULT_FORMAT}` };
-  for (const f of ['key', 'experiment', 'backend', 'libraryVersion', 'checksum'] as const) {
+  for (const f of ['key', 'experiment', 'fingerprint', 'backend', 'backendVersion', 'checksum'] as const) {
     if (typeof raw[f] !== 'string') return { status: 'corrupt', reason: `field ${f} missing or not a string` };
   }
-  if (!('result' in raw) || !('config' in raw) || !raw.meta || typeof raw.meta !== 'object') {
-    return { status: 'corrupt', reason: 'field result, config or meta missing' };
+  if (raw.task !== null && typeof raw.task !== 'string') return { status: 'corrupt', reason: 'field task is neither a string nor null' };
+  if (!('result' in raw) || !('call' in raw) || !raw.meta || typeof raw.meta !== 'object') {
+    return { status: 'corrupt', reason: 'field result, call or meta missing' };
   }
   const key = raw.key as string;
   if (expectedKey !== undefined && key !== expectedKey) return { status: 'corrupt', reason: `holds key ${key}, expected ${expectedKey}` };
-  let config: unknown, result: unknown;
+  let call: unknown, result: unknown, meta: unknown;
   try {
-    config = decodePlain(raw.config);
+    call = decodePlain(raw.call);
     result = decodePlain(raw.result);
+    meta = decodePlain(raw.meta);
   } catch (e) {
     return { status: 'corrupt', reason: `undecodable: ${(e as Error).message}` };
   }
-  const recomputed = runKey({ experiment: raw.experiment, config, backend: raw.backend, libraryVersion: raw.libraryVersion });
-  if (recomputed !== key) return { status: 'corrupt', reason: `config hashes to ${recomputed.slice(0, 12)}…, not to its key ${key.slice(0, 12)}…` };
+  const keyed: KeyedRun = { experiment: raw.experiment as string, call, fingerprint: raw.fingerprint as string, backend: raw.backend as string, backendVersion: raw.backendVersion as string };
+  const recomputed = runKey(keyed);
+  if (recomputed !== key) return { status: 'corrupt', reason: `its call, fingerprint and backend hash to ${recomputed.slice(0, 12)}…, not to its key ${key.slice(0, 12)}…` };
   const checksum = `sha256:${sha256Hex(sortedStringify(raw.result))}`;
   if (checksum !== raw.checksum) return { status: 'corrupt', reason: `payload checksum ${checksum.slice(0, 19)}… does not match the stored ${String(raw.checksum).slice(0, 19)}…` };
   return {
     status: 'ok',
-    entry: {
-      format: RESULT_FORMAT,
-      key,
-      experiment: raw.experiment as string,
-      backend: raw.backend as string,
-      libraryVersion: raw.libraryVersion as string,
-      config,
-      meta: raw.meta as Record<string, unknown>,
-      checksum,
-      result: result as R,
-    },
+    entry: { format: RESULT_FORMAT, key, ...keyed, task: raw.task as string | null, meta: meta as Record<string, unknown>, checksum, result: result as R },
   };
 }
 
@@ -176,9 +235,9 @@ function quarantine(store: ResultStore, path: string, reason: string): void {
   store.log(`store ${store.experiment}: ${path} is corrupt (${reason}); moved to ${aside}; recomputing`);
 }
 
-/** The stored result for `config`, or undefined (a corrupt entry is reported and moved aside). */
-export async function lookup<R = unknown>(store: ResultStore, config: unknown): Promise<StoredEntry<R> | undefined> {
-  const key = await keyFor(store, config);
+/** The stored result of a run, or undefined (a corrupt entry is reported and moved aside). */
+export async function lookup<R = unknown>(store: ResultStore, what: RunSpec | RunId): Promise<StoredEntry<R> | undefined> {
+  const key = await keyFor(store, what);
   const path = entryPath(store, key);
   const got = readEntryFile<R>(path, key);
   if (got.status === 'ok') return got.entry;
@@ -222,24 +281,43 @@ async function writeAtomic(store: ResultStore, path: string, key: string, text: 
   }
 }
 
-/** Stores `result` for `config` (overwriting). Returns the entry as it will be read back. */
-export async function storeResult<R>(store: ResultStore, config: unknown, result: R, meta: Record<string, unknown> = {}): Promise<StoredEntry<R>> {
-  const keyed = await keyedConfig(store, config);
+/**
+ * Stores `result` of a run (overwriting). The metadata records the code fingerprint's modules, the git
+ * commit (and whether the checkout was dirty), library version, host and time. Returns the entry as it
+ * will be read back.
+ */
+export async function storeResult<R>(store: ResultStore, what: RunSpec | RunId, result: R, meta: Record<string, unknown> = {}): Promise<StoredEntry<R>> {
+  const id = asRunId(what);
+  const keyed = await keyedRun(store, id);
   const key = runKey(keyed);
-  const encodedResult = encodePlain(result, 'result');
+  const encodedResult = encodePlain(result, 'result', true);
+  const git = gitState();
+  const fullMeta = {
+    createdAt: new Date().toISOString(),
+    modules: id.modules,
+    git: git ? { commit: git.commit, dirty: git.dirty } : null,
+    libraryVersion: libraryVersion(),
+    backendInfo: currentBackendInfo(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    host: hostname(),
+    ...meta,
+  };
   const entry = {
     format: RESULT_FORMAT,
     key,
     experiment: keyed.experiment,
+    task: id.task,
+    call: encodePlain(keyed.call, 'call'),
+    fingerprint: keyed.fingerprint,
     backend: keyed.backend,
-    libraryVersion: keyed.libraryVersion,
-    config: encodePlain(config, 'config'),
-    meta: encodePlain({ createdAt: new Date().toISOString(), backendInfo: currentBackendInfo(), node: process.version, platform: `${process.platform}-${process.arch}`, host: hostname(), ...meta }, 'meta') as Record<string, unknown>,
+    backendVersion: keyed.backendVersion,
+    meta: encodePlain(fullMeta, 'meta') as Record<string, unknown>,
     checksum: `sha256:${sha256Hex(sortedStringify(encodedResult))}`,
     result: encodedResult,
   };
   await writeAtomic(store, entryPath(store, key), key, `${sortedStringify(entry)}\n`);
-  return { ...entry, config, meta: decodePlain(entry.meta) as Record<string, unknown>, result: decodePlain(encodedResult) as R };
+  return { ...entry, call: keyed.call, meta: decodePlain(entry.meta) as Record<string, unknown>, result: decodePlain(encodedResult) as R };
 }
 
 export interface CachedRun<R> {
@@ -249,24 +327,49 @@ export interface CachedRun<R> {
   entry: StoredEntry<R>;
 }
 
+export interface CachedRunOptions {
+  /** Extra metadata stored with a computed result (not keyed). */
+  meta?: Record<string, unknown>;
+  /**
+   * `compute` runs the code in this process (default true). Then a result is not computed when the
+   * library files it runs changed on disk after this process loaded them (its code is older than its key).
+   */
+  inProcess?: boolean;
+}
+
 /** Like `cached`, also telling whether the result came from the store. */
-export async function cachedRun<R>(store: ResultStore, config: unknown, compute: () => Promise<R> | R): Promise<CachedRun<R>> {
-  encodePlain(config, 'config');
-  const hit = await lookup<R>(store, config);
-  if (hit) return { result: hit.result, key: hit.key, fromCache: true, entry: hit };
+export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, compute: () => Promise<R> | R, options: CachedRunOptions = {}): Promise<CachedRun<R>> {
+  const meta = options.meta ?? {};
+  const id = asRunId(what);
+  encodePlain(id.call, 'call');
   const t0 = performance.now();
+  const hit = await lookup<R>(store, id);
+  if (hit) {
+    recordStoreEvent({ event: 'reused', experiment: store.experiment, key: hit.key, task: id.task, fingerprint: id.fingerprint, ms: performance.now() - t0 });
+    return { result: hit.result, key: hit.key, fromCache: true, entry: hit };
+  }
+  if ((options.inProcess ?? true) && id.changedSinceLoad?.length) {
+    throw new Error(`cachedRun: ${id.changedSinceLoad.join(', ')} changed on disk since this process loaded the library; expected the code that computes to be the code its key describes: restart the kernel (or process), or compute in worker processes`);
+  }
+  const t1 = performance.now();
   const result = await compute();
-  const entry = await storeResult(store, config, result, { elapsedMs: performance.now() - t0 });
+  const elapsedMs = performance.now() - t1;
+  const entry = await storeResult(store, id, result, { elapsedMs, ...meta });
+  recordStoreEvent({ event: 'computed', experiment: store.experiment, key: entry.key, task: id.task, fingerprint: id.fingerprint, ms: elapsedMs });
   return { result: entry.result, key: entry.key, fromCache: false, entry };
 }
 
 /**
- * The stored result for `config` if a valid entry exists, else `compute()`, stored atomically under
+ * The stored result of a run if a valid entry exists, else `compute()`, stored atomically under
  * `<root>/<experiment>/<key>.json`. Fresh and cached results are identical (both decoded from the
- * stored form).
+ * stored form: NaN, ±Infinity, -0 and typed arrays included).
+ *
+ * @param what `{ task, args }` (a registered task call) or `{ config, code }` (a closure: every parameter
+ *   it depends on, and the module(s) it runs, e.g. `import.meta.url`)
+ * @example await cached(openStore('demo'), { config: { width: 64 }, code: import.meta.url }, () => run(64))
  */
-export async function cached<R>(store: ResultStore, config: unknown, compute: () => Promise<R> | R): Promise<R> {
-  return (await cachedRun(store, config, compute)).result;
+export async function cached<R>(store: ResultStore, what: RunSpec | RunId, compute: () => Promise<R> | R): Promise<R> {
+  return (await cachedRun(store, what, compute)).result;
 }
 
 function pidAlive(pid: number): boolean {

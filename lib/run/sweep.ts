@@ -1,5 +1,5 @@
 import { type RemoteFn, type WorkerPool, resolveWorkers, workerPool } from './parallel.js';
-import { type CachedRun, type ResultStore, cachedRun } from './store.js';
+import { type CachedRun, type ResultStore, type RunSpec, cachedRun } from './store.js';
 
 /** Parameter lists of a sweep, e.g. `{ width: [64, 256], seed: [0, 1, 2], lr: [0.5, 2] }`. */
 export type Grid = Record<string, readonly unknown[]>;
@@ -36,8 +36,17 @@ export interface SweepProgress<P> {
 
 export interface SweepOptions<P> {
   store: ResultStore;
-  /** Config stored and keyed for a point; default the point itself. Put every parameter the result depends on in it. */
+  /**
+   * Only for a plain closure (a `remote(name, args)` function is keyed by its task name and arguments):
+   * the config stored and keyed for a point, default the point itself. Put every parameter the result
+   * depends on in it.
+   */
   config?: (point: P) => unknown;
+  /**
+   * Only for a plain closure, and required for one: the module(s) it runs, whose code fingerprint keys
+   * its results (`import.meta.url`, a file URL, or a specifier such as `'tangent-lab'`).
+   */
+  code?: string | readonly string[];
   /** Called after each point; default prints `line` with the store's log. */
   onProgress?: (p: SweepProgress<P>) => void;
   quiet?: boolean;
@@ -66,10 +75,13 @@ function seconds(ms: number): string {
 /**
  * Runs `fn` over the cartesian product of `grid`, each point through the store: finished points are
  * read back, the rest computed and written atomically, so an interrupted sweep resumes where it stopped.
+ * A `remote(name, args)` function keys each point by the task name, its arguments and the code
+ * fingerprint of the task's module; a plain closure by `config(point)` and the fingerprint of `code`.
  *
  * @param grid parameter lists, e.g. `{ m: [100, 1000], seed: [0, 1] }` (the first key varies slowest)
  * @param fn the computation of one point; `remote(task, args)` lets worker processes run it
- * @param options.store `openStore(experiment)`; `workers` ('auto' = one per core); `onProgress`, `quiet`
+ * @param options.store `openStore(experiment)`; `workers` ('auto' = one per core); `onProgress`, `quiet`;
+ *   for a plain closure `code` (the module(s) it runs) and optionally `config`
  * @returns one { point, key, result, fromCache } per grid point, in grid order
  * @example
  * const runs = await sweep({ m: [300, 1000], seed: [0, 1] },
@@ -84,6 +96,19 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
   if (typeof task !== 'function' && typeof options.workers === 'number' && options.workers > 1) {
     throw new Error(`sweep: workers = ${options.workers} needs a function that worker processes can run; build it with remote(name, args), e.g. remote('fig1Run', (pt) => [{ ...pt }])`);
   }
+  if (typeof task === 'function' && (options.config !== undefined || options.code !== undefined)) {
+    throw new Error(`sweep: options.${options.config !== undefined ? 'config' : 'code'} is given for a remote(...) task; expected none: a task's points are keyed by its name, its arguments and the fingerprint of its module`);
+  }
+  if (typeof task !== 'function' && options.code === undefined) {
+    throw new Error("sweep: options.code = undefined; expected the module(s) the closure runs (import.meta.url, or 'tangent-lab' for the library), so that its points are keyed by that code; or pass a remote(name, args) task");
+  }
+  const spec = (point: GridPoint<G>): RunSpec => {
+    if (typeof task === 'function') {
+      const t = task(point);
+      return { task: t.name, args: t.args, module: t.module };
+    }
+    return { config: options.config ? options.config(point) : point, code: options.code! };
+  };
   // A plain closure runs in this process whatever 'auto' or TANGENT_WORKERS ask for.
   const workers = typeof task === 'function' ? Math.min(await resolveWorkers(options.workers), total) : 1;
   // Workers start with the first point that is not in the store (a fully cached sweep starts none).
@@ -123,7 +148,7 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
       const point = points[i];
       const t = performance.now();
       try {
-        const run = await cachedRun(options.store, options.config ? options.config(point) : point, () => compute(point));
+        const run = await cachedRun(options.store, spec(point), () => compute(point), { meta: { point }, inProcess: workers === 1 });
         finish(i, point, run, performance.now() - t);
       } catch (e) {
         failure ??= new Error(`sweep point ${i + 1}/${total} ${JSON.stringify(point)} failed: ${(e as Error).message}`, { cause: e });
