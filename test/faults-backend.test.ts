@@ -1,0 +1,47 @@
+// Issue 11 (2): the wasm backend's emscripten module installed process-level handlers that rethrow, so an
+// unhandled rejection or a throw in a timer killed the kernel whatever handlers were registered.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { root, run } from './kernel-support.js';
+
+const backendModule = pathToFileURL(join(root, 'dist', 'lib', 'backend.js')).href;
+
+/** In a fresh process: initBackend(), the user's handlers, then the async mistake, then a timer printing "alive". */
+function script(mistake: string): string {
+  return `
+    const m = await import(${JSON.stringify(backendModule)});
+    const info = await m.initBackend();
+    console.log('backend ' + info.name);
+    process.on('unhandledRejection', (r) => console.log('handled rejection: ' + r.message));
+    process.on('uncaughtException', (e) => console.log('handled exception: ' + e.message));
+    ${mistake}
+    setTimeout(() => console.log('alive'), 200);`;
+}
+
+describe('async mistakes do not kill the process', () => {
+  for (const backend of ['wasm', 'cpu']) {
+    test(`${backend}: an unhandled rejection reaches the user's handler and the process lives on`, async () => {
+      const r = await run(process.execPath, ['--input-type=module', '-e', script("Promise.reject(new Error('x'));")], { env: { ...process.env, TANGENT_BACKEND: backend } });
+      assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`backend ${backend}\\nhandled rejection: x\\nalive`));
+    });
+
+    test(`${backend}: a throw inside a timer reaches the user's handler and the process lives on`, async () => {
+      const r = await run(process.execPath, ['--input-type=module', '-e', script("setTimeout(() => { throw new Error('y'); }, 10);")], { env: { ...process.env, TANGENT_BACKEND: backend } });
+      assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /handled exception: y\nalive/);
+    });
+  }
+
+  test('wasm: no process-level handler of the backend is left installed', async () => {
+    const r = await run(process.execPath, ['--input-type=module', '-e', `
+      const before = process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection');
+      const m = await import(${JSON.stringify(backendModule)});
+      await m.initBackend();
+      console.log(process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection') - before);`], { env: { ...process.env, TANGENT_BACKEND: 'wasm' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '0');
+  });
+});
