@@ -3,6 +3,8 @@ import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { backendInfo, initBackend } from './backend.js';
+import { type ClaimOptions, claimOrAwait } from './claim.js';
+import { describeWriteError } from './write-errors.js';
 import { canonicalJson, decodePlain, encodePlain, sha256Hex, sortedStringify } from './canonical-json.js';
 import { dataDir, libraryVersion } from './project.js';
 
@@ -12,6 +14,8 @@ export const RESULT_FORMAT = 'tangent-lab/result@1';
 export interface StoreHooks {
   /** Called after half of an entry's bytes are in its temporary file (tests use it to kill a writer). */
   midWrite?: (tmpPath: string, key: string) => void | Promise<void>;
+  /** Poll interval and staleness of per-key claims (lib/claim.ts). */
+  claim?: Pick<ClaimOptions, 'pollMs' | 'staleMs'>;
 }
 
 export interface StoreOptions {
@@ -196,23 +200,26 @@ function currentBackendInfo(): unknown {
 
 /** Writes `text` to a temporary file in the same directory, fsyncs it, renames it over `path`, fsyncs the directory. */
 async function writeAtomic(store: ResultStore, path: string, key: string, text: string): Promise<void> {
-  mkdirSync(store.dir, { recursive: true });
   const tmp = join(store.dir, `.${key}.json.tmp-${HOST_TAG}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
   const bytes = Buffer.from(text, 'utf8');
-  const fh = await open(tmp, 'wx');
   try {
-    const half = bytes.length >> 1;
-    await fh.write(bytes, 0, half, 0);
-    if (store.hooks.midWrite) await store.hooks.midWrite(tmp, key);
-    await fh.write(bytes, half, bytes.length - half, half);
-    await fh.sync();
+    mkdirSync(store.dir, { recursive: true });
+    const fh = await open(tmp, 'wx');
+    try {
+      const half = bytes.length >> 1;
+      await fh.write(bytes, 0, half, 0);
+      if (store.hooks.midWrite) await store.hooks.midWrite(tmp, key);
+      await fh.write(bytes, half, bytes.length - half, half);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    renameSync(tmp, path);
   } catch (e) {
-    await fh.close();
+    // Nothing partial stays behind; the entry, if any, is the earlier complete one.
     rmSync(tmp, { force: true });
-    throw e;
+    throw describeWriteError(e, `the result ${key.slice(0, 12)}… (${bytes.length} bytes)`, store.dir);
   }
-  await fh.close();
-  renameSync(tmp, path);
   try {
     const dh = await open(store.dir, 'r');
     await dh.sync().catch(() => undefined);
@@ -254,10 +261,18 @@ export async function cachedRun<R>(store: ResultStore, config: unknown, compute:
   encodePlain(config, 'config');
   const hit = await lookup<R>(store, config);
   if (hit) return { result: hit.result, key: hit.key, fromCache: true, entry: hit };
-  const t0 = performance.now();
-  const result = await compute();
-  const entry = await storeResult(store, config, result, { elapsedMs: performance.now() - t0 });
-  return { result: entry.result, key: entry.key, fromCache: false, entry };
+  // Another run on this store may be computing the same point: wait for it and reuse its result.
+  const key = await keyFor(store, config);
+  const got = await claimOrAwait(store.dir, key, () => lookup<R>(store, config), { log: store.log, label: `store ${store.experiment} ${key.slice(0, 8)}`, ...store.hooks.claim });
+  if ('result' in got) return { result: got.result.result, key, fromCache: true, entry: got.result };
+  try {
+    const t0 = performance.now();
+    const result = await compute();
+    const entry = await storeResult(store, config, result, { elapsedMs: performance.now() - t0 });
+    return { result: entry.result, key: entry.key, fromCache: false, entry };
+  } finally {
+    got.claim.release();
+  }
 }
 
 /**
