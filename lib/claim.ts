@@ -97,7 +97,7 @@ function tryCreate(path: string, dir: string, label: string): boolean {
     fd = openSync(path, 'wx');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw describeWriteError(e, `the claim file for ${label}`, dir);
+    throw describeWriteError(e, `the claim file for ${label}`, dir, 'Free space there or point TANGENT_RESULTS_DIR elsewhere, then rerun (stored points are reused).');
   }
   try {
     const owner: ClaimOwner = { pid: process.pid, host: HOST, token: TOKEN, procStart: procStart(process.pid), since: new Date().toISOString() };
@@ -105,7 +105,7 @@ function tryCreate(path: string, dir: string, label: string): boolean {
   } catch (e) {
     closeSync(fd);
     rmSync(path, { force: true });
-    throw describeWriteError(e, `the claim file for ${label}`, dir);
+    throw describeWriteError(e, `the claim file for ${label}`, dir, 'Free space there or point TANGENT_RESULTS_DIR elsewhere, then rerun (stored points are reused).');
   }
   closeSync(fd);
   return true;
@@ -150,7 +150,7 @@ export async function claimOrAwait<T>(dir: string, key: string, done: () => Prom
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw describeWriteError(e, `the claim file for ${label}`, dir);
+    throw describeWriteError(e, `the claim file for ${label}`, dir, 'Free space there or point TANGENT_RESULTS_DIR elsewhere, then rerun (stored points are reused).');
   }
   const t0 = Date.now();
   let lastLog = 0;

@@ -61,6 +61,8 @@ export interface StoredEntry<R = unknown> {
   result: R;
 }
 
+const STORE_HINT = 'Free space there or point TANGENT_RESULTS_DIR elsewhere, then rerun (stored points are reused).';
+
 /** Temporary files carry host and pid so that only this host's dead writers' files are cleaned up. */
 const HOST_TAG = sha256Hex(hostname()).slice(0, 8);
 const EXPERIMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -218,7 +220,7 @@ async function writeAtomic(store: ResultStore, path: string, key: string, text: 
   } catch (e) {
     // Nothing partial stays behind; the entry, if any, is the earlier complete one.
     rmSync(tmp, { force: true });
-    throw describeWriteError(e, `the result ${key.slice(0, 12)}… (${bytes.length} bytes)`, store.dir);
+    throw describeWriteError(e, `the result ${key.slice(0, 12)}… (${bytes.length} bytes)`, store.dir, STORE_HINT);
   }
   try {
     const dh = await open(store.dir, 'r');

@@ -12,11 +12,11 @@ const WHY: Record<string, string> = {
  * /data/results/002-fig1: no space left on the device (ENOSPC); earlier results there are kept. Free space
  * or point TANGENT_RESULTS_DIR elsewhere, then rerun`. The original error is its `cause`; `code` is kept.
  */
-export function describeWriteError(e: unknown, what: string, folder: string): Error & { code?: string } {
+export function describeWriteError(e: unknown, what: string, folder: string, hint = 'Free space there, then rerun.'): Error & { code?: string } {
   const code = (e as NodeJS.ErrnoException)?.code;
   if ((e as { describedWrite?: boolean })?.describedWrite) return e as Error;
   const why = code && WHY[code] ? `${WHY[code]} (${code})` : (e as Error)?.message ?? String(e);
-  const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ' Free space there or point TANGENT_RESULTS_DIR elsewhere, then rerun (stored points are reused).' : '';
-  const err = Object.assign(new Error(`cannot write ${what} in ${folder}: ${why}; earlier results there are kept.${hint}`, { cause: e }), { code, describedWrite: true });
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  const err = Object.assign(new Error(`cannot write ${what} in ${folder}: ${why}; earlier results there are kept.${full ? ` ${hint}` : ''}`, { cause: e }), { code, describedWrite: true });
   return err;
 }
