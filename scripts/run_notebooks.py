@@ -325,8 +325,8 @@ class Outputs:
         except OSError as e:
             self.discard()
             raise WriteFailed(f'the claim and figure files of {name}', out, e) from e
-        os.environ['TANGENT_CLAIMS_FILE'] = str(self.staged_claims.resolve())  # inherited by the kernel started next
-        os.environ['TANGENT_FIGURES_DIR'] = str(self.staged_figures.resolve())
+        os.environ['TANGENT_CLAIMS_FILE'] = os.path.abspath(self.staged_claims)  # inherited by the kernel started next
+        os.environ['TANGENT_FIGURES_DIR'] = os.path.abspath(self.staged_figures)
 
     def commit(self):
         try:
@@ -335,7 +335,10 @@ class Outputs:
                 old.unlink()
             for new in self.staged_figures.glob('*.json'):
                 os.replace(new, self.figures / new.name)
-            os.replace(self.staged_claims, self.claims)
+            if self.staged_claims.stat().st_size > 0:
+                os.replace(self.staged_claims, self.claims)
+            else:  # no claims this run: no empty file
+                self.claims.unlink(missing_ok=True)
         except OSError as e:
             raise WriteFailed(f'the claim and figure files of {self.figures.name}', self.figures.parent.parent, e) from e
         finally:
