@@ -28,7 +28,7 @@ if (!configPath) {
 // The kernel runs in its own session, so a closed terminal or a killed runner does not reach it: it ends
 // when the process that started it (jupyter_client sets JPY_PARENT_PID) is gone.
 try {
-  const { exitWithParent } = await import(pathToFileURL(join(root, 'dist', 'lib', 'parent-watch.js')).href);
+  const { exitWithParent } = await import(pathToFileURL(join(root, 'dist', 'lib', 'run', 'parent-watch.js')).href);
   exitWithParent({ parentPid: Number(process.env.JPY_PARENT_PID) || process.ppid });
 } catch (e) {
   process.stderr.write(`tangent-lab: cannot watch the parent process (${e.message}); the kernel will outlive it\n`);

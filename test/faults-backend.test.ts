@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { root, run } from './kernel-support.js';
 
-const backendModule = pathToFileURL(join(root, 'dist', 'lib', 'backend.js')).href;
+const backendModule = pathToFileURL(join(root, 'dist', 'lib', 'core', 'backend.js')).href;
 
 /** In a fresh process: initBackend(), the user's handlers, then the async mistake, then a timer printing "alive". */
 function script(mistake: string): string {

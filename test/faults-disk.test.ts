@@ -7,8 +7,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cachedRun, lookup, openStore } from '../lib/store.js';
-import { sweep } from '../lib/sweep.js';
+import { cachedRun, lookup, openStore } from '../lib/run/store.js';
+import { sweep } from '../lib/run/sweep.js';
 import { notebook, root as projectRoot, run } from './kernel-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tangent-faults-disk-'));

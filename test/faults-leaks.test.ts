@@ -3,19 +3,19 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend.js';
+import { initBackend } from '../lib/core/backend.js';
 import { loadImageSubset } from '../lib/data/images.js';
 import { standardizeDataset } from '../lib/data/preprocess.js';
-import { dagRun } from '../lib/experiments/dag-linearity.js';
-import { hessianScaling } from '../lib/experiments/hessian-scaling.js';
-import { fig1Run, fig2Run } from '../lib/experiments/kernel-change.js';
-import { approximationErrors, curvesAlong, fig1Direction, fig1Network, lineCoefficients } from '../lib/experiments/multilinearity.js';
-import { fig3Cosines } from '../lib/experiments/neuron-cosines.js';
-import { fcn } from '../lib/fcn.js';
-import { mse } from '../lib/losses.js';
-import { neuronGradientCosines } from '../lib/neurons.js';
-import { type Tracker, train } from '../lib/train.js';
-import { kernelChange } from '../lib/trackers.js';
+import { dagRun } from '../lib/experiments/p001-dag-linearity.js';
+import { hessianScaling } from '../lib/experiments/p002-hessian-scaling.js';
+import { fig1Run, fig2Run } from '../lib/experiments/p002-kernel-change.js';
+import { approximationErrors, curvesAlong, fig1Direction, fig1Network, lineCoefficients } from '../lib/experiments/p000-multilinearity.js';
+import { fig3Cosines } from '../lib/experiments/p004-neuron-cosines.js';
+import { fcn } from '../lib/nets/fcn.js';
+import { mse } from '../lib/analysis/losses.js';
+import { neuronGradientCosines } from '../lib/analysis/neurons.js';
+import { type Tracker, train } from '../lib/train/train.js';
+import { kernelChange } from '../lib/train/trackers.js';
 
 before(async () => {
   await initBackend();
