@@ -1,10 +1,12 @@
 // Issue 11 (2): the wasm backend's emscripten module installed process-level handlers that rethrow, so an
 // unhandled rejection or a throw in a timer killed the kernel whatever handlers were registered.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { root, run } from './kernel-support.js';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { type NotebookJson, cellStdout, notebook, reproduce, root, run } from './kernel-support.js';
 
 const backendModule = pathToFileURL(join(root, 'dist', 'lib', 'core', 'backend.js')).href;
 
@@ -43,5 +45,30 @@ describe('async mistakes do not kill the process', () => {
       console.log(process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection') - before);`], { env: { ...process.env, TANGENT_BACKEND: 'wasm' } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), '0');
+  });
+});
+
+describe('in the kernel (wasm backend)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tangent-faults-backend-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('an unhandled rejection and a timer throw show in the cell output; the kernel and its state live on', { timeout: 240_000 }, async () => {
+    const nbDir = join(dir, 'nb');
+    mkdirSync(nbDir);
+    const index = JSON.stringify(join(root, 'dist', 'lib', 'index.js'));
+    writeFileSync(join(nbDir, 'async_mistakes.ipynb'), notebook(
+      `import { initBackend } from ${index};\nconst info = await initBackend();\nconst kept = 41;\nconsole.log('backend', info.name);`,
+      "Promise.reject(new Error('rejected x'));\nawait new Promise((r) => setTimeout(r, 300));",
+      "setTimeout(() => { throw new Error('thrown y'); }, 10);\nawait new Promise((r) => setTimeout(r, 300));",
+      "console.log('alive', kept + 1);",
+    ));
+    const out = join(dir, 'out');
+    const r = await reproduce(['--notebooks', nbDir, '--out', out, '--profile', 'quick', '--no-report'], { ...process.env, TANGENT_BACKEND: 'wasm' });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const nb = JSON.parse(readFileSync(join(out, 'notebooks', 'async_mistakes.ipynb'), 'utf8')) as NotebookJson;
+    assert.deepEqual(cellStdout(nb), ['backend wasm\n', '', '', 'alive 42\n']);
+    const stderr = nb.cells.map((c) => (c.outputs ?? []).filter((o) => o.name === 'stderr').map((o) => (Array.isArray(o.text) ? o.text.join('') : o.text ?? '')).join(''));
+    assert.match(stderr[1], /UnhandledPromiseRejection: Error: rejected x/);
+    assert.match(stderr[2], /UncaughtException: Error: thrown y/);
   });
 });
