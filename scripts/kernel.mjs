@@ -3,6 +3,8 @@
 // makes `import ... from 'tangent-lab'` resolvable, then hands over to the project's own tslab.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ensureSelfLink, projectRoot } from './project.mjs';
 
 const root = projectRoot();
@@ -22,6 +24,14 @@ const configPath = configIndex > 0 ? process.argv[configIndex + 1] : process.arg
 if (!configPath) {
   process.stderr.write('usage: kernel.mjs --config-path <connection-file>\n');
   process.exit(2);
+}
+// The kernel runs in its own session, so a closed terminal or a killed runner does not reach it: it ends
+// when the process that started it (jupyter_client sets JPY_PARENT_PID) is gone.
+try {
+  const { exitWithParent } = await import(pathToFileURL(join(root, 'dist', 'lib', 'run', 'parent-watch.js')).href);
+  exitWithParent({ parentPid: Number(process.env.JPY_PARENT_PID) || process.ppid });
+} catch (e) {
+  process.stderr.write(`tangent-lab: cannot watch the parent process (${e.message}); the kernel will outlive it\n`);
 }
 const tslab = require('tslab/dist/main.js');
 tslab.startKernel({ configPath, enableFindLocal: false });

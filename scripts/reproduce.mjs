@@ -7,6 +7,7 @@ import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { constants as osConstants } from 'node:os';
 import { findJupyterPython } from './jupyter-python.mjs';
 import { KERNEL_NAME, projectRoot } from './project.mjs';
 import { privateKernelEnv } from './kernel-install.mjs';
@@ -125,11 +126,20 @@ function main() {
     ...files.map((f) => shown(join(nbDir, f))),
   ];
   const child = spawn(python, args, { cwd: root, stdio: 'inherit', env: privateKernelEnv(root) });
-  // Ctrl-C reaches the Python driver too (same process group); wait for its summary.
+  // Ctrl-C and a closed terminal reach the Python driver too (same process group); a signal sent to this
+  // process alone is passed on. Either way the driver kills the kernel's process group, records the
+  // signal in run.json and exits; we wait for it. If this process is killed outright (SIGKILL, OOM), the
+  // driver notices that its parent is gone and does the same.
+  let hungUp = false;
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => child.kill('SIGTERM'));
+  process.on('SIGHUP', () => {
+    hungUp = true;
+    child.kill('SIGHUP');
+  });
   child.on('exit', async (code, signal) => {
-    if (signal || code === 130) process.exit(130);
+    if (signal) process.exit(128 + (osConstants.signals[signal] ?? 1));
+    if (code >= 128 || hungUp) process.exit(code || 129);
     // The figures and the report are written whatever the notebooks' outcome.
     const reportCode = opts.report ? await report(root, outDir) : 0;
     process.exit(code || reportCode);

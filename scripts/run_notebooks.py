@@ -7,13 +7,21 @@ requests that arrive within 200 ms of a failure; an aborted cell counts as faile
 
 A notebook that produces no kernel message for --timeout-idle seconds is reported as hung and its
 kernel killed.
+
+SIGINT, SIGTERM and SIGHUP, and the end of the process that started this one (npm run reproduce killed
+by SIGKILL or the OOM killer), stop the run: the kernel's process group (the kernel and its sweep
+workers) is killed, the running notebook is recorded as interrupted with the signal, run.json written.
+Every file is written atomically (temporary file, then rename): a full output folder ends the run with a
+message naming the folder and keeps the earlier executed notebooks and run.json.
 """
 import argparse
 import asyncio
 import datetime
+import errno
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -33,8 +41,84 @@ class CellAborted(Exception):
     pass
 
 
-class Interrupted(Exception):
-    pass
+class WriteFailed(Exception):
+    """A file of the output folder could not be written (full disk, read-only, permissions)."""
+
+    def __init__(self, what, folder, err):
+        why = os.strerror(err.errno) if isinstance(err, OSError) and err.errno else str(err)
+        code = f' ({errno.errorcode.get(err.errno, err.errno)})' if isinstance(err, OSError) and err.errno else ''
+        super().__init__(f'cannot write {what} in {folder}: {why}{code}; the earlier files there are kept')
+        self.errno = getattr(err, 'errno', None)
+
+
+def write_atomic(path, text, what):
+    """Writes text to a temporary file beside path, fsyncs and renames it over path: never a partial file."""
+    path = Path(path)
+    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, 'w', encoding='utf-8') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise WriteFailed(what, path.parent, e) from e
+
+
+class Stop:
+    """Why the run is ending early (a signal, or the parent process is gone), and the kernel to kill."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self):
+        self.reason = None  # 'SIGINT', 'SIGTERM', 'SIGHUP' or 'parent gone'
+        self.client = None
+        self.parent = os.getppid()
+
+    @property
+    def exit_code(self):
+        return {'SIGINT': 130, 'SIGTERM': 143, 'SIGHUP': 129}.get(self.reason, 129)
+
+    def install(self):
+        """(Re)installs the handlers; nbclient adds its own per notebook and removes them afterwards."""
+        loop = asyncio.get_running_loop()
+        for sig in self.SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self.request, sig.name)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
+    def check_parent(self):
+        if self.reason is None and os.getppid() != self.parent:
+            self.request('parent gone')
+
+    def request(self, reason):
+        if self.reason is None:
+            self.reason = reason
+        if reason in ('SIGHUP', 'parent gone'):
+            # The terminal (or whoever read our output) is gone: writing to it would fail.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+        client = self.client
+        if client is not None and client.km is not None:
+            asyncio.ensure_future(kill_kernel(client))
+
+
+async def kill_kernel(client):
+    """SIGKILL to the kernel's process group: the kernel and the sweep workers it forked."""
+    try:
+        await client.km.signal_kernel(signal.SIGKILL)
+    except Exception:
+        pass
+
+
+STOP = Stop()
 
 
 class Client(NotebookClient):
@@ -46,22 +130,31 @@ class Client(NotebookClient):
         self.code_ordinal = 0  # 1-based ordinal among the code cells that run
         self.last_activity = None  # monotonic time; None until the first cell starts
         self.last_reply = None
-        self.interrupted = False
+        self.kernel_process = None
 
     async def async_start_new_kernel(self, **kw):
-        # Replaces nbclient's SIGINT handler, which cleans up the kernel but lets the run go on with the
-        # next notebook: record the interrupt so that the whole run stops, and kill the kernel (nbclient
-        # then cleans up as for any dead kernel).
-        def on_signal():
-            self.interrupted = True
-            if self.km is not None:
-                asyncio.ensure_future(self.km.signal_kernel(signal.SIGKILL))
-
-        try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, on_signal)
-        except (NotImplementedError, RuntimeError):
-            pass
+        # Replaces nbclient's SIGINT/SIGTERM handlers, which clean up the kernel but let the run go on with
+        # the next notebook: the whole run stops, the kernel's process group is killed (nbclient then
+        # cleans up as for any dead kernel).
+        STOP.install()
+        STOP.client = self
         await super().async_start_new_kernel(**kw)
+        self.kernel_process = getattr(getattr(self.km, 'provisioner', None), 'process', None)
+        if STOP.reason is not None:
+            await kill_kernel(self)
+
+    def kernel_signal(self):
+        """Name of the signal that ended the kernel process, if one did."""
+        proc = self.kernel_process
+        rc = None
+        if proc is not None:
+            rc = proc.returncode if proc.returncode is not None else proc.poll()
+        if rc is not None and rc < 0:
+            try:
+                return signal.Signals(-rc).name
+            except ValueError:
+                return f'signal {-rc}'
+        return None
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type == 'code' and cell.source.strip():
@@ -140,7 +233,13 @@ def numbered(source):
 
 
 async def run_notebook(path, out_path, args, progress, label):
-    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as e:  # not JSON, not a notebook: reported, the other notebooks still run
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return {'cells': 0, 'seconds': 0.0, 'backend': None, 'status': 'failed',
+                'error': f'{path.name} is not a valid notebook ({type(e).__name__}: {detail})'}
     total = len(code_cells(nb))
     client = Client(
         nb,
@@ -156,6 +255,7 @@ async def run_notebook(path, out_path, args, progress, label):
     hung = False
     while not task.done():
         await asyncio.wait({task}, timeout=1)
+        STOP.check_parent()
         elapsed = time.monotonic() - start
         cell = f'cell {client.code_ordinal}/{total}' if client.code_ordinal else 'starting kernel'
         progress.update(f'{label}  {cell}  elapsed {elapsed:.1f}s')
@@ -168,49 +268,99 @@ async def run_notebook(path, out_path, args, progress, label):
                 task.cancel()
 
     exc = task.exception() if not task.cancelled() else asyncio.CancelledError()
+    STOP.client = None
     entry['seconds'] = round(time.monotonic() - start, 1)
     entry['backend'] = backend_of(nb)
-    if client.interrupted:
-        raise Interrupted()
-    if exc is None:
+    died = client.kernel_signal()
+    if exc is None and STOP.reason is None:
         entry['status'] = 'ok'
     else:
-        entry['status'] = 'hung' if hung else 'failed'
+        entry['status'] = 'interrupted' if STOP.reason else 'hung' if hung else 'failed'
+        where = f'cell {client.cell_index + 1}' if client.cell_index is not None else 'kernel start-up'
+        if STOP.reason:
+            entry['signal'] = STOP.reason
+            entry['error'] = (f'the run was ended by {STOP.reason} during {where}; kernel and workers killed' if STOP.reason != 'parent gone'
+                              else f'the process that started the run is gone (killed?); stopped during {where}; kernel and workers killed')
+        elif hung:
+            entry['error'] = f'no output for {args.timeout_idle:g} s; kernel killed'
+        elif died:
+            entry['signal'] = died
+            oom = ' (SIGKILL: out of memory, or killed from outside)' if died == 'SIGKILL' else ''
+            text = cell_error_text(nb.cells[client.cell_index], exc) if client.cell_index is not None else ''
+            entry['error'] = f'the kernel died by {died}{oom} during {where}' + (f'\n{text}' if text and 'no error text' not in text and text != str(exc).strip() else '')
+        elif client.cell_index is not None:
+            entry['error'] = cell_error_text(nb.cells[client.cell_index], exc)
+        else:
+            entry['error'] = f'{type(exc).__name__}: {exc}'
         if client.cell_index is not None:
             cell = nb.cells[client.cell_index]
             entry['cell'] = client.cell_index + 1
             entry['code_cell'] = client.code_ordinal
             entry['cell_source'] = cell.source
-            if hung:
-                entry['error'] = f'no output for {args.timeout_idle:g} s; kernel killed'
-            else:
-                entry['error'] = cell_error_text(cell, exc)
-        else:
-            entry['error'] = f'{type(exc).__name__}: {exc}'
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out_path)
+    try:
+        write_atomic(out_path, nbformat.writes(nb), f'the executed notebook {out_path.name}')
+    except WriteFailed as e:
+        itself = f"\n(the notebook itself: {entry['status']}" + (f": {entry['error']}" if 'error' in entry else '') + ')'
+        entry['status'] = 'failed'
+        entry['error'] = f'{e}{itself}'
+        entry['write_failed'] = e
     return entry
 
 
-def prepare_outputs(out, name):
-    """Per-notebook files the kernel writes through lib/: claim results and store events (JSON lines), figure specs."""
-    claims = out / 'claims' / f'{name}.jsonl'
-    events = out / 'store' / f'{name}.jsonl'
-    figures = out / 'figures' / name
-    for f in (claims, events):
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text('')
-    figures.mkdir(parents=True, exist_ok=True)
-    for old in figures.glob('*.json'):
-        old.unlink()
-    os.environ['TANGENT_CLAIMS_FILE'] = str(claims.resolve())  # inherited by the kernel started next
-    os.environ['TANGENT_FIGURES_DIR'] = str(figures.resolve())
-    os.environ['TANGENT_STORE_EVENTS'] = str(events.resolve())
-    return claims, events
+class Outputs:
+    """Per-notebook files the kernel writes through lib/ (claim results as JSON lines, figure specs), staged
+    beside the final ones and moved into place when the notebook has run: an interrupted or failed write
+    keeps the previous run's files."""
+
+    def __init__(self, out, name):
+        self.claims = out / 'claims' / f'{name}.jsonl'
+        self.events = out / 'store' / f'{name}.jsonl'
+        self.figures = out / 'figures' / name
+        self.staged_claims = self.claims.with_name(f'.{name}.jsonl.partial')
+        self.staged_figures = out / 'figures' / f'.{name}.partial'
+        self.discard()
+        try:
+            self.staged_claims.parent.mkdir(parents=True, exist_ok=True)
+            self.staged_claims.write_text('')
+            self.staged_figures.mkdir(parents=True, exist_ok=True)
+            self.events.parent.mkdir(parents=True, exist_ok=True)
+            self.events.write_text('')
+        except OSError as e:
+            self.discard()
+            raise WriteFailed(f'the claim and figure files of {name}', out, e) from e
+        os.environ['TANGENT_CLAIMS_FILE'] = os.path.abspath(self.staged_claims)  # inherited by the kernel started next
+        os.environ['TANGENT_FIGURES_DIR'] = os.path.abspath(self.staged_figures)
+        os.environ['TANGENT_STORE_EVENTS'] = os.path.abspath(self.events)
+
+    def commit(self):
+        try:
+            self.figures.mkdir(parents=True, exist_ok=True)
+            for old in self.figures.glob('*.json'):
+                old.unlink()
+            for new in self.staged_figures.glob('*.json'):
+                os.replace(new, self.figures / new.name)
+            if self.staged_claims.stat().st_size > 0:
+                os.replace(self.staged_claims, self.claims)
+            else:  # no claims this run: no empty file
+                self.claims.unlink(missing_ok=True)
+        except OSError as e:
+            raise WriteFailed(f'the claim and figure files of {self.figures.name}', self.figures.parent.parent, e) from e
+        finally:
+            self.discard()
+
+    def discard(self):
+        try:
+            self.staged_claims.unlink()
+        except OSError:
+            pass
+        shutil.rmtree(self.staged_figures, ignore_errors=True)
+
 
 
 def read_json_lines(path):
     records = []
+    if not path.exists():
+        return records
     for line in path.read_text().splitlines():
         try:
             records.append(json.loads(line))
@@ -264,23 +414,41 @@ def summary(results):
     return '\n'.join(rows)
 
 
+def read_run_json(path):
+    """The records of earlier runs; a damaged run.json is moved aside (with a warning), never overwritten."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding='utf-8'))
+        if not isinstance(data, dict) or not isinstance(data.get('notebooks', {}), dict):
+            raise ValueError('not an object with a "notebooks" object')
+        return data
+    except (OSError, ValueError) as e:
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
+        aside = path.with_name(f'{path.name}.damaged-{stamp}')
+        try:
+            os.replace(path, aside)
+            kept = f'kept as {aside}'
+        except OSError as e2:
+            kept = f'could not be moved aside ({e2.strerror})'
+        print(f'WARNING: {path} is damaged ({type(e).__name__}: {e}); {kept}; '
+              'run.json now records only the notebooks of this run', flush=True)
+        return {}
+
+
 def write_run_json(path, results, args):
     """Merges this run's notebooks into run.json, so that an --only run keeps the others' records."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        data = {}
-    notebooks = data.get('notebooks', {}) if isinstance(data.get('notebooks'), dict) else {}
+    data = read_run_json(path)
+    notebooks = data.get('notebooks', {})
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
     for name, e in results.items():
         notebooks[name] = {'status': e['status'], 'seconds': e['seconds'], 'profile': args.profile,
                            'backend': e.get('backend'), 'finished': now,
                            'notebook': e['notebook'], 'output': e['output'], 'claims': e.get('claims', []),
                            'store': e.get('store', {'computed': 0, 'reused': 0, 'fingerprints': {}}),
-                           **{k: e[k] for k in ('cell', 'code_cell', 'error') if k in e}}
+                           **{k: e[k] for k in ('cell', 'code_cell', 'error', 'signal') if k in e}}
     data = {'updated': now, 'kernel': args.kernel, 'notebooks': dict(sorted(notebooks.items()))}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + '\n')
+    write_atomic(path, json.dumps(data, indent=2) + '\n', 'run.json')
 
 
 async def main():
@@ -293,37 +461,58 @@ async def main():
     args = p.parse_args()
 
     os.environ['TANGENT_PROFILE'] = args.profile  # inherited by every kernel
+    STOP.install()
     progress = Progress()
     results = {}
-    interrupted = False
+    write_failure = None
     n = len(args.notebooks)
     print(f'running {n} notebook(s), profile {args.profile}, kernel {args.kernel}, output {args.out}', flush=True)
     try:
         for i, path in enumerate(args.notebooks, 1):
+            STOP.check_parent()
+            if STOP.reason:
+                break
             name = path.stem
             out_path = args.out / 'notebooks' / path.name
             label = f'[{i}/{n}] {name}'
-            claims_file, events_file = prepare_outputs(args.out, name)
-            entry = await run_notebook(path.resolve(), out_path, args, progress, label)
-            entry['claims'] = read_claims(claims_file)
-            entry['store'] = store_summary(events_file)
+            outputs = Outputs(args.out, name)
+            try:
+                entry = await run_notebook(path.resolve(), out_path, args, progress, label)
+                entry['claims'] = read_claims(outputs.staged_claims)
+                entry['store'] = store_summary(outputs.events)
+                if 'write_failed' not in entry:
+                    outputs.commit()
+            finally:
+                outputs.discard()
+                STOP.install()
             entry['notebook'] = str(path)
             entry['output'] = f'notebooks/{path.name}'
             results[name] = entry
-            st = entry['store']
+            st = entry.get('store', {'computed': 0, 'reused': 0, 'fingerprints': {}})
             fps = ', '.join(short_fingerprint(f) for f in st['fingerprints'])
             stored = f"  results: {st['computed']} computed, {st['reused']} reused (code {fps})" if fps else ''
             progress.done(f"{label}  {entry['status']}  {entry['seconds']:.1f}s{stored}")
             if entry['status'] != 'ok':
                 report_failure(name, entry, entry['cells'])
-    except (Interrupted, KeyboardInterrupt, asyncio.CancelledError):
-        interrupted = True
-        progress.done('interrupted')
+            if 'write_failed' in entry:
+                raise entry.pop('write_failed')
+    except WriteFailed as e:
+        write_failure = e
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        STOP.request('SIGINT')
+    if STOP.reason:
+        progress.done(f'interrupted ({STOP.reason})')
     if results:
-        write_run_json(args.out / 'run.json', results, args)
+        try:
+            write_run_json(args.out / 'run.json', results, args)
+        except WriteFailed as e:
+            write_failure = write_failure or e
         print('\n' + summary(results), flush=True)
-    if interrupted:
-        return 130
+    if write_failure:
+        print(f'\nreproduce: {write_failure}. Free space there (or choose another --out), then rerun.', flush=True)
+        return 1
+    if STOP.reason:
+        return STOP.exit_code
     bad = [name for name, e in results.items() if e['status'] != 'ok']
     failed_claims = [(name, c) for name, e in results.items() for c in e.get('claims', []) if c.get('pass') is not True]
     for name, c in failed_claims:

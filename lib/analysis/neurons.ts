@@ -25,14 +25,16 @@ export function neuronGradientCosines(net: Network, params: Params, x: tf.Tensor
   const acts = (net.config.activation as string[]).map((a) => toActivation(a as ActivationSpec));
   const records: DenseRecord[] = [];
   const pre: tf.Tensor[] = [];
-  const f = net.taylor(params, null, x, 0, {
-    dense(rec, z) {
-      records.push({ ...rec, input: tf.keep(tf.clone(rec.input)) });
-      pre.push(tf.keep(tf.clone(z)));
-      return z;
-    },
+  // The forward pass's intermediates go with the scope; only the kept copies of layer inputs survive.
+  tf.tidy(() => {
+    net.taylor(params, null, x, 0, {
+      dense(rec, z) {
+        records.push({ ...rec, input: tf.keep(tf.clone(rec.input)) });
+        pre.push(tf.keep(tf.clone(z)));
+        return z;
+      },
+    });
   });
-  tf.dispose(f as tf.Tensor[]);
   const hidden = acts.length;
   const which = layers ?? Array.from({ length: hidden }, (_, l) => l + 1);
   const n = x.shape[0];

@@ -32,7 +32,34 @@ function packageVersion(pkg: string): string {
   }
 }
 
+type ProcessHandler = (...args: unknown[]) => void;
+const FATAL_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Runs `load` and removes the process-level `uncaughtException` / `unhandledRejection` handlers it
+ * installed. The wasm backend's emscripten module adds handlers that rethrow (`throw reason`), which turns
+ * every unhandled rejection or timer throw into the death of the process, whatever handlers the user or
+ * the kernel registered; without them node's own behaviour (and those handlers) apply, as on cpu.
+ */
+async function withoutFatalHandlers<T>(load: () => Promise<T>): Promise<T> {
+  const emitter = process as NodeJS.EventEmitter;
+  const before = new Map(FATAL_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
+  try {
+    return await load();
+  } finally {
+    for (const event of FATAL_EVENTS) {
+      for (const l of emitter.listeners(event) as ProcessHandler[]) {
+        if (!before.get(event)!.has(l)) emitter.removeListener(event, l);
+      }
+    }
+  }
+}
+
 async function tryLoad(name: BackendName): Promise<void> {
+  await withoutFatalHandlers(() => load(name));
+}
+
+async function load(name: BackendName): Promise<void> {
   await import(PACKAGE[name]);
   const id = TFJS_ID[name];
   if (tf.findBackendFactory(id) == null) {

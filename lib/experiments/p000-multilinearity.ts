@@ -89,7 +89,7 @@ export function approximationErrors(m: number, seed: number, R = 2, xValue = 1):
   const x = tf.tensor2d([[xValue]]);
   const dir = fig1Direction(net, params, x, { family: 'gradient', block: 'all', seed });
   const c = lineCoefficients(net, params, x, dir, 4);
-  const { cross } = bilinearCoefficients(net, params, dir, x);
+  const { c0, c1, cross } = bilinearCoefficients(net, params, dir, x);
   const cx = cross.dataSync()[0];
   let lin = 0;
   let bil = 0;
@@ -99,7 +99,7 @@ export function approximationErrors(m: number, seed: number, R = 2, xValue = 1):
     lin = Math.max(lin, Math.abs(c[2] * t * t + rest));
     bil = Math.max(bil, Math.abs((c[2] - cx) * t * t + rest));
   }
-  tf.dispose([x, cross, ...Object.values(params), ...Object.values(dir)]);
+  tf.dispose([x, c0, c1, cross, ...Object.values(params), ...Object.values(dir)]);
   return { m, seed, linearError: lin, bilinearError: bil, coefficients: c, cross: cx };
 }
 

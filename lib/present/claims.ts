@@ -1,4 +1,6 @@
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { describeWriteError } from '../core/write-errors.js';
 import { backendInfo } from '../core/backend.js';
 import { profile } from '../core/profile.js';
 
@@ -61,8 +63,28 @@ export function recordClaim(c: Omit<ClaimResult, 'pass' | 'profile' | 'backend'>
   const result: ClaimResult = { ...c, pass, profile: profile(), backend };
   console.log(`${pass ? 'PASS' : 'FAIL'}  ${c.paper} ${c.figure}: ${c.claim}\n      ${c.quantity} = ${format(c.measured)} (expected ${describeExpectation(c.expected)})${c.note ? `\n      ${c.note}` : ''}`);
   const file = process.env.TANGENT_CLAIMS_FILE;
-  if (file) appendFileSync(file, `${JSON.stringify(result)}\n`);
+  if (file) appendWhole(file, `${JSON.stringify(result)}\n`, `the claim result ${c.id}`);
   return result;
+}
+
+/** Appends a line, or nothing: a failed append (full disk) is cut back so that no partial line stays. */
+function appendWhole(file: string, text: string, what: string): void {
+  let size = 0;
+  try {
+    size = statSync(file).size;
+  } catch {
+    // new file
+  }
+  try {
+    appendFileSync(file, text);
+  } catch (e) {
+    try {
+      truncateSync(file, size);
+    } catch {
+      // nothing was written
+    }
+    throw describeWriteError(e, `${what} (${file})`, dirname(file));
+  }
 }
 
 /** Claims recorded in a JSON-lines file (the runner's $TANGENT_CLAIMS_FILE). */

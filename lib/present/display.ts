@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { describeWriteError } from '../core/write-errors.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type Figure, checkFigure } from './figure.js';
@@ -63,10 +64,15 @@ export function show(fig: Figure, name = `figure-${figureCounter + 1}`): void {
   checkFigure(fig, name);
   const dir = process.env.TANGENT_FIGURES_DIR;
   if (dir) {
-    mkdirSync(dir, { recursive: true });
     const file = join(dir, `${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
-    writeFileSync(`${file}.tmp`, JSON.stringify(fig));
-    renameSync(`${file}.tmp`, file);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${file}.tmp`, JSON.stringify(fig));
+      renameSync(`${file}.tmp`, file);
+    } catch (e) {
+      rmSync(`${file}.tmp`, { force: true });
+      throw describeWriteError(e, `the spec of figure ${name}`, dir);
+    }
   }
   const bundle = figureBundle(fig, name);
   const channel = tslabChannel();

@@ -8,6 +8,8 @@ import { dataDir, libraryVersion } from '../core/env.js';
 import { codeFingerprint, gitState } from './fingerprint.js';
 import { recordStoreEvent } from './store-events.js';
 import { taskModule } from './tasks.js';
+import { type ClaimOptions, claimOrAwait } from './claim.js';
+import { describeWriteError } from '../core/write-errors.js';
 
 /** Format tag of stored entries; bump when the layout changes (older entries then count as invalid). */
 export const RESULT_FORMAT = 'tangent-lab/result@2';
@@ -15,6 +17,8 @@ export const RESULT_FORMAT = 'tangent-lab/result@2';
 export interface StoreHooks {
   /** Called after half of an entry's bytes are in its temporary file (tests use it to kill a writer). */
   midWrite?: (tmpPath: string, key: string) => void | Promise<void>;
+  /** Poll interval and staleness of per-key claims (lib/claim.ts). */
+  claim?: Pick<ClaimOptions, 'pollMs' | 'staleMs'>;
 }
 
 export interface StoreOptions {
@@ -85,6 +89,8 @@ export interface StoredEntry<R = unknown> {
   checksum: string;
   result: R;
 }
+
+const STORE_HINT = 'Free space there or point TANGENT_RESULTS_DIR elsewhere, then rerun (stored points are reused).';
 
 /** Temporary files carry host and pid so that only this host's dead writers' files are cleaned up. */
 const HOST_TAG = sha256Hex(hostname()).slice(0, 8);
@@ -255,23 +261,26 @@ function currentBackendInfo(): unknown {
 
 /** Writes `text` to a temporary file in the same directory, fsyncs it, renames it over `path`, fsyncs the directory. */
 async function writeAtomic(store: ResultStore, path: string, key: string, text: string): Promise<void> {
-  mkdirSync(store.dir, { recursive: true });
   const tmp = join(store.dir, `.${key}.json.tmp-${HOST_TAG}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
   const bytes = Buffer.from(text, 'utf8');
-  const fh = await open(tmp, 'wx');
   try {
-    const half = bytes.length >> 1;
-    await fh.write(bytes, 0, half, 0);
-    if (store.hooks.midWrite) await store.hooks.midWrite(tmp, key);
-    await fh.write(bytes, half, bytes.length - half, half);
-    await fh.sync();
+    mkdirSync(store.dir, { recursive: true });
+    const fh = await open(tmp, 'wx');
+    try {
+      const half = bytes.length >> 1;
+      await fh.write(bytes, 0, half, 0);
+      if (store.hooks.midWrite) await store.hooks.midWrite(tmp, key);
+      await fh.write(bytes, half, bytes.length - half, half);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    renameSync(tmp, path);
   } catch (e) {
-    await fh.close();
+    // Nothing partial stays behind; the entry, if any, is the earlier complete one.
     rmSync(tmp, { force: true });
-    throw e;
+    throw describeWriteError(e, `the result ${key.slice(0, 12)}… (${bytes.length} bytes)`, store.dir, STORE_HINT);
   }
-  await fh.close();
-  renameSync(tmp, path);
   try {
     const dh = await open(store.dir, 'r');
     await dh.sync().catch(() => undefined);
@@ -351,12 +360,24 @@ export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, co
   if ((options.inProcess ?? true) && id.changedSinceLoad?.length) {
     throw new Error(`cachedRun: ${id.changedSinceLoad.join(', ')} changed on disk since this process loaded the library; expected the code that computes to be the code its key describes: restart the kernel (or process), or compute in worker processes`);
   }
-  const t1 = performance.now();
-  const result = await compute();
-  const elapsedMs = performance.now() - t1;
-  const entry = await storeResult(store, id, result, { elapsedMs, ...meta });
-  recordStoreEvent({ event: 'computed', experiment: store.experiment, key: entry.key, task: id.task, fingerprint: id.fingerprint, ms: elapsedMs });
-  return { result: entry.result, key: entry.key, fromCache: false, entry };
+  // Another run on this store may be computing the same point: wait for it and reuse its result.
+  const key = await keyFor(store, id);
+  const got = await claimOrAwait(store.dir, key, () => lookup<R>(store, id), { log: store.log, label: `store ${store.experiment} ${key.slice(0, 8)}`, ...store.hooks.claim });
+  if ('result' in got) {
+    recordStoreEvent({ event: 'reused', experiment: store.experiment, key, task: id.task, fingerprint: id.fingerprint, ms: performance.now() - t0 });
+    return { result: got.result.result, key, fromCache: true, entry: got.result };
+  }
+  try {
+    const t1 = performance.now();
+    const result = await compute();
+    const elapsedMs = performance.now() - t1;
+    const entry = await storeResult(store, id, result, { elapsedMs, ...meta });
+    recordStoreEvent({ event: 'computed', experiment: store.experiment, key: entry.key, task: id.task, fingerprint: id.fingerprint, ms: elapsedMs });
+    return { result: entry.result, key: entry.key, fromCache: false, entry };
+  } finally {
+    got.claim.release();
+  }
+}
 }
 
 /**

@@ -1,6 +1,10 @@
 // Entry point of a sweep worker process (forked by workerPool): runs one task per message.
 import { initBackend } from '../core/backend.js';
 import { type Task, runTask } from './parallel.js';
+import { exitWithParent } from './parent-watch.js';
+
+// A worker computing when its kernel dies (SIGKILL, OOM) ends at once, not after its task.
+exitWithParent();
 
 const ready = initBackend();
 process.on('disconnect', () => process.exit(0));

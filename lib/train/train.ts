@@ -166,6 +166,7 @@ export function train(o: TrainOptions): TrainResult {
   };
 
   let status: TrainStatus = 'max-steps';
+  let completed = false;
   let step = 0;
   let lastLoss = NaN;
   const divergeAbove = o.stop?.divergeAbove ?? Infinity;
@@ -177,9 +178,13 @@ export function train(o: TrainOptions): TrainResult {
       const full = b === n;
       const xb = full ? x : tf.gather(x, idx);
       const yb = full ? y : tf.gather(y, idx);
-      runTrackers({ step, net, params, params0, x, y, loss, lr, batch: { x: xb, y: yb, indices: idx } }, false);
-      const { value, grad } = gradTrainable(net, params, (p) => lossValue(loss, net.apply(p, xb), yb));
-      if (!full) tf.dispose([xb, yb]);
+      let value: number, grad: Params;
+      try {
+        runTrackers({ step, net, params, params0, x, y, loss, lr, batch: { x: xb, y: yb, indices: idx } }, false);
+        ({ value, grad } = gradTrainable(net, params, (p) => lossValue(loss, net.apply(p, xb), yb)));
+      } finally {
+        if (!full) tf.dispose([xb, yb]);
+      }
       lastLoss = value;
       push('batchLoss', step, value);
       if (!Number.isFinite(value) || value > divergeAbove) {
@@ -218,8 +223,11 @@ export function train(o: TrainOptions): TrainResult {
         if (final < o.stop.lossBelow) status = 'converged';
       }
     }
+    completed = true;
   } finally {
     disposeState(state);
+    // A run that throws returns nothing: its working copy of the parameters goes too.
+    if (!completed) pv.dispose(params);
     trackers.forEach((t) => t.dispose?.());
   }
   const seconds = (Date.now() - t0) / 1000;
