@@ -324,7 +324,7 @@ class Outputs:
             self.staged_claims.write_text('')
             self.staged_figures.mkdir(parents=True, exist_ok=True)
             self.events.parent.mkdir(parents=True, exist_ok=True)
-            self.events.write_text('')
+            self.events.unlink(missing_ok=True)  # the kernel appends; a notebook without results leaves none
         except OSError as e:
             self.discard()
             raise WriteFailed(f'the claim and figure files of {name}', out, e) from e

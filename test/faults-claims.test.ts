@@ -29,7 +29,7 @@ function sweeper(results: string, computedLog: string, ready: string, peer: stri
       appendFileSync(${JSON.stringify(computedLog)}, process.pid + ' ' + i + '\\n');
       await new Promise((r) => setTimeout(r, 500));
       return { square: i * i, by: process.pid };
-    }, { store, quiet: true });
+    }, { store, quiet: true, code: ${JSON.stringify(libIndex)} });
     console.log(JSON.stringify(runs.map((r) => r.result)));`;
   return run(process.execPath, ['--input-type=module', '-e', script]);
 }
@@ -62,14 +62,14 @@ describe('per-key claims on a shared store', () => {
   test('a run waits for a live claim, then reuses the stored result', async () => {
     const lines: string[] = [];
     const store = openStore('wait', { root, backend: 'cpu', log: (l) => lines.push(l), hooks: { claim: { pollMs: 20 } } });
-    const key = await keyFor(store, { p: 1 });
+    const key = await keyFor(store, { config: { p: 1 }, code: import.meta.url });
     const held = await claimOrAwait(store.dir, key, () => undefined);
     assert.ok('claim' in held);
     let computes = 0;
-    const waiting = cachedRun(store, { p: 1 }, () => ++computes);
+    const waiting = cachedRun(store, { config: { p: 1 }, code: import.meta.url }, () => ++computes);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(computes, 0, 'the waiting run did not compute');
-    await storeResult(store, { p: 1 }, 42);
+    await storeResult(store, { config: { p: 1 }, code: import.meta.url }, 42);
     held.claim.release();
     const got = await waiting;
     assert.equal(got.result, 42);
@@ -80,10 +80,10 @@ describe('per-key claims on a shared store', () => {
 
   test('when the owner gives up without a result, the waiting run computes it', async () => {
     const store = openStore('giveup', { root, backend: 'cpu', log: () => undefined, hooks: { claim: { pollMs: 20 } } });
-    const key = await keyFor(store, { p: 2 });
+    const key = await keyFor(store, { config: { p: 2 }, code: import.meta.url });
     const held = await claimOrAwait(store.dir, key, () => undefined);
     assert.ok('claim' in held);
-    const waiting = cachedRun(store, { p: 2 }, () => 7);
+    const waiting = cachedRun(store, { config: { p: 2 }, code: import.meta.url }, () => 7);
     await new Promise((r) => setTimeout(r, 100));
     held.claim.release();
     const got = await waiting;
@@ -92,18 +92,18 @@ describe('per-key claims on a shared store', () => {
 
   test('a failing computation releases its claim', async () => {
     const store = openStore('fails', { root, backend: 'cpu', log: () => undefined });
-    await assert.rejects(cachedRun(store, { p: 3 }, () => { throw new Error('boom'); }), /boom/);
-    assert.ok(!existsSync(claimPath(store.dir, await keyFor(store, { p: 3 }))));
+    await assert.rejects(cachedRun(store, { config: { p: 3 }, code: import.meta.url }, () => { throw new Error('boom'); }), /boom/);
+    assert.ok(!existsSync(claimPath(store.dir, await keyFor(store, { config: { p: 3 }, code: import.meta.url }))));
   });
 
   test('a claim of a dead process on this host is broken at once', async () => {
     const lines: string[] = [];
     const store = openStore('stale', { root, backend: 'cpu', log: (l) => lines.push(l) });
-    const key = await keyFor(store, { p: 4 });
+    const key = await keyFor(store, { config: { p: 4 }, code: import.meta.url });
     mkdirSync(store.dir, { recursive: true });
     writeFileSync(claimPath(store.dir, key), JSON.stringify({ pid: await deadPid(), host: hostname(), token: 'x', since: new Date().toISOString() }));
     const t0 = Date.now();
-    const got = await cachedRun(store, { p: 4 }, () => 9);
+    const got = await cachedRun(store, { config: { p: 4 }, code: import.meta.url }, () => 9);
     assert.deepEqual([got.result, got.fromCache], [9, false]);
     assert.ok(Date.now() - t0 < 2000);
     assert.ok(lines.some((l) => /breaking a stale claim \(owner pid \d+ is dead\)/.test(l)), lines.join('\n'));
@@ -112,13 +112,13 @@ describe('per-key claims on a shared store', () => {
   test('a claim of another host is broken once it has not been refreshed for staleMs', async () => {
     const lines: string[] = [];
     const store = openStore('remote-host', { root, backend: 'cpu', log: (l) => lines.push(l), hooks: { claim: { pollMs: 20, staleMs: 60_000 } } });
-    const key = await keyFor(store, { p: 5 });
+    const key = await keyFor(store, { config: { p: 5 }, code: import.meta.url });
     mkdirSync(store.dir, { recursive: true });
     const path = claimPath(store.dir, key);
     writeFileSync(path, JSON.stringify({ pid: 1, host: 'elsewhere.example', token: 'x', since: new Date().toISOString() }));
     const old = new Date(Date.now() - 120_000);
     utimesSync(path, old, old);
-    const got = await cachedRun(store, { p: 5 }, () => 11);
+    const got = await cachedRun(store, { config: { p: 5 }, code: import.meta.url }, () => 11);
     assert.equal(got.result, 11);
     assert.ok(lines.some((l) => /has not refreshed it for 1\d\d s/.test(l)), lines.join('\n'));
   });

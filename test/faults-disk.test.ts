@@ -92,16 +92,16 @@ describe('full disk', () => {
     const root = join(dir, 'injected');
     const enospc = () => { throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); };
     const store = openStore('full', { root, backend: 'cpu', log: () => undefined });
-    await cachedRun(store, { p: 1 }, () => [1, 2, 3]);
+    await cachedRun(store, { config: { p: 1 }, code: import.meta.url }, () => [1, 2, 3]);
     const failing = openStore('full', { root, backend: 'cpu', log: () => undefined, hooks: { midWrite: enospc } });
     await assert.rejects(
-      sweep({ p: [1, 2] }, () => big, { store: failing, quiet: true }),
+      sweep({ p: [1, 2] }, () => big, { store: failing, quiet: true, code: import.meta.url }),
       (e: Error) => {
         assert.match(e.message, /^sweep point 2\/2 \{"p":2\} failed: cannot write the result [0-9a-f]{12}… \(\d+ bytes\) in .*injected\/full: no space left on the device \(ENOSPC\); earlier results there are kept\. Free space there or point TANGENT_RESULTS_DIR elsewhere/);
         return true;
       },
     );
-    assert.deepEqual((await lookup(store, { p: 1 }))?.result, [1, 2, 3]);
+    assert.deepEqual((await lookup(store, { config: { p: 1 }, code: import.meta.url }))?.result, [1, 2, 3]);
     assertClean(root);
   });
 
@@ -109,10 +109,10 @@ describe('full disk', () => {
     assert.ok(tiny, 'the tmpfs was mounted');
     const root = join(tiny!, 'results');
     const store = openStore('full', { root, backend: 'cpu', log: () => undefined });
-    await cachedRun(store, { p: 1 }, () => [1, 2, 3]);
+    await cachedRun(store, { config: { p: 1 }, code: import.meta.url }, () => [1, 2, 3]);
     fill(tiny!, 32);
-    await assert.rejects(cachedRun(store, { p: 2 }, () => big), /cannot write the result [0-9a-f]{12}… \(\d+ bytes\) in .*\/results\/full: no space left on the device \(ENOSPC\); earlier results there are kept/);
-    assert.deepEqual((await lookup(store, { p: 1 }))?.result, [1, 2, 3]);
+    await assert.rejects(cachedRun(store, { config: { p: 2 }, code: import.meta.url }, () => big), /cannot write the result [0-9a-f]{12}… \(\d+ bytes\) in .*\/results\/full: no space left on the device \(ENOSPC\); earlier results there are kept/);
+    assert.deepEqual((await lookup(store, { config: { p: 1 }, code: import.meta.url }))?.result, [1, 2, 3]);
     assertClean(root);
     rmSync(join(tiny!, 'filler'), { recursive: true });
     rmSync(root, { recursive: true });

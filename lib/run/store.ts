@@ -378,7 +378,6 @@ export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, co
     got.claim.release();
   }
 }
-}
 
 /**
  * The stored result of a run if a valid entry exists, else `compute()`, stored atomically under
