@@ -35,7 +35,7 @@ describe('backend selection', () => {
     assert.equal(requestedBackend({}), undefined);
     assert.equal(requestedBackend({ TANGENT_BACKEND: ' ' }), undefined);
     assert.equal(requestedBackend({ TANGENT_BACKEND: 'wasm' }), 'wasm');
-    assert.throws(() => requestedBackend({ TANGENT_BACKEND: 'gpu' }), /TANGENT_BACKEND='gpu' is not a backend; expected one of node, wasm, cpu/);
+    assert.throws(() => requestedBackend({ TANGENT_BACKEND: 'gpu' }), /TANGENT_BACKEND='gpu' is not a backend; expected one of node, wasm\+openblas, wasm, cpu/);
   });
 
   for (const name of ['cpu', 'wasm'] as const) {
@@ -63,7 +63,7 @@ describe('backend selection', () => {
   test('an unknown TANGENT_BACKEND fails with the bad value and the choices', async () => {
     const r = await selectIn({ TANGENT_BACKEND: 'bogus' });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /TANGENT_BACKEND='bogus' is not a backend; expected one of node, wasm, cpu/);
+    assert.match(r.stderr, /TANGENT_BACKEND='bogus' is not a backend; expected one of node, wasm\+openblas, wasm, cpu/);
   });
 
   test('automatic choice: node if it loads, else wasm', async () => {
