@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { blasThreads, installNativeMatMul, loadNativeAddon } from './openblas.js';
 
-/** `wasm+openblas`: the wasm backend with its matrix products on OpenBLAS (lib/openblas.ts). */
+/** `wasm+openblas`: the wasm backend with its matrix products on OpenBLAS (lib/core/openblas.ts). */
 export type BackendName = 'node' | 'wasm+openblas' | 'wasm' | 'cpu';
 
 export interface BackendInfo {

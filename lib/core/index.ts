@@ -5,6 +5,7 @@ export * from './env.js';
 export * from './jet.js';
 export * from './linalg.js';
 export * from './matmul.js';
+export * from './openblas.js';
 export * from './params.js';
 export * from './profile.js';
 export * from './random.js';

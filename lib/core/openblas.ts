@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from './project.js';
+import { blasThreadsRequested, projectRoot } from './env.js';
 
 /**
  * The native matrix-product path of the wasm backend: tfjs `BatchMatMul` kernels that call OpenBLAS
@@ -73,16 +73,9 @@ function loadAddon(): Addon {
   return addon;
 }
 
-/**
- * OpenBLAS threads for this process: `TANGENT_BLAS_THREADS` if set (sweep workers get cores / workers),
- * else every core.
- */
+/** OpenBLAS threads for this process: `TANGENT_BLAS_THREADS` if set (sweep workers get cores / workers), else every core. */
 export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.TANGENT_BLAS_THREADS?.trim();
-  if (!raw) return availableParallelism();
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`TANGENT_BLAS_THREADS = '${raw}'; expected a positive integer`);
-  return n;
+  return blasThreadsRequested(env) ?? availableParallelism();
 }
 
 function sameDims(a: number[], b: number[]): boolean {
