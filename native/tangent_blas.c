@@ -5,7 +5,8 @@
 //   sgemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB)
 //     C[i] = op(A[i]) op(B[i]) for i < batch, row-major float32; offsets in bytes into `heap`,
 //     batch strides in elements (0 broadcasts one matrix over the batch). op(A) is m x k, op(B) k x n, C m x n.
-//   setThreads(n), threads(), config(), corename()
+//   setThreads(n): threads for products of at least MULTITHREAD_MIN_MNK multiply-adds (smaller ones use one);
+//   threads(): that number; config(), corename(): the OpenBLAS build.
 #include <cblas.h>
 #include <node_api.h>
 #include <stdint.h>
@@ -22,6 +23,19 @@ extern char *openblas_get_corename(void);
       return NULL;                                                    \
     }                                                                 \
   } while (0)
+
+// Products with m n k below this run single-threaded (4 Mi multiply-adds: about 0.4 ms on one core).
+#define MULTITHREAD_MIN_MNK ((size_t)1 << 22)
+
+static int max_threads = 1;  // setThreads(n)
+static int current_threads = 0;
+
+static void use_threads(int t) {
+  if (t != current_threads) {
+    openblas_set_num_threads(t);
+    current_threads = t;
+  }
+}
 
 static int get_size(napi_env env, napi_value v, const char *name, size_t *out) {
   double d;
@@ -98,11 +112,23 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     memset(c, 0, 4 * batch * m * n);
     return NULL;
   }
+  // Small products run on one thread: waking the pool costs more than it saves (and much more on a busy machine).
+  use_threads(m * n * k >= MULTITHREAD_MIN_MNK ? max_threads : 1);
   const int lda = ta ? (int)m : (int)k;
   const int ldb = tb ? (int)k : (int)n;
   for (size_t i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
-                a + i * stride_a, lda, b + i * stride_b, ldb, 0.0f, c + i * m * n, (int)n);
+    const float *ai = a + i * stride_a, *bi = b + i * stride_b;
+    float *ci = c + i * m * n;
+    // Vector cases as sgemv (OpenBLAS 0.3.21 does not forward them from sgemm). A 1 x k or k x 1 operand is
+    // contiguous whatever its transpose flag.
+    if (m == 1) {  // c^T = op(B)^T a^T
+      cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? (int)n : (int)k, tb ? (int)k : (int)n, 1.0f, bi, ldb, ai, 1, 0.0f, ci, 1);
+    } else if (n == 1) {  // c = op(A) b
+      cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? (int)k : (int)m, ta ? (int)m : (int)k, 1.0f, ai, lda, bi, 1, 0.0f, ci, 1);
+    } else {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+                  ai, lda, bi, ldb, 0.0f, ci, (int)n);
+    }
   }
   return NULL;
 }
@@ -116,14 +142,15 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "setThreads: n is not a positive integer");
     return NULL;
   }
-  openblas_set_num_threads(t);
+  max_threads = t;
+  use_threads(t);
   return NULL;
 }
 
 static napi_value threads(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value r;
-  CHECK(napi_create_int32(env, openblas_get_num_threads(), &r));
+  CHECK(napi_create_int32(env, max_threads, &r));
   return r;
 }
 

@@ -83,7 +83,8 @@ describe('native OpenBLAS BatchMatMul on the wasm backend', { skip: missing && `
     tf.dispose([a, b]);
   });
 
-  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 1, 9], [1, 33, 1], [64, 31, 2], [129, 65, 33]];
+  // m = 1 or n = 1 run as sgemv; 200 x 150 x 160 is above the multi-thread threshold.
+  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 1, 9], [1, 33, 1], [1, 7, 5], [6, 7, 1], [64, 31, 2], [129, 65, 33], [200, 150, 160]];
   for (const [m, k, n] of shapes) {
     for (const ta of [false, true]) {
       for (const tb of [false, true]) {
@@ -99,6 +100,8 @@ describe('native OpenBLAS BatchMatMul on the wasm backend', { skip: missing && `
     [[2, 3, 5, 4], [2, 3, 6, 5], true, true],
     [[3, 4, 5], [3, 6, 5], false, true],
     [[3, 5, 4], [3, 5, 6], true, false],
+    [[3, 1, 4], [3, 6, 4], false, true],
+    [[3, 4, 5], [3, 4, 1], true, false],
   ];
   for (const [aShape, bShape, ta, tb] of batched) {
     test(`batch dims: [${aShape}] by [${bShape}], transposeA ${ta}, transposeB ${tb}, values and gradients`, () => {
