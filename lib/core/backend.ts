@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { blasThreads, installNativeMatMul, loadNativeAddon } from './openblas.js';
+import { installWasmKernelOverrides } from './wasm-kernels.js';
 
 /** `wasm+openblas`: the wasm backend with its matrix products on OpenBLAS (lib/core/openblas.ts). */
 export type BackendName = 'node' | 'wasm+openblas' | 'wasm' | 'cpu';
@@ -53,6 +54,7 @@ async function tryLoad(name: BackendName): Promise<Partial<BackendInfo>> {
   const ok = await tf.setBackend(id);
   if (!ok) throw new Error(`tf.setBackend('${id}') failed`);
   await tf.ready();
+  if (name === 'wasm' || name === 'wasm+openblas') installWasmKernelOverrides();
   if (name === 'wasm+openblas') {
     const blas = installNativeMatMul(blasThreads());
     return { threads: blas.threads, blas: blas.config };
