@@ -292,7 +292,7 @@ async function main(): Promise<void> {
       log(`GD: widths [${widths}] (${pv.size(params)} params), n = ${n}, ${steps} steps, lr ${lr}`);
       let finalLoss = NaN;
       const run = () => {
-        const r = train({ net, params, x, y, loss: mse('mean'), lr, steps, critical: false, progress: false });
+        const r = train({ net, params, x, y, loss: mse('mean'), lr, steps, progress: false });
         finalLoss = r.finalLoss;
         pv.dispose(r.params);
       };
