@@ -21,7 +21,7 @@ describe('the tangent-lab kernel', () => {
     const entry = runJson.notebooks['00_environment'];
     assert.equal(entry.status, 'ok');
     assert.equal(entry.profile, 'quick');
-    assert.match(entry.backend, /^(node|wasm|cpu) /);
+    assert.match(entry.backend, /^(node|wasm\+openblas|wasm|cpu) /);
   });
 
   test('jupyter_kernel_test suite (test/kernel_spec_test.py)', { timeout: 180_000 }, async () => {
