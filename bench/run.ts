@@ -1,39 +1,48 @@
 /**
- * `npm run bench`: tangent-lab against PyTorch on CPU, side by side, in one run (issue 3, "Speed").
+ * `npm run bench`: tangent-lab against JAX (jit) and PyTorch (eager, 1 and all threads) on CPU, side by side in
+ * one run (issue 12), with the machine's sgemm rate as the physical limit.
  *
- * 1. Empirical NTK of a 5-layer width-1024 ReLU FCN (widths [784,1024,1024,1024,1024,1], NTK
- *    parameterization, no bias) on n = 128 inputs: ours `tangentKernel` (layer-wise path), and the
- *    `jacobian` path on a smaller n; PyTorch: functorch vmap(jacrev) Jacobian contraction.
- * 2. Hessian spectral norm of a 2-layer tanh net (widths [100,4096,1]), 50 HVP power iterations, and one HVP.
- * 3. Taylor coefficients c0..c3 along one direction for the same net.
- * Cases 2-3 run for one input (the Hessian of f(x)) and for a batch of 128 inputs with the batch sum as the
- * model output (u = ones).
+ * Rows:
+ * 1. Empirical NTK of a 5-layer width-1024 ReLU FCN (widths [784,1024,1024,1024,1024,1], NTK parameterization,
+ *    no bias) on n = 128 inputs: ours `tangentKernel` (layer-wise); JAX the same layer-wise algorithm under jit;
+ *    PyTorch the functorch vmap(jacrev) Jacobian contraction.
+ * 2. Hessian of a 2-layer tanh net (widths [100,4096,1]): 50 HVP power iterations, one HVP, Taylor c0..c3
+ *    along one direction; for one input and for 128 inputs with the batch sum as the output (u = ones).
+ * 3. 20 full-batch GD steps of a [784,1024,1024,10] ReLU net on n = 128 (MSE).
+ * 4. One 002 Fig 1 run (m = 3000, 400 steps, CE; ours only: the experiment of lib/experiments).
+ * Ours runs twice where the native path is active: with the matrix products on OpenBLAS (wasm+openblas) and on
+ * the wasm backend's own kernel (plain wasm, the path TANGENT_BACKEND=wasm forces).
  *
- * Both sides use the same weights and inputs: ours are exported with lib/npz.ts saveParams and loaded with
- * numpy by bench/torch_bench.py, which also checks that the results agree. PyTorch runs once per bench run
- * (one subprocess, JSON config in, JSON timings out); it is skipped with a note when no interpreter imports
- * torch (TANGENT_PYTHON, python3, /usr/bin/python3 are tried in turn).
+ * All sides use the same weights and inputs: ours are exported with saveParams and loaded with numpy by
+ * bench/torch_bench.py and bench/jax_bench.py, which check that the results agree. The peers live in a
+ * bench-only virtual environment, bench/.venv, made by bench/peers.ts; a peer that cannot be installed is
+ * skipped with a note. PyTorch runs once per thread count, with OMP/MKL/OPENBLAS_NUM_THREADS set too.
  *
  * Environment: BENCH_QUICK=1 shrinks every size for a smoke test (results.md is then not written);
- * BENCH_TORCH_THREADS overrides the headline PyTorch thread count (default: the number of cores); BENCH_TORCH=0
- * skips the PyTorch side.
+ * BENCH_PEERS=0 skips the Python peers; BENCH_PLAIN=0 skips the plain-wasm repeat of our rows.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BackendInfo, describeBackend, initBackend } from '../lib/core/backend.js';
+import { nativeAddonPath, nativeMatMulActive, setNativeMatMul } from '../lib/core/openblas.js';
 import { hvp } from '../lib/analysis/derivatives.js';
 import { fcn } from '../lib/nets/fcn.js';
 import { hessianSpectralNorm, randomDirection } from '../lib/analysis/hessian.js';
 import { type Network, taylorCoefficients } from '../lib/nets/network.js';
 import { saveParams } from '../lib/nets/npz.js';
 import { tangentKernel } from '../lib/analysis/ntk.js';
+import { mse } from '../lib/analysis/losses.js';
+import { train } from '../lib/train/train.js';
+import { fig1Run } from '../lib/experiments/p002-kernel-change.js';
 import { type Params, pv } from '../lib/core/params.js';
 import { normals, rngFor } from '../lib/core/random.js';
-import { countTransposedMatMuls, withExplicitTransposes } from './wasm-matmul.js';
+import { ensurePeers, type Peer } from './peers.js';
 
 // ------------------------------------------------------------------------------------------ set-up
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -44,16 +53,20 @@ const T0 = performance.now();
 
 const CFG = QUICK
   ? {
-      ntk: { widths: [784, 128, 128, 1], n: 16, jacobianN: 4 },
+      ntk: { widths: [784, 128, 128, 1], n: 16 },
       ntkCheck: { widths: [20, 16, 16, 1], n: 8 },
-      hess: { widths: [100, 256, 1], batches: [1, 16], maxIter: 10 },
-      repeats: { ntk: 2, power: 2, small: 3 },
+      hess: { widths: [100, 256, 1], batches: [1, 16], maxIter: 50 },
+      gd: { widths: [784, 128, 128, 10], n: 16, steps: 20, lr: 0.01 },
+      fig1: { m: 300, steps: 40, kernelEvery: 20 },
+      repeats: { ntk: 2, power: 2, small: 3, gd: 2 },
     }
   : {
-      ntk: { widths: [784, 1024, 1024, 1024, 1024, 1], n: 128, jacobianN: 32 },
+      ntk: { widths: [784, 1024, 1024, 1024, 1024, 1], n: 128 },
       ntkCheck: { widths: [20, 16, 16, 1], n: 8 },
       hess: { widths: [100, 4096, 1], batches: [1, 128], maxIter: 50 },
-      repeats: { ntk: 3, power: 3, small: 5 },
+      gd: { widths: [784, 1024, 1024, 10], n: 128, steps: 20, lr: 0.01 },
+      fig1: { m: 3000, steps: 400, kernelEvery: 200 },
+      repeats: { ntk: 3, power: 3, small: 5, gd: 3 },
     };
 
 function log(msg: string): void {
@@ -66,7 +79,7 @@ interface Timing {
   median: number;
   times: number[];
   /** Tensors left alive per call (should be 0). */
-  leakedPerCall: number;
+  leakedPerCall?: number;
 }
 
 /** Median wall time (s) of `repeats` calls after `warmup` calls; fn must synchronise (dataSync) and dispose. */
@@ -95,130 +108,125 @@ function fmtTime(s: number | undefined): string {
   return `${s.toPrecision(3)} s`;
 }
 
-function fmtSci(x: number | undefined): string {
-  return x === undefined || !Number.isFinite(x) ? '—' : x.toExponential(1);
-}
-
-const MB = 2 ** 20;
-function wasmHeapBytes(): number | undefined {
-  // Internal, for memory notes only: the wasm backend's linear memory (grows, never shrinks).
-  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
-  return b.wasm?.HEAPU8?.byteLength;
-}
-function memNote(): { rssMB: number; heapMB?: number; tensors: number; tensorMB: number } {
-  const heap = wasmHeapBytes();
-  return {
-    rssMB: process.memoryUsage().rss / MB,
-    heapMB: heap === undefined ? undefined : heap / MB,
-    tensors: tf.memory().numTensors,
-    tensorMB: tf.memory().numBytes / MB,
-  };
+function fmtSci(x: unknown): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toExponential(1) : '—';
 }
 
 function input(n: number, d: number, label: string): tf.Tensor2D {
   return tf.tensor2d(normals(rngFor(20240601, 'bench', label), n * d), [n, d]);
 }
 
-/** Prefixes every name of a parameter-shaped record (for one .npz holding several vectors). */
 function prefixed(p: Params, prefix: string): Params {
   return Object.fromEntries(Object.entries(p).map(([k, t]) => [`${prefix}${k}`, t]));
 }
 
-// ---------------------------------------------------------------------------------------- python
-interface PythonChoice {
-  cmd?: string;
-  version?: string;
-  tried: string[];
-}
-
-function findTorchPython(): PythonChoice {
-  const candidates = [process.env.TANGENT_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c && c.trim()));
-  const probe = [
-    'import sys, torch, numpy',
-    'try:\n    import torch.func as F\nexcept ImportError:\n    import functorch as F',
-    'print(sys.executable, torch.__version__, F.__name__)',
-  ].join('\n');
-  const tried: string[] = [];
-  for (const cmd of [...new Set(candidates)]) {
-    const r = spawnSync(cmd, ['-c', probe], { encoding: 'utf8', timeout: 120_000 });
-    if (r.status === 0) return { cmd, version: r.stdout.trim(), tried };
-    const why = r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
-    tried.push(`${cmd}: ${why}`);
+/** Flops of the layer-wise NTK of a scalar-output FCN on n inputs: forward, backward vectors, two Grams per layer. */
+function ntkFlops(widths: number[], n: number): number {
+  let f = 0;
+  for (let l = 0; l + 1 < widths.length; l++) {
+    const [i, o] = [widths[l], widths[l + 1]];
+    f += 2 * n * i * o; // forward
+    if (l > 0) f += 2 * n * i * o; // B_l W_l
+    f += 2 * n * n * (i + o); // A A^T and B B^T
   }
-  return { tried };
+  return f;
 }
 
-interface TorchOut {
+/** sgemm rate (GFLOP/s) of N x N by N x N through the native addon with `threads` threads. */
+function sgemmRate(threads: number, N = QUICK ? 256 : 1024): { gflops: number; time: number } | undefined {
+  let addon: { sgemm: (...a: unknown[]) => void; setThreads(n: number): void; threads(): number };
+  try {
+    addon = createRequire(import.meta.url)(nativeAddonPath());
+  } catch {
+    return undefined;
+  }
+  const prev = addon.threads();
+  addon.setThreads(threads);
+  const buf = new ArrayBuffer(3 * N * N * 4);
+  const f = new Float32Array(buf);
+  for (let i = 0; i < 2 * N * N; i++) f[i] = Math.sin(i);
+  const t = timed(`sgemm ${N}^3, ${threads} thread(s)`, () => addon.sgemm(buf, 0, N * N * 4, 2 * N * N * 4, 1, N, N, N, false, false, 0, 0), 7, 2);
+  addon.setThreads(prev);
+  return { gflops: (2 * N ** 3) / t.median / 1e9, time: t.median };
+}
+
+function wasmMatMulRate(N = QUICK ? 256 : 1024): number {
+  const a = input(N, N, 'rate-a');
+  const b = input(N, N, 'rate-b');
+  const t = timed(`tf.matMul ${N}^3 on ${nativeMatMulActive() ? 'wasm+openblas' : 'wasm'}`, () => tf.tidy(() => void tf.matMul(a, b).dataSync()), 5);
+  tf.dispose([a, b]);
+  return (2 * N ** 3) / t.median / 1e9;
+}
+
+// ---------------------------------------------------------------------------------------- peers
+interface PeerOut {
   python: string;
   python_version: string;
-  torch: string;
-  func_api: string;
-  threads_default: number;
-  threads: number[];
-  interop_threads: number;
+  torch?: string;
+  jax?: string;
+  func_api?: string;
+  threads_default?: number;
   loadavg_start: number[];
   loadavg_end: number[];
   checks: Record<string, unknown>;
-  timings: Record<string, Record<string, Timing>>;
-  memory: Record<string, number | null>;
+  timings: Record<string, unknown>;
   values: Record<string, number>;
 }
 
-interface Diagnostics {
-  /** Per library call: transposed products issued, by shape. */
-  transposed: Record<string, Record<string, number>>;
-  mmTransposed?: Timing;
-  mmExplicit?: Timing;
-  tanh?: Timing;
-  tanhSigmoid?: Timing;
-  /** Library calls rerun with transposed operands materialised (only when some were found). */
-  whatIf: Record<string, Timing>;
+function runPeer(py: string, script: string, cfgFile: string, env: Record<string, string>): PeerOut | string {
+  const r = spawnSync(py, [path.join(BENCH_DIR, script), cfgFile], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 2 ** 20,
+    timeout: 30 * 60_000,
+    env: { ...process.env, ...env },
+  });
+  if (r.status === 0) return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as PeerOut;
+  return `${script} failed (${r.error?.message ?? `exit ${r.status}${r.signal ? `, ${r.signal}` : ''}`})`;
 }
 
 // -------------------------------------------------------------------------------------------- main
+type Side = 'native' | 'plain';
+
 async function main(): Promise<void> {
   const info: BackendInfo = await initBackend();
   const backend = describeBackend(info);
-  let oursThreads = '';
-  if (info.name === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-    oursThreads = `${wasm.getThreadsCount()} (wasm SIMD ${simd ? 'on' : 'off'}, multithreading ${mt ? 'on' : 'off: tfjs-backend-wasm disables it under Node'})`;
-  } else if (info.name === 'node') {
-    oursThreads = 'libtensorflow default intra-op pool (all cores)';
-  } else {
-    oursThreads = '1 (plain JavaScript)';
-  }
-  const torchThreads = Number(process.env.BENCH_TORCH_THREADS ?? CORES);
-  const threadList = [...new Set([torchThreads, 1])];
+  const native = nativeMatMulActive();
+  const withPlain = native && process.env.BENCH_PLAIN !== '0';
   const load0 = os.loadavg();
-  log(`tfjs backend: ${backend}; threads: ${oursThreads}`);
+  log(`tfjs backend: ${backend}`);
   log(`machine: ${CORES} cores (${os.cpus()[0]?.model ?? '?'}), load average ${load0.map((l) => l.toFixed(2)).join(' ')}${QUICK ? '; QUICK mode (sizes shrunk)' : ''}`);
-  const py: PythonChoice = process.env.BENCH_TORCH === '0' ? { tried: ['BENCH_TORCH=0 (PyTorch side disabled)'] } : findTorchPython();
-  log(py.cmd ? `PyTorch: ${py.cmd} -> ${py.version}` : `PyTorch not found; tried ${py.tried.join('; ')}`);
+  const peers: Peer[] = process.env.BENCH_PEERS === '0' ? [] : ensurePeers(BENCH_DIR, log);
+  for (const p of peers) log(`peer ${p.name}: ${p.note}`);
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tangent-bench-'));
-  const ours: Record<string, Timing> = {};
-  const oursMem: Record<string, ReturnType<typeof memNote>> = {};
+  const ours: Record<Side, Record<string, Timing>> = { native: {}, plain: {} };
   const oursValues: Record<string, number> = {};
-  const torchCfg: Record<string, unknown> = {
-    threads: threadList,
-    repeats: CFG.repeats,
-  };
-  const diag: Diagnostics = { transposed: {}, whatIf: {} };
-  const isWasm = info.name === 'wasm';
-  /** Transposed products issued by one call (wasm only): lib/matmul.ts should leave none. */
-  const countTransposed = (label: string, fn: () => void) => {
-    if (!isWasm) return;
-    const seen = countTransposedMatMuls(fn);
-    diag.transposed[label] = seen;
-    const total = Object.values(seen).reduce((x, y) => x + y, 0);
-    log(`  transposed matMuls in one call of ${label}: ${total === 0 ? 'none' : JSON.stringify(seen)}`);
+  const peerCfg: Record<string, unknown> = { threads: [CORES], repeats: CFG.repeats };
+  /** Times fn on the OpenBLAS path and (when active) again on the plain wasm kernel. */
+  const both = (key: string, label: string, fn: () => void, repeats: number, warmup = 1, warmUp?: () => void) => {
+    warmUp?.();
+    ours[native ? 'native' : 'plain'][key] = timed(`${label}${native ? ' [wasm+openblas]' : ' [wasm]'}`, fn, repeats, warmup);
+    if (!withPlain) return;
+    setNativeMatMul(false);
+    try {
+      warmUp?.();
+      ours.plain[key] = timed(`${label} [plain wasm]`, fn, repeats, warmup);
+    } finally {
+      setNativeMatMul(true);
+    }
   };
 
   try {
-    // --- NTK check (small): exported for the PyTorch-side comparison.
+    const limits = { sgemm: Object.fromEntries([...new Set([CORES, 1])].map((t) => [t, sgemmRate(t)])), wasmMatMul: 0, nativeMatMul: 0 };
+    if (native) {
+      limits.nativeMatMul = wasmMatMulRate();
+      setNativeMatMul(false);
+      limits.wasmMatMul = wasmMatMulRate();
+      setNativeMatMul(true);
+    } else limits.wasmMatMul = wasmMatMulRate();
+
+    // --- NTK check (small), for the peers' comparison.
     {
       const { widths, n } = CFG.ntkCheck;
       const net = fcn({ widths, activation: 'relu' });
@@ -227,7 +235,7 @@ async function main(): Promise<void> {
       const K = tangentKernel(net, params, x, { method: 'layerwise' });
       const file = path.join(tmp, 'ntk_check.npz');
       saveParams(file, { ...params, x, K });
-      torchCfg.ntkCheck = { npz: file };
+      peerCfg.ntkCheck = { npz: file };
       tf.dispose([K, x]);
       pv.dispose(params);
     }
@@ -235,56 +243,17 @@ async function main(): Promise<void> {
     // --- 1. NTK of the width-1024 ReLU net.
     const ntkNet = fcn({ widths: CFG.ntk.widths, activation: 'relu' });
     const ntkParams = ntkNet.init(0);
-    const nParams = pv.size(ntkParams);
     const xNtk = input(CFG.ntk.n, CFG.ntk.widths[0], 'ntk');
-    const xJac = tf.slice(xNtk, [0, 0], [CFG.ntk.jacobianN, -1]);
-    log(`NTK: widths [${CFG.ntk.widths}] (${nParams} params), n = ${CFG.ntk.n}, layer-wise path, warm-up + ${CFG.repeats.ntk}`);
+    log(`NTK: widths [${CFG.ntk.widths}] (${pv.size(ntkParams)} params), n = ${CFG.ntk.n}, layer-wise`);
     const K = tangentKernel(ntkNet, ntkParams, xNtk, { method: 'layerwise' });
-    ours.ntk = timed('tangentKernel layerwise', () => tangentKernel(ntkNet, ntkParams, xNtk, { method: 'layerwise' }).dispose(), CFG.repeats.ntk);
-    oursMem.ntk = memNote();
-    countTransposed('NTK layer-wise', () => tangentKernel(ntkNet, ntkParams, xNtk, { method: 'layerwise' }).dispose());
-
-    log(`NTK: jacobian path, n = ${CFG.ntk.jacobianN} (per-sample gradients; n = ${CFG.ntk.n} would hold ${((CFG.ntk.n * nParams * 4) / MB).toFixed(0)} MB of Jacobian rows), warm-up + ${CFG.repeats.ntk}`);
-    const Kj = tangentKernel(ntkNet, ntkParams, xJac, { method: 'jacobian' });
-    const Kl = tangentKernel(ntkNet, ntkParams, xJac, { method: 'layerwise' });
-    oursValues.jacobianVsLayerwise = tf.tidy(() => tf.max(tf.abs(tf.sub(Kj, Kl))).dataSync()[0] / tf.max(tf.abs(Kl)).dataSync()[0]);
+    both('ntk', 'tangentKernel layerwise', () => tangentKernel(ntkNet, ntkParams, xNtk, { method: 'layerwise' }).dispose(), CFG.repeats.ntk);
     const ntkFile = path.join(tmp, 'ntk.npz');
-    saveParams(ntkFile, { ...ntkParams, x: xNtk, K, Kj });
-    torchCfg.ntk = { npz: ntkFile, jacobianN: CFG.ntk.jacobianN };
-    tf.dispose([Kj, Kl]);
-    ours.ntkJacobian = timed('tangentKernel jacobian', () => tangentKernel(ntkNet, ntkParams, xJac, { method: 'jacobian' }).dispose(), CFG.repeats.ntk);
-    oursMem.ntkJacobian = memNote();
-    const xTwo = tf.slice(xNtk, [0, 0], [2, -1]);
-    countTransposed('NTK jacobian (n = 2)', () => tangentKernel(ntkNet, ntkParams, xTwo, { method: 'jacobian' }).dispose());
-    xTwo.dispose();
-
-    if (isWasm) {
-      log('diagnostic: wasm kernels (transposed matMul fallback, Tanh)');
-      const a = input(CFG.ntk.n, CFG.ntk.widths[1], 'mm-a');
-      const W = ntkParams.W2;
-      const run = (f: () => tf.Tensor) => () => {
-        const y = tf.tidy(f);
-        y.dataSync();
-        y.dispose();
-      };
-      diag.mmTransposed = timed('matMul(a, W, false, true)', run(() => tf.matMul(a, W, false, true)), CFG.repeats.small);
-      diag.mmExplicit = timed('matMul(a, transpose(W))', run(() => tf.matMul(a, tf.transpose(W))), CFG.repeats.small);
-      a.dispose();
-      const z = input(CFG.hess.batches[CFG.hess.batches.length - 1], CFG.hess.widths[1], 'tanh-z');
-      diag.tanh = timed(`tf.tanh [${z.shape}]`, run(() => tf.tanh(z)), CFG.repeats.small);
-      diag.tanhSigmoid = timed(`2 sigmoid(2z) - 1 [${z.shape}]`, run(() => tf.sub(tf.mul(tf.sigmoid(tf.mul(z, 2)), 2), 1)), CFG.repeats.small);
-      z.dispose();
-      // Only when the library still issues transposed products: what avoiding them would gain.
-      if (Object.keys(diag.transposed['NTK layer-wise'] ?? {}).length > 0) {
-        withExplicitTransposes(() => {
-          diag.whatIf.ntk = timed('tangentKernel layerwise, explicit transposes', () => tangentKernel(ntkNet, ntkParams, xNtk, { method: 'layerwise' }).dispose(), CFG.repeats.ntk);
-        });
-      }
-    }
-    tf.dispose([K, xNtk, xJac]);
+    saveParams(ntkFile, { ...ntkParams, x: xNtk, K });
+    peerCfg.ntk = { npz: ntkFile, jacobianN: 0 };
+    tf.dispose([K, xNtk]);
     pv.dispose(ntkParams);
 
-    // --- 2-3. Hessian / HVP / Taylor on the tanh net.
+    // --- 2. Hessian / HVP / Taylor on the tanh net.
     const hessNet: Network = fcn({ widths: CFG.hess.widths, activation: 'tanh' });
     const hessParams = hessNet.init(0);
     const names = Object.keys(hessParams);
@@ -294,67 +263,87 @@ async function main(): Promise<void> {
     for (const n of CFG.hess.batches) {
       const label = `n${n}`;
       const x = input(n, CFG.hess.widths[0], `hess-${n}`);
-      const what = n === 1 ? '1 input' : `${n} inputs, batch sum as output`;
-      log(`Hessian: widths [${CFG.hess.widths}] (${pv.size(hessParams)} params), ${what}`);
+      log(`Hessian: widths [${CFG.hess.widths}] (${pv.size(hessParams)} params), n = ${n}`);
       const hv = hvp(hessNet, hessParams, dir, x);
       const coefs = taylorCoefficients(hessNet, hessParams, dir, x, 3);
-      ours[`hvp_${label}`] = timed('one hvp', () => pv.dispose(hvp(hessNet, hessParams, dir, x)), CFG.repeats.small);
-      ours[`taylor_${label}`] = timed('taylorCoefficients k=3', () => tf.dispose(taylorCoefficients(hessNet, hessParams, dir, x, 3).map((c) => (c.dataSync(), c))), CFG.repeats.small);
+      both(`hvp_${label}`, 'one hvp', () => pv.dispose(hvp(hessNet, hessParams, dir, x)), CFG.repeats.small);
+      both(`taylor_${label}`, 'taylorCoefficients k=3', () => tf.dispose(taylorCoefficients(hessNet, hessParams, dir, x, 3).map((c) => (c.dataSync(), c))), CFG.repeats.small);
       let res = hessianSpectralNorm(hessNet, hessParams, x, { method: 'power', maxIter: CFG.hess.maxIter, tol: 0 });
-      ours[`power_${label}`] = timed(`hessianSpectralNorm power ${CFG.hess.maxIter} it`, () => {
+      both(`power_${label}`, `hessianSpectralNorm power ${CFG.hess.maxIter} it`, () => {
         res = hessianSpectralNorm(hessNet, hessParams, x, { method: 'power', maxIter: CFG.hess.maxIter, tol: 0 });
       }, CFG.repeats.power);
       oursValues[`lambda_${label}`] = res.eigenvalues[0];
-      oursMem[`hess_${label}`] = memNote();
-      log(`  Rayleigh quotient after ${res.iterations} iterations: ${res.eigenvalues[0].toPrecision(6)}`);
-      countTransposed(`hvp (n = ${n})`, () => pv.dispose(hvp(hessNet, hessParams, dir, x)));
-      countTransposed(`taylorCoefficients (n = ${n})`, () => tf.dispose(taylorCoefficients(hessNet, hessParams, dir, x, 3)));
-      if (isWasm && Object.keys(diag.transposed[`hvp (n = ${n})`] ?? {}).length > 0) {
-        withExplicitTransposes(() => {
-          diag.whatIf[`hvp_${label}`] = timed('one hvp, explicit transposes', () => pv.dispose(hvp(hessNet, hessParams, dir, x)), CFG.repeats.small);
-        });
-      }
       const file = path.join(tmp, `hess_${label}.npz`);
-      const cs = Object.fromEntries(coefs.map((c, k) => [`c${k}`, c]));
-      saveParams(file, { ...hessParams, x, ...prefixed(start, 'start_'), ...prefixed(dir, 'dir_'), ...prefixed(hv, 'hv_'), ...cs });
+      saveParams(file, { ...hessParams, x, ...prefixed(start, 'start_'), ...prefixed(dir, 'dir_'), ...prefixed(hv, 'hv_'), ...Object.fromEntries(coefs.map((c, k) => [`c${k}`, c])) });
       cases.push({ label, npz: file, maxIter: CFG.hess.maxIter, oursLambda: res.eigenvalues[0] });
       pv.dispose(hv);
       tf.dispose([...coefs, x]);
     }
-    torchCfg.hessian = cases;
+    peerCfg.hessian = cases;
     pv.dispose(hessParams);
     pv.dispose(start);
     pv.dispose(dir);
-    log(`tfjs side done; live tensors ${tf.memory().numTensors}, rss ${(process.memoryUsage().rss / MB).toFixed(0)} MB`);
 
-    // --- PyTorch, one subprocess.
-    let torch: TorchOut | undefined;
-    let torchNote = '';
-    if (py.cmd) {
-      const cfgFile = path.join(tmp, 'config.json');
-      writeFileSync(cfgFile, JSON.stringify(torchCfg));
-      log(`PyTorch: ${py.cmd} bench/torch_bench.py (threads ${threadList.join(' then ')})`);
-      const r = spawnSync(py.cmd, [path.join(BENCH_DIR, 'torch_bench.py'), cfgFile], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 64 * MB,
-        timeout: 20 * 60_000,
-      });
-      if (r.status === 0) {
-        torch = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as TorchOut;
-      } else {
-        torchNote = `PyTorch run failed (${r.error?.message ?? `exit ${r.status}${r.signal ? `, ${r.signal}` : ''}`})`;
-        log(torchNote);
-      }
-    } else {
-      torchNote = process.env.BENCH_TORCH === '0' ? 'PyTorch skipped: BENCH_TORCH=0' : `PyTorch skipped: no interpreter imports torch (tried ${py.tried.join('; ')})`;
+    // --- 3. 20 GD steps.
+    {
+      const { widths, n, steps, lr } = CFG.gd;
+      const net = fcn({ widths, activation: 'relu' });
+      const params = net.init(2);
+      const x = input(n, widths[0], 'gd-x');
+      const y = input(n, widths[widths.length - 1], 'gd-y');
+      log(`GD: widths [${widths}] (${pv.size(params)} params), n = ${n}, ${steps} steps, lr ${lr}`);
+      let finalLoss = NaN;
+      const run = () => {
+        const r = train({ net, params, x, y, loss: mse('mean'), lr, steps, progress: false });
+        finalLoss = r.finalLoss;
+        pv.dispose(r.params);
+      };
+      both('gd', `${steps} GD steps (train)`, run, CFG.repeats.gd);
+      oursValues.gdFinalLoss = finalLoss;
+      const file = path.join(tmp, 'gd.npz');
+      saveParams(file, { ...params, x, y });
+      peerCfg.gd = { npz: file, lr, steps, oursFinalLoss: finalLoss };
+      tf.dispose([x, y]);
+      pv.dispose(params);
     }
 
-    const report = render({ backend, oursThreads, threadList, load0, load1: os.loadavg(), ours, oursMem, oursValues, diag, torch, torchNote, nParams });
+    // --- 4. One 002 Fig 1 run (ours only).
+    {
+      const { m, steps, kernelEvery } = CFG.fig1;
+      log(`002 Fig 1: one run, m = ${m}, ${steps} steps (CE), kernels every ${kernelEvery}`);
+      // One timed run per side, each after a short warm-up run (first calls of every shape and code path).
+      const warmUp = () => void fig1Run({ m, seed: 1, objective: 'ce', steps: kernelEvery, kernelEvery });
+      both('fig1', `fig1Run m=${m}`, () => void fig1Run({ m, seed: 0, objective: 'ce', steps, kernelEvery }), 1, 0, warmUp);
+    }
+    log(`tfjs side done; live tensors ${tf.memory().numTensors}, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
+
+    // --- Peers.
+    const cfgFile = path.join(tmp, 'config.json');
+    const torchOut: Record<number, PeerOut> = {};
+    let jaxOut: PeerOut | undefined;
+    const peerNotes: string[] = peers.map((p) => `${p.name}: ${p.note}`);
+    const torch = peers.find((p) => p.name === 'torch' && p.python);
+    const jax = peers.find((p) => p.name === 'jax' && p.python);
+    for (const t of torch ? [...new Set([1, CORES])] : []) {
+      writeFileSync(cfgFile, JSON.stringify({ ...peerCfg, threads: [t] }));
+      const n = String(t);
+      log(`PyTorch, ${t} thread(s): ${torch!.python} bench/torch_bench.py`);
+      const r = runPeer(torch!.python!, 'torch_bench.py', cfgFile, { OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n });
+      if (typeof r === 'string') peerNotes.push(r);
+      else torchOut[t] = r;
+    }
+    if (jax) {
+      writeFileSync(cfgFile, JSON.stringify(peerCfg));
+      log(`JAX: ${jax.python} bench/jax_bench.py`);
+      const r = runPeer(jax.python!, 'jax_bench.py', cfgFile, {});
+      if (typeof r === 'string') peerNotes.push(r);
+      else jaxOut = r;
+    }
+
+    const report = render({ info, backend, native, load0, load1: os.loadavg(), ours, oursValues, limits, torchOut, jaxOut, peerNotes });
     process.stdout.write(`\n${report}\n`);
-    if (QUICK) {
-      log('QUICK mode: bench/results.md not written');
-    } else {
+    if (QUICK) log('QUICK mode: bench/results.md not written');
+    else {
       writeFileSync(path.join(BENCH_DIR, 'results.md'), report);
       log('wrote bench/results.md');
     }
@@ -365,217 +354,129 @@ async function main(): Promise<void> {
 
 // ------------------------------------------------------------------------------------------ report
 interface RenderArgs {
+  info: BackendInfo;
   backend: string;
-  oursThreads: string;
-  threadList: number[];
+  native: boolean;
   load0: number[];
   load1: number[];
-  ours: Record<string, Timing>;
-  oursMem: Record<string, ReturnType<typeof memNote>>;
+  ours: Record<Side, Record<string, Timing>>;
   oursValues: Record<string, number>;
-  diag: Diagnostics;
-  torch?: TorchOut;
-  torchNote: string;
-  nParams: number;
+  limits: { sgemm: Record<number, { gflops: number; time: number } | undefined>; wasmMatMul: number; nativeMatMul: number };
+  torchOut: Record<number, PeerOut>;
+  jaxOut?: PeerOut;
+  peerNotes: string[];
 }
 
 function render(a: RenderArgs): string {
-  const { ours, torch, diag } = a;
-  const [tMain, tOne] = a.threadList;
-  const tt = (threads: number | undefined, key: string) => (threads === undefined ? undefined : torch?.timings[String(threads)]?.[key]?.median);
-  const ratio = (t: number | undefined, o: number | undefined) => (t !== undefined && o !== undefined ? t / o : undefined);
-  const fmtRatio = (r: number | undefined) => (r === undefined ? '—' : r >= 1 ? `**${r.toFixed(2)}x faster**` : `${(1 / r).toFixed(2)}x slower`);
-  const { widths: nw, n: nn, jacobianN } = CFG.ntk;
+  const { ours, torchOut, jaxOut } = a;
+  const best = (k: string) => (a.native ? ours.native[k] : ours.plain[k])?.median;
+  const torchT = (t: number, k: string) => ((torchOut[t]?.timings[String(t)] as Record<string, Timing> | undefined)?.[k])?.median;
+  const jaxT = (k: string) => (jaxOut?.timings as Record<string, Timing> | undefined)?.[k]?.median;
+  const x = (r: number | undefined) => (r === undefined || !Number.isFinite(r) ? '—' : `${r.toFixed(2)}x`);
+  const { widths: nw, n: nn } = CFG.ntk;
   const hw = CFG.hess.widths;
   const it = CFG.hess.maxIter;
-  const targets: string[] = [];
-
-  type Row = { name: string; oursKey: string; torchKey: string; oursWhat: string; torchWhat: string; target?: { need: number; text: string } };
-  const rows: Row[] = [
-    {
-      name: `Empirical NTK, ReLU FCN [${nw}], n = ${nn}`,
-      oursKey: 'ntk',
-      torchKey: 'ntk',
-      oursWhat: '`tangentKernel` (layer-wise)',
-      torchWhat: 'vmap(jacrev) + einsum',
-      target: { need: 5, text: '≥ 5x faster' },
-    },
-    {
-      name: `Empirical NTK, same net, n = ${jacobianN}`,
-      oursKey: 'ntkJacobian',
-      torchKey: 'ntk_jacobian_n',
-      oursWhat: "`tangentKernel` `{method: 'jacobian'}`",
-      torchWhat: 'vmap(jacrev) + einsum',
-    },
-  ];
+  const g = CFG.gd;
+  const f1 = CFG.fig1;
+  type Row = { key: string; name: string; size: 'large' | 'n1' | 'run' };
+  const rows: Row[] = [{ key: 'ntk', name: `Empirical NTK (layer-wise), ReLU FCN [${nw}], n = ${nn}`, size: 'large' }];
   for (const n of CFG.hess.batches) {
-    const label = `n${n}`;
     const what = n === 1 ? '1 input' : `n = ${n}, output summed`;
+    const size = n === 1 ? 'n1' : 'large';
     rows.push(
-      {
-        name: `Hessian spectral norm, tanh [${hw}], ${what}: ${it} power iterations`,
-        oursKey: `power_${label}`,
-        torchKey: `power_${label}`,
-        oursWhat: "`hessianSpectralNorm` `{method: 'power', tol: 0}`",
-        torchWhat: `${it} x double-backward HVP`,
-        target: { need: 0.5, text: 'within 2x' },
-      },
-      {
-        name: `one HVP, tanh [${hw}], ${what}`,
-        oursKey: `hvp_${label}`,
-        torchKey: `hvp_${label}`,
-        oursWhat: '`hvp`',
-        torchWhat: 'double backward',
-        target: { need: 0.5, text: 'within 2x' },
-      },
-      {
-        name: `Taylor c0..c3 along one direction, tanh [${hw}], ${what}`,
-        oursKey: `taylor_${label}`,
-        torchKey: `taylor_${label}`,
-        oursWhat: '`taylorCoefficients(.., 3)`',
-        torchWhat: 'functorch.jvp nested 3x',
-      },
+      { key: `power_n${n}`, name: `Hessian spectral norm, tanh [${hw}], ${what}: ${it} power iterations`, size },
+      { key: `hvp_n${n}`, name: `one HVP, tanh [${hw}], ${what}`, size },
+      { key: `taylor_n${n}`, name: `Taylor c0..c3 along one direction, tanh [${hw}], ${what}`, size },
     );
   }
+  rows.push({ key: 'gd', name: `${g.steps} GD steps, ReLU FCN [${g.widths}], n = ${g.n}, MSE`, size: 'large' });
+  rows.push({ key: 'fig1', name: `one 002 Fig 1 run (m = ${f1.m}, ${f1.steps} steps, CE, ΔK every ${f1.kernelEvery})`, size: 'run' });
 
   const L: string[] = [];
   const date = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-  const busy = Math.max(a.load0[0], a.load1[0], ...(torch ? [torch.loadavg_start[0], torch.loadavg_end[0]] : [])) > 0.75 * CORES;
-  L.push('# Benchmark: tangent-lab vs PyTorch (CPU)', '');
-  L.push(`Generated by \`npm run bench\` (bench/run.ts + bench/torch_bench.py) on ${date}. Overwritten by every run.`, '');
+  const loads = [a.load0[0], a.load1[0], ...Object.values(torchOut).flatMap((t) => [t.loadavg_start[0], t.loadavg_end[0]]), ...(jaxOut ? [jaxOut.loadavg_start[0], jaxOut.loadavg_end[0]] : [])];
+  const busy = Math.max(...loads) > 0.75 * CORES;
+  const la = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
+  L.push('# Benchmark: tangent-lab vs JAX (jit) and PyTorch (eager), CPU', '');
+  L.push(`Generated by \`npm run bench\` (bench/run.ts, bench/jax_bench.py, bench/torch_bench.py) on ${date}. Overwritten by every run.`, '');
   L.push(`- Machine: ${CORES} cores (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}.`);
-  const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
-  L.push(
-    `- Load average (1/5/15 min): tfjs side start ${la(a.load0)}${torch ? `; PyTorch side start ${la(torch.loadavg_start)}, end ${la(torch.loadavg_end)}` : `; end ${la(a.load1)}`}.` +
-      (busy ? ' **Other work was running on the machine: timings are noisy, and multi-threaded PyTorch suffers most (its 2-thread times can exceed its 1-thread times).**' : ''),
-  );
-  L.push(`- tangent-lab: tfjs backend ${a.backend}; threads ${a.oursThreads}.`);
-  if (torch) {
-    L.push(
-      `- PyTorch: ${torch.torch} (${torch.func_api}), Python ${torch.python_version} at \`${torch.python}\`; \`torch.set_num_threads(${tMain})\` (= the machine's cores, for fairness; default was ${torch.threads_default}), interop threads ${torch.interop_threads}. The last two columns repeat PyTorch with 1 thread, the thread count of the tfjs backend.`,
-    );
-  } else {
-    L.push(`- PyTorch: ${a.torchNote}.`);
-  }
-  L.push(
-    `- Wall time: median of ${CFG.repeats.ntk} (NTK), ${CFG.repeats.power} (power iteration) or ${CFG.repeats.small} (one HVP, Taylor) repeats after one warm-up call, results synchronised (\`dataSync\` / \`.item()\`). ` +
-      'Same weights and inputs on both sides (ours exported with `saveParams`, loaded with numpy). Speed-up = PyTorch time / tangent-lab time (> 1: tangent-lab faster).',
-    '',
-  );
+  L.push(`- Load average (1 min) during the run: ${loads.map((v) => v.toFixed(2)).join(', ')} (start / end of tfjs${Object.keys(torchOut).length ? ', PyTorch runs' : ''}${jaxOut ? ', JAX' : ''}; 5/15 min at the start ${la(a.load0.slice(1))}).` +
+    (busy ? ` **The machine was busy with other work (load above ${(0.75 * CORES).toFixed(1)} on ${CORES} cores): timings are inflated and noisy, multi-threaded ones most. Rerun on an idle machine for the reference numbers.**` : ''));
+  L.push(`- tangent-lab: ${a.backend}.${a.native ? ' The "plain wasm" column reruns the same calls with the wasm backend\'s own BatchMatMul kernel (what `TANGENT_BACKEND=wasm` runs).' : ''}`);
+  const t1 = torchOut[1];
+  const tN = torchOut[CORES];
+  const tAny = t1 ?? tN;
+  L.push(tAny ? `- PyTorch ${tAny.torch} (${tAny.func_api}), Python ${tAny.python_version} at \`${tAny.python}\`, eager; one process per thread count with \`torch.set_num_threads(t)\` and OMP_NUM_THREADS = MKL_NUM_THREADS = OPENBLAS_NUM_THREADS = t.` : '- PyTorch: not run.');
+  L.push(jaxOut ? `- JAX ${jaxOut.jax} (jaxlib ${(jaxOut as unknown as { jaxlib: string }).jaxlib}), Python ${jaxOut.python_version}, \`jit\`, default CPU threading (all cores); timings exclude compilation (one warm-up call).` : '- JAX: not run.');
+  for (const n of a.peerNotes) L.push(`- Peer set-up: ${n}`);
+  const s = a.limits.sgemm;
+  L.push(`- Physical limit: OpenBLAS sgemm 1024³ ${Object.entries(s).map(([t, r]) => `${r ? r.gflops.toFixed(1) : '—'} GFLOP/s (${t} thread${t === '1' ? '' : 's'})`).join(', ')}; tf.matMul 1024² on wasm+openblas ${a.limits.nativeMatMul ? a.limits.nativeMatMul.toFixed(1) : '—'} GFLOP/s, on plain wasm (XNNPACK) ${a.limits.wasmMatMul.toFixed(1)} GFLOP/s.`);
+  L.push(`- Wall time: median of ${CFG.repeats.ntk} (NTK), ${CFG.repeats.power} (power iteration), ${CFG.repeats.small} (one HVP, Taylor), ${CFG.repeats.gd} (GD) repeats after one warm-up call; the Fig 1 run once, after a warm-up run of kernelEvery steps. Results synchronised (\`dataSync\`, \`.item()\`, \`block_until_ready\`). Same weights and inputs on every side.`, '');
 
-  L.push(`| benchmark | tangent-lab | PyTorch, ${tMain} threads | speed-up | target (vs ${tMain} threads; vs 1 thread) | PyTorch, 1 thread | speed-up vs 1 thread |`);
-  L.push('|---|---|---|---|---|---|---|');
+  L.push(`| benchmark | tangent-lab wasm+openblas | tangent-lab plain wasm | OpenBLAS speed-up | JAX jit | PyTorch 1 thread | PyTorch ${CORES} threads | ours / JAX | ours vs PyTorch 1 thr. |`);
+  L.push('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    const o = ours[r.oursKey]?.median;
-    const t = tt(tMain, r.torchKey);
-    const t1 = tOne === undefined ? undefined : tt(tOne, r.torchKey);
-    const s = ratio(t, o);
-    const s1 = ratio(t1, o);
-    let target = '—';
-    if (r.target) {
-      const verdict = (x: number | undefined) => (x === undefined ? 'not measured' : x >= r.target!.need ? 'met' : '**not met**');
-      target = `${r.target.text}: ${verdict(s)} (${tMain} thr.)${tOne !== undefined ? `; ${verdict(s1)} (1 thr.)` : ''}`;
-      targets.push(`${r.name}: ${target} (speed-up ${s?.toFixed(2) ?? '—'}${tOne !== undefined ? ` vs ${tMain} threads, ${s1?.toFixed(2) ?? '—'} vs 1 thread` : ''})`);
-    }
-    L.push(`| ${r.name} | ${fmtTime(o)} (${r.oursWhat}) | ${torch ? `${fmtTime(t)} (${r.torchWhat})` : 'skipped'} | ${fmtRatio(s)} | ${target} | ${fmtTime(t1)} | ${fmtRatio(s1)} |`);
+    const o = best(r.key);
+    const p = ours.plain[r.key]?.median;
+    const nat = ours.native[r.key]?.median;
+    const j = jaxT(r.key);
+    const tp1 = torchT(1, r.key);
+    const tpn = torchT(CORES, r.key);
+    const vsTorch = tp1 !== undefined && o !== undefined ? (tp1 >= o ? `**${(tp1 / o).toFixed(2)}x faster**` : `${(o / tp1).toFixed(2)}x slower`) : '—';
+    L.push(`| ${r.name} | ${fmtTime(nat)} | ${fmtTime(p)} | ${x(p !== undefined && nat !== undefined ? p / nat : undefined)} | ${fmtTime(j)} | ${fmtTime(tp1)} | ${fmtTime(tpn)} | ${x(o !== undefined && j !== undefined ? o / j : undefined)} | ${vsTorch} |`);
   }
-  if (torch && tOne !== undefined && tOne !== tMain) {
-    const inverted = rows.filter((r) => (tt(tMain, r.torchKey) ?? 0) > (tt(tOne, r.torchKey) ?? Infinity));
-    if (inverted.length > 0) {
-      L.push(
-        '',
-        `PyTorch with ${tMain} threads was slower than with 1 thread in ${inverted.length} of ${rows.length} rows: OpenMP threads were competing with other processes for the ${CORES} cores, ` +
-          'so in this run the 1-thread column is the more reliable comparison.',
-      );
-    }
-  }
-  if (torch) {
-    const hf = CFG.hess.batches.map((n) => `${fmtTime(tt(tMain, `hvp_functional_n${n}`))} (n = ${n})`).join(', ');
-    L.push('', `\`torch.autograd.functional.hvp\` (one call, ${tMain} threads): ${hf}; the table uses the explicit double backward, which is faster.`);
-  }
+  L.push('');
+
+  // Targets (issue 12).
+  L.push('## Targets (issue 12)', '');
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
+  const vsT = rows.filter((r) => r.size !== 'run').map((r) => {
+    const o = best(r.key);
+    const t = torchT(1, r.key);
+    return { r, ratio: o !== undefined && t !== undefined ? t / o : undefined };
+  });
+  const allT = vsT.every((v) => v.ratio !== undefined) ? vsT.every((v) => v.ratio! >= 1) : undefined;
+  L.push(`- Every row faster than PyTorch eager, 1 thread: ${verdict(allT)} (PyTorch time / ours: ${vsT.map((v) => `${v.r.key} ${x(v.ratio)}`).join(', ')}).`);
+  const large = rows.filter((r) => r.size === 'large').map((r) => ({ r, ratio: best(r.key) !== undefined && jaxT(r.key) !== undefined ? best(r.key)! / jaxT(r.key)! : undefined }));
+  L.push(`- Large-op rows within 2x of JAX jit: ${verdict(large.every((v) => v.ratio !== undefined) ? large.every((v) => v.ratio! <= 2) : undefined)} (ours / JAX: ${large.map((v) => `${v.r.key} ${x(v.ratio)}`).join(', ')}).`);
+  const flops = ntkFlops(nw, nn);
+  const ntkRate = best('ntk') !== undefined ? flops / best('ntk')! / 1e9 : undefined;
+  const peak = s[CORES]?.gflops;
+  L.push(`- NTK row at ≥ 50 % of the machine's sgemm rate: ${verdict(ntkRate !== undefined && peak ? ntkRate >= 0.5 * peak : undefined)} (${(flops / 1e9).toPrecision(3)} GFLOP in ${fmtTime(best('ntk'))} = ${ntkRate?.toFixed(1) ?? '—'} GFLOP/s, ${ntkRate !== undefined && peak ? ((100 * ntkRate) / peak).toFixed(0) : '—'} % of ${peak?.toFixed(1) ?? '—'}; JAX ${jaxT('ntk') ? ((flops / jaxT('ntk')! / 1e9)).toFixed(1) : '—'} GFLOP/s).`);
+  const n1 = rows.filter((r) => r.size === 'n1').map((r) => ({ r, ratio: best(r.key) !== undefined && jaxT(r.key) !== undefined ? best(r.key)! / jaxT(r.key)! : undefined }));
+  L.push(`- n = 1 rows within 4x of JAX jit: ${verdict(n1.every((v) => v.ratio !== undefined) ? n1.every((v) => v.ratio! <= 4) : undefined)} (ours / JAX: ${n1.map((v) => `${v.r.key} ${x(v.ratio)}`).join(', ')}).`);
+  const fp = ours.plain.fig1?.median;
+  const fn = ours.native.fig1?.median;
+  L.push(`- 002 paper profile ≥ 3x faster end to end: ${verdict(fp !== undefined && fn !== undefined ? fp / fn >= 3 : undefined)} on the proxy of one Fig 1 run (plain wasm ${fmtTime(fp)} / wasm+openblas ${fmtTime(fn)} = ${x(fp !== undefined && fn !== undefined ? fp / fn : undefined)}); the full paper profile was not rerun by the bench.`);
   L.push('');
 
   // Correctness.
-  L.push('## Same computation on both sides', '');
-  L.push('| check | max \\|Δ\\| / max \\|reference\\| | max elementwise relative |', '|---|---|---|');
-  if (torch) {
-    const c = torch.checks as Record<string, any>;
-    L.push(`| NTK vs PyTorch, ReLU [${CFG.ntkCheck.widths}], n = ${CFG.ntkCheck.n} (saveParams → numpy) | ${fmtSci(c.ntk_small?.normwise)} | ${fmtSci(c.ntk_small?.elementwise)} |`);
-    L.push(`| NTK (layer-wise) vs PyTorch, ReLU [${nw}], n = ${nn} | ${fmtSci(c.ntk_full?.normwise)} | ${fmtSci(c.ntk_full?.elementwise)} |`);
-    L.push(`| NTK (\`jacobian\`) vs PyTorch, same net, n = ${jacobianN} | ${fmtSci(c.ntk_jacobian?.normwise)} | ${fmtSci(c.ntk_jacobian?.elementwise)} |`);
-    for (const n of CFG.hess.batches) {
-      const l = `n${n}`;
-      L.push(`| HVP vs PyTorch, tanh [${hw}], n = ${n} | ${fmtSci(c[`hvp_${l}`])} | |`);
-      const tc = (c[`taylor_${l}`] as number[] | undefined) ?? [];
-      L.push(`| Taylor c0 / c1 / c2 / c3 vs PyTorch, n = ${n} | ${tc.map(fmtSci).join(' / ')} | |`);
-      L.push(`| Rayleigh quotient after ${it} power iterations from the same start vector, n = ${n}: ours ${a.oursValues[`lambda_${l}`]?.toPrecision(6)}, PyTorch ${torch.values[`lambda_${l}`]?.toPrecision(6)} | ${fmtSci(c[`lambda_${l}`])} | |`);
-    }
-  } else {
-    L.push(`| comparisons with PyTorch | not run: ${a.torchNote} | |`);
+  L.push('## Same computation on every side', '');
+  L.push('| check | PyTorch: max \\|Δ\\| / max \\|ours\\| | JAX: max \\|Δ\\| / max \\|ours\\| |', '|---|---|---|');
+  const tc = (tAny?.checks ?? {}) as Record<string, any>;
+  const jc = (jaxOut?.checks ?? {}) as Record<string, any>;
+  L.push(`| NTK, ReLU [${CFG.ntkCheck.widths}], n = ${CFG.ntkCheck.n} | ${fmtSci(tc.ntk_small?.normwise)} | ${fmtSci(jc.ntk_small)} |`);
+  L.push(`| NTK, ReLU [${nw}], n = ${nn} | ${fmtSci(tc.ntk_full?.normwise)} | ${fmtSci(jc.ntk_full)} |`);
+  for (const n of CFG.hess.batches) {
+    const l = `n${n}`;
+    L.push(`| HVP, tanh [${hw}], n = ${n} | ${fmtSci(tc[`hvp_${l}`])} | ${fmtSci(jc[`hvp_${l}`])} |`);
+    L.push(`| Taylor c0 / c1 / c2 / c3, n = ${n} | ${((tc[`taylor_${l}`] as number[]) ?? []).map(fmtSci).join(' / ')} | ${((jc[`taylor_${l}`] as number[]) ?? []).map(fmtSci).join(' / ')} |`);
+    L.push(`| Rayleigh quotient after ${it} power iterations, n = ${n} (ours ${a.oursValues[`lambda_${l}`]?.toPrecision(6)}; PyTorch ${tAny?.values[`lambda_${l}`]?.toPrecision(6) ?? '—'}; JAX ${jaxOut?.values[`lambda_${l}`]?.toPrecision(6) ?? '—'}) | ${fmtSci(tc[`lambda_${l}`])} | ${fmtSci(jc[`lambda_${l}`])} |`);
   }
-  L.push(`| ours: \`jacobian\` vs layer-wise kernel, n = ${jacobianN} | ${fmtSci(a.oursValues.jacobianVsLayerwise)} | |`);
+  L.push(`| loss after ${g.steps} GD steps (ours ${a.oursValues.gdFinalLoss?.toPrecision(6)}) | ${fmtSci(tc.gd_final_loss)} | ${fmtSci(jc.gd_final_loss)} |`);
   L.push('');
+  const leaks = Object.entries({ ...ours.plain, ...ours.native }).filter(([, t]) => t.leakedPerCall);
+  L.push(`Tensor leaks (\`tf.memory().numTensors\` before/after the repeats): ${leaks.length === 0 ? 'none' : leaks.map(([k, t]) => `${k}: ${t.leakedPerCall} per call`).join('; ')}.`, '');
 
-  // Diagnostics.
-  if (diag.mmTransposed) {
-    L.push('## wasm kernel diagnostics', '');
-    L.push(
-      'tfjs-backend-wasm 4.22 runs `BatchMatMul` on XNNPACK only when neither operand is transposed; with `transposeA`/`transposeB` it falls back to a naive triple loop ' +
-        '(`slow_batch_matmul` in `tfjs-backend-wasm/src/cc/batch_mat_mul_impl.cc`). lib/matmul.ts materialises transposes on wasm instead; the counts below check that the benchmarked calls issue no transposed product.',
-      '',
-    );
-    L.push('| kernel | time | alternative | time | ratio |', '|---|---|---|---|---|');
-    const g = (x?: Timing, y?: Timing) => (x && y ? `${(x.median / y.median).toFixed(1)}x` : '—');
-    L.push(`| \`matMul(a, W, false, true)\`, a [${nn},${nw[1]}], W [${nw[2]},${nw[1]}] | ${fmtTime(diag.mmTransposed.median)} | \`matMul(a, transpose(W))\` | ${fmtTime(diag.mmExplicit?.median)} | ${g(diag.mmTransposed, diag.mmExplicit)} |`);
-    if (diag.tanh) {
-      L.push(`| \`tf.tanh\` on [${CFG.hess.batches[CFG.hess.batches.length - 1]},${hw[1]}] (scalar kernel) | ${fmtTime(diag.tanh.median)} | \`2 sigmoid(2z) - 1\` (XNNPACK sigmoid) | ${fmtTime(diag.tanhSigmoid?.median)} | ${g(diag.tanh, diag.tanhSigmoid)} |`);
-    }
-    L.push('');
-    const entries = Object.entries(diag.transposed);
-    const fmtSeen = (s: Record<string, number>) => (Object.keys(s).length === 0 ? 'none' : Object.entries(s).map(([k, v]) => `${v} x ${k}`).join(', '));
-    L.push(`Transposed products issued per call: ${entries.map(([k, s]) => `${k}: ${fmtSeen(s)}`).join('; ')}.`);
-    const w = Object.entries(diag.whatIf);
-    if (w.length > 0) {
-      L.push('', `With those transposes materialised first (bench/wasm-matmul.ts): ${w.map(([k, t]) => `${k} ${fmtTime(t.median)} (as is ${fmtTime(ours[k]?.median)})`).join(', ')}.`);
-    }
-    L.push('');
-  }
-
-  // Memory.
-  L.push('## Memory', '');
-  const m = a.oursMem;
-  const heap = (k: string) => (m[k]?.heapMB === undefined ? '' : `, wasm heap ${m[k].heapMB!.toFixed(0)} MB`);
-  L.push(
-    `- tangent-lab (one process, after each task; the wasm heap only grows, so it is the peak so far): after NTK layer-wise rss ${m.ntk?.rssMB.toFixed(0)} MB${heap('ntk')}; after NTK \`jacobian\` (n = ${jacobianN}) rss ${m.ntkJacobian?.rssMB.toFixed(0)} MB${heap('ntkJacobian')}; ` +
-      CFG.hess.batches.map((n) => `after Hessian n = ${n} rss ${m[`hess_n${n}`]?.rssMB.toFixed(0)} MB${heap(`hess_n${n}`)}`).join('; ') + '.',
-  );
-  const leaks = Object.entries(ours).filter(([, t]) => t.leakedPerCall !== 0);
-  L.push(
-    leaks.length === 0
-      ? '- Tensor leaks (`tf.memory().numTensors` before/after the repeats): none.'
-      : `- Tensor leaks (\`tf.memory().numTensors\` before/after the repeats): ${leaks.map(([k, t]) => `${k}: ${t.leakedPerCall} tensors per call`).join('; ')}; everything else: none.`,
-  );
-  L.push(`- The layer-wise NTK never forms J: its extra memory is the layer inputs and backpropagated vectors, O(n · width) per layer. The \`jacobian\` path holds n rows of ${a.nParams} parameters (${((jacobianN * a.nParams * 4) / MB).toFixed(0)} MB at n = ${jacobianN}, ${((nn * a.nParams * 4) / MB).toFixed(0)} MB at n = ${nn}, plus the stacked copy), so it runs at n = ${jacobianN}.`);
-  if (torch) {
-    const tm = torch.memory;
-    L.push(
-      `- PyTorch (peak RSS of the Python process so far): after the NTK ${tm.ntk_peak_rss_mb?.toFixed(0)} MB (the vmap(jacrev) Jacobian alone is ${tm.ntk_jacobian_mb?.toFixed(0)} MB at n = ${nn}); ` +
-        CFG.hess.batches.map((n) => `after Hessian n = ${n} ${tm[`hessian_n${n}_peak_rss_mb`]?.toFixed(0)} MB`).join('; ') + '.',
-    );
-  }
-  L.push('');
-
-  L.push('## Targets', '');
-  for (const t of targets) L.push(`- ${t}`);
-  L.push('');
   L.push('## Method notes', '');
   L.push(
-    `- Model: z_l = a W_l^T / sqrt(fan_in), W ~ N(0, 1) (NTK parameterization), no biases, linear output. NTK: ReLU; Hessian and Taylor: tanh, d = ${hw[0]}. ` +
-      'For n = 1 the Hessian is that of the scalar f(x); for n > 1 it is the Hessian of sum_i f(x_i) (`u` = ones in lib/hessian.ts).',
-    '- PyTorch NTK: the functorch tutorial Jacobian-contraction recipe (vmap(jacrev(fnet_single), (None, 0)), einsum over flattened Jacobians, summed over parameters); since x1 = x2 the Jacobian is computed once (the two-argument form would compute it twice).',
-    `- Power iteration: both sides run the iteration of lib/hessian.ts from the same start vector (\`randomDirection(params, 0)\`), ${it} iterations, tol = 0, each iteration one HVP plus two reductions read back to the host.`,
-    '- HVP in PyTorch: `torch.autograd.grad(f, w, create_graph=True)` then `torch.autograd.grad(g, w, grad_outputs=v)`; ours: reverse mode over the order-1 Taylor jet (`hvp` in lib/derivatives.ts).',
-    '- Taylor coefficients: ours propagate truncated Taylor polynomials (one forward pass of order-3 jets); PyTorch 1.13 has no Taylor mode, so functorch.jvp is nested three times (2^3 tangent paths), c_k = D^k f[v,...,v] / k!.',
+    `- Model: z_l = a W_l^T / sqrt(fan_in), W ~ N(0, 1) (NTK parameterization), no biases, linear output. NTK and GD: ReLU; Hessian and Taylor: tanh, d = ${hw[0]}. For n > 1 the Hessian is that of sum_i f(x_i).`,
+    '- NTK: ours and JAX the layer-wise sum K = Σ_l (A_{l-1} A_{l-1}^T / fan_in) ∘ (B_l B_l^T) (no Jacobian); PyTorch the functorch tutorial recipe vmap(jacrev) + einsum (it forms the n x P Jacobian). NTK GFLOP count: forward, back-propagated vectors and the two Grams per layer.',
+    `- Power iteration: the iteration of lib/analysis/hessian.ts from the same start vector, ${it} iterations, tol = 0; ours reads two reductions back per iteration, JAX runs all ${it} inside one jitted lax.fori_loop, PyTorch reads back per iteration.`,
+    '- HVP: ours reverse mode over an order-1 Taylor jet (`hvp`); JAX jax.jvp(jax.grad); PyTorch double backward.',
+    '- Taylor coefficients: ours one forward pass of order-3 jets; JAX jax.experimental.jet; PyTorch torch.func.jvp nested three times.',
+    `- GD: ours \`train\` (full batch, lr ${g.lr}, MSE (1/n) Σ |f - y|², loss read back every step); JAX ${g.steps} steps in one jitted lax.fori_loop; PyTorch eager autograd.grad with in-place updates.`,
+    '- Fig 1: `fig1Run` of lib/experiments/p002-kernel-change.ts (CE on the 3-class mixture, N = 60, NTK and softmax kernels every `kernelEvery` steps), the unit the 002 notebook sweeps over widths and seeds.',
   );
   return `${L.join('\n')}\n`;
 }

@@ -8,6 +8,9 @@ CONFIG names .npz files written by run.ts with tangent-lab's parameters, inputs 
 same weights and inputs, checks that both sides compute the same quantities, and prints one JSON object
 on stdout. Progress goes to stderr.
 
+bench/run.ts runs this script once per thread count (config `threads` = [t]) with OMP_NUM_THREADS,
+MKL_NUM_THREADS and OPENBLAS_NUM_THREADS set to t as well, so that "1 thread" is one thread in every library.
+
 Recipes (torch 1.13 + functorch; torch.func is used instead when it exists, i.e. torch >= 2.0):
 - empirical NTK: the functorch tutorial "Jacobian contraction" recipe,
   jac = vmap(jacrev(fnet_single), (None, 0))(params, x); K = sum over params of
@@ -19,6 +22,7 @@ Recipes (torch 1.13 + functorch; torch.func is used instead when it exists, i.e.
   lib/hessian.ts (same start vector, Rayleigh quotient, normalisation; tol = 0).
 - Taylor coefficients c0..c3 of t -> f(w + t v; x): functorch.jvp nested three times (torch 1.13
   has no Taylor-mode / jet transform), c_k = D^k f[v,..,v] / k!.
+- GD: full-batch steps on the MSE-mean loss, torch.autograd.grad and in-place updates (eager).
 """
 import json
 import math
@@ -175,6 +179,28 @@ def tanh_problem(a):
     return Ws, hvp, hvp_functional, power, taylor
 
 
+def gd_problem(a, lr, steps):
+    """Full-batch GD on the MSE-mean loss (1/n) sum_i |f_i - y_i|^2 of a ReLU FCN (lib/analysis/losses.ts mse('mean'))."""
+    Ws0 = [a[k] for k in layer_names(a)]
+    x, y = a['x'], a['y']
+
+    def run():
+        """Returns the loss at the last step, before its update (as lib/train/train.ts's finalLoss)."""
+        ps = [w.clone().requires_grad_() for w in Ws0]
+        last = float('nan')
+        for _ in range(steps):
+            r = fcn_apply(ps, x, torch.relu) - y
+            loss = (r * r).sum() / x.shape[0]
+            gs = torch.autograd.grad(loss, ps)
+            last = loss.item()
+            with torch.no_grad():
+                for p, g in zip(ps, gs):
+                    p.sub_(lr * g)
+        return last
+
+    return run
+
+
 def pick(a, prefix, names):
     return [a[prefix + k] for k in names]
 
@@ -211,7 +237,7 @@ def main():
     a = load(cfg['ntk']['npz'])
     Ws = tuple(a[k] for k in layer_names(a))
     x = a['x']
-    xj = x[: cfg['ntk']['jacobianN']]
+    xj = x[: cfg['ntk'].get('jacobianN', 0)]
     nparams = sum(w.numel() for w in Ws)
     out['values']['ntk_params'] = nparams
     for t in thread_counts:
@@ -228,6 +254,8 @@ def main():
             out['memory']['ntk_peak_rss_mb'] = peak_rss_mb()
             out['memory']['ntk_jacobian_mb'] = x.shape[0] * nparams * 4 / 2**20
         del holder
+        if xj.shape[0] == 0:
+            continue
         log(f'NTK n={xj.shape[0]} ({t} thread{"s" if t > 1 else ""})')
         out['timings'][str(t)]['ntk_jacobian_n'] = timed(lambda: ntk_recipe(Ws, xj), reps['ntk'])
         if t == thread_counts[0] and 'Kj' in a:
@@ -261,6 +289,18 @@ def main():
             tt[f'taylor_{label}'] = timed(lambda: taylor(direction), reps['small'])
         out['memory'][f'hessian_{label}_peak_rss_mb'] = peak_rss_mb()
         del a, Ws, hvp, hvp_functional, power, taylor
+
+    if 'gd' in cfg:
+        g = cfg['gd']
+        run = gd_problem(load(g['npz']), g['lr'], g['steps'])
+        torch.set_num_threads(thread_counts[0])
+        final = run()
+        out['values']['gd_final_loss'] = final
+        out['checks']['gd_final_loss'] = abs(final - g['oursFinalLoss']) / max(abs(g['oursFinalLoss']), 1e-30)
+        for t in thread_counts:
+            torch.set_num_threads(t)
+            log(f'GD ({t} thread{"s" if t > 1 else ""}): {g["steps"]} steps, warm-up + {reps["gd"]}')
+            out['timings'][str(t)]['gd'] = timed(run, reps['gd'])
 
     out['memory']['final_rss_mb'] = rss_mb()
     out['memory']['peak_rss_mb'] = peak_rss_mb()

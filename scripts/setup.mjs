@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Idempotent environment set-up run before `npm test`, `npm run reproduce`, `npm run bench`, `npm run lab`:
 // npm dependencies, the package self link, a Python with the Jupyter pieces (apt-get when root on
-// Debian/Ubuntu), Chromium (figure export; warning only), and the project kernelspec.
+// Debian/Ubuntu), Chromium (figure export; warning only), the native OpenBLAS matmul addon (C compiler and
+// libopenblas-dev by apt-get when root on Debian/Ubuntu; warning only: the library then stays on plain wasm),
+// and the project kernelspec.
 // Fast when everything is in place: node_modules is checked against package-lock.json, Python with
 // importlib.util.find_spec, the kernelspec by comparing its kernel.json with the expected one.
 import { spawnSync } from 'node:child_process';
@@ -9,12 +11,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { buildNative, NATIVE_ADDON } from './build-native.mjs';
 import { installKernel, kernelSpec } from './kernel-install.mjs';
 import { KERNEL_NAME, ensureSelfLink, projectRoot } from './project.mjs';
 
 export const PY_MODULES = ['nbclient', 'nbconvert', 'nbformat', 'jupyter_client', 'jupyter_kernel_test', 'notebook'];
 export const APT_PACKAGES = ['jupyter-nbconvert', 'jupyter-client', 'python3-jupyter-kernel-test', 'jupyter-notebook', 'python3-nbclient'];
 const PIP_PACKAGES = ['nbclient', 'nbconvert', 'jupyter_client', 'jupyter_kernel_test', 'notebook'];
+/** What scripts/build-native.mjs needs: a C compiler, the C library headers, OpenBLAS with cblas.h. */
+export const NATIVE_APT_PACKAGES = ['gcc', 'libc6-dev', 'libopenblas-dev'];
 const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
 
 const root = projectRoot();
@@ -160,11 +165,29 @@ function ensureKernel(python, stamp) {
   stamp.kernelJson = path;
 }
 
+/** Builds the native matmul addon, installing its apt packages first when the build lacks them and apt can. */
+function ensureNative(stamp) {
+  let status = buildNative({ log });
+  if (!status.ok && canApt() && !stamp.nativeAptTried && /cblas\.h|C compiler|compilation failed/.test(status.reason)) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    log('installing the native matmul build dependencies: apt-get update');
+    run('apt-get', ['update'], { env });
+    aptInstall(NATIVE_APT_PACKAGES);
+    stamp.nativeAptTried = true;
+    status = buildNative({ log, force: true });
+  }
+  if (!status.ok) {
+    log(`warning: no native matmul (${status.reason}); the library uses plain wasm matrix products. ` +
+      `Debian: apt-get install ${NATIVE_APT_PACKAGES.join(' ')}, then node scripts/build-native.mjs`);
+  } else if (status.built) log(`native matmul addon built: ${NATIVE_ADDON}`);
+}
+
 /** Runs every step; returns the Python interpreter that has the Jupyter modules. */
 export function setup() {
   ensureNodeModules();
   ensureSelfLink(root);
   const stamp = readJson(stampPath) ?? {};
+  ensureNative(stamp);
   const python = ensurePython(stamp);
   stamp.python = python;
   if (!browserPresent()) {

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { requestedBackend } from '../lib/core/backend.js';
+import { nativeAddonPath } from '../lib/core/openblas.js';
 import { root, run } from './kernel-support.js';
 
-const backendModule = pathToFileURL(join(root, 'dist', 'lib', 'backend.js')).href;
+const backendModule = pathToFileURL(join(root, 'dist', 'lib', 'core', 'backend.js')).href;
 
 /** initBackend() in a fresh process (the choice is made once per process). */
 async function selectIn(env: Record<string, string | undefined>) {
@@ -35,7 +38,7 @@ describe('backend selection', () => {
     assert.equal(requestedBackend({}), undefined);
     assert.equal(requestedBackend({ TANGENT_BACKEND: ' ' }), undefined);
     assert.equal(requestedBackend({ TANGENT_BACKEND: 'wasm' }), 'wasm');
-    assert.throws(() => requestedBackend({ TANGENT_BACKEND: 'gpu' }), /TANGENT_BACKEND='gpu' is not a backend; expected one of node, wasm, cpu/);
+    assert.throws(() => requestedBackend({ TANGENT_BACKEND: 'gpu' }), /TANGENT_BACKEND='gpu' is not a backend; expected one of node, wasm\+openblas, wasm, cpu/);
   });
 
   for (const name of ['cpu', 'wasm'] as const) {
@@ -63,19 +66,40 @@ describe('backend selection', () => {
   test('an unknown TANGENT_BACKEND fails with the bad value and the choices', async () => {
     const r = await selectIn({ TANGENT_BACKEND: 'bogus' });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /TANGENT_BACKEND='bogus' is not a backend; expected one of node, wasm, cpu/);
+    assert.match(r.stderr, /TANGENT_BACKEND='bogus' is not a backend; expected one of node, wasm\+openblas, wasm, cpu/);
   });
 
-  test('automatic choice: node if it loads, else wasm', async () => {
+  test('automatic choice: node if it loads, else wasm+openblas if the addon is built, else wasm saying why', async () => {
     const r = await selectIn({ TANGENT_BACKEND: undefined });
     assert.ok(r.ok, r.stderr);
     if (await tfjsNodeLoads()) {
       assert.equal(r.info.name, 'node');
       assert.deepEqual(r.info.skipped, []);
-    } else {
-      assert.equal(r.info.name, 'wasm');
+    } else if (existsSync(nativeAddonPath())) {
+      assert.equal(r.info.name, 'wasm+openblas');
       assert.equal(r.info.skipped.length, 1);
       assert.match(r.info.skipped[0], /^node: /);
+      assert.equal(r.info.threads, availableParallelism());
+      assert.match(r.line, /^wasm\+openblas \(@tensorflow\/tfjs-backend-wasm [\d.]+, tfjs-core [\d.]+; matmul OpenBLAS [\d.]+ .*, \d+ threads?\)$/);
+    } else {
+      assert.equal(r.info.name, 'wasm');
+      assert.match(r.info.skipped[1], /^wasm\+openblas: native addon/);
+      assert.match(r.line, /matmul on wasm, not OpenBLAS: native addon/);
     }
+  });
+
+  test('TANGENT_BACKEND=wasm keeps the wasm matmul and says so; TANGENT_BLAS_THREADS sets the OpenBLAS threads', async () => {
+    const plain = await selectIn({ TANGENT_BACKEND: 'wasm' });
+    assert.ok(plain.ok, plain.stderr);
+    assert.equal(plain.info.threads, 1);
+    assert.match(plain.line, /; matmul on wasm, not OpenBLAS: TANGENT_BACKEND=wasm\)$/);
+    if (!existsSync(nativeAddonPath())) return;
+    const one = await selectIn({ TANGENT_BACKEND: 'wasm+openblas', TANGENT_BLAS_THREADS: '1' });
+    assert.ok(one.ok, one.stderr);
+    assert.equal(one.info.threads, 1);
+    assert.match(one.line, /, 1 thread\)$/);
+    const bad = await selectIn({ TANGENT_BACKEND: 'wasm+openblas', TANGENT_BLAS_THREADS: 'two' });
+    assert.equal(bad.code, 3);
+    assert.match(bad.stderr, /TANGENT_BLAS_THREADS = 'two'; expected a positive integer/);
   });
 });

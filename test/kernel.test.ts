@@ -14,14 +14,14 @@ describe('the tangent-lab kernel', () => {
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const nb = JSON.parse(readFileSync(join(out, 'notebooks', '00_environment.ipynb'), 'utf8')) as NotebookJson;
     const text = cellStdout(nb).join('');
-    assert.match(text, /^backend: (node|wasm|cpu) \(@tensorflow\/[\w-]+ [\d.]+, tfjs-core [\d.]+\)  profile: quick$/m);
+    assert.match(text, /^backend: (node|wasm\+openblas|wasm|cpu) \(@tensorflow\/[\w-]+ [\d.]+, tfjs-core [\d.]+(; [^)]*)?\)  profile: quick$/m);
     assert.match(text, /matmul: \[\[7,10\],\[15,22\]\]/);
     assert.match(text, /environment check: ok/);
     const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     const entry = runJson.notebooks['00_environment'];
     assert.equal(entry.status, 'ok');
     assert.equal(entry.profile, 'quick');
-    assert.match(entry.backend, /^(node|wasm|cpu) /);
+    assert.match(entry.backend, /^(node|wasm\+openblas|wasm|cpu) /);
   });
 
   test('jupyter_kernel_test suite (test/kernel_spec_test.py)', { timeout: 180_000 }, async () => {

@@ -70,7 +70,7 @@ describe('a notebook in the classic Jupyter front end, in headless Chromium', ()
       await page.waitForSelector('.output_area .tangent-figure .main-svg .scatterlayer', { timeout: 180_000 });
       await page.screenshot({ path: join(testOutput, 'notebook-e2e.png'), fullPage: true });
       const text = await page.evaluate<string>(`document.querySelector('.output_area').innerText`);
-      assert.match(text, /backend: (node|wasm|cpu)/);
+      assert.match(text, /backend: (node|wasm\+openblas|wasm|cpu) /);
       assert.deepEqual(w.external, [], 'no request left the machine');
 
       await page.goto(`http://127.0.0.1:${port}/notebooks/bad.ipynb?token=${token}`);

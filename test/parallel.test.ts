@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '../lib/core/backend.js';
@@ -24,6 +24,11 @@ export async function slowSquare({ x, ms = 150, progress }) {
 export function failsOn({ x, bad }) {
   if (x === bad) throw new Error('deliberate failure at x = ' + x);
   return { x };
+}
+export async function backendThreads() {
+  const { initBackend } = await import(${JSON.stringify(new URL('../lib/core/backend.js', import.meta.url).href)});
+  const info = await initBackend();
+  return { name: info.name, threads: info.threads, env: process.env.TANGENT_BLAS_THREADS };
 }
 export function exitsOn({ x, bad }) {
   if (x === bad) process.exit(3);
@@ -68,6 +73,18 @@ describe('parallel sweeps (worker processes)', () => {
     await assert.rejects(sweep({ x: [1, 2, 3] }, fn, { store, workers: 2 }), /sweep point 2\/3 \{"x":2\} failed: deliberate failure at x = 2/);
     const stored = readEntries(store).entries.map((e) => (e.call as { args: [{ x: number }] }).args[0].x).sort();
     assert.ok(stored.includes(1) && !stored.includes(2), `stored ${stored}`);
+  });
+
+  test('workers x OpenBLAS threads <= cores: each worker of a full pool gets cores / workers threads', { timeout: 60_000 }, async () => {
+    const size = Math.max(2, availableParallelism());
+    const pool = await workerPool(size, () => undefined);
+    try {
+      const r = (await pool.run({ module: tasks, name: 'backendThreads', args: [] })) as { name: string; threads: number; env: string };
+      assert.equal(r.env, String(Math.max(1, Math.floor(availableParallelism() / size))));
+      if (r.name === 'wasm+openblas') assert.equal(r.threads, Number(r.env));
+    } finally {
+      pool.close();
+    }
   });
 
   test('a worker that dies is reported with its task; the pool goes on with the others', { timeout: 60_000 }, async () => {

@@ -17,11 +17,12 @@ export function checkArgs(net: Network, params: Params, x: tf.Tensor, direction?
 export function gradTrainable(net: Network, params: Params, scalar: (p: Params) => tf.Scalar): { value: number; grad: Params } {
   const names = trainableNames(net.specs);
   const fixed = Object.fromEntries(net.specs.filter((s) => !s.trainable).map((s) => [s.name, params[s.name]]));
-  // The zero term (one element of each parameter, times 0) connects every parameter to the output: tfjs refuses
-  // gradients of unused inputs, e.g. an output bias in a Hessian-vector product.
-  const f = (...xs: tf.Tensor[]) =>
-    tf.add(scalar({ ...fixed, ...Object.fromEntries(names.map((n, i) => [n, xs[i]])) }), tf.mul(tf.addN(xs.map((t) => tf.reshape(tf.slice(tf.reshape(t, [-1]), 0, 1), []))), 0)) as tf.Scalar;
-  const { value, grads } = tf.valueAndGrads(f)(names.map((n) => params[n]));
+  const xs = names.map((n) => params[n]);
+  const f = () => scalar({ ...fixed, ...Object.fromEntries(names.map((n, i) => [n, xs[i]])) });
+  // allowNoGradients: a parameter the scalar does not use (e.g. an output bias in a Hessian-vector product)
+  // gets a zero gradient instead of an error, without the whole-parameter zero terms tf.grads would need.
+  const { value, grads } = tf.engine().gradients(f, xs, undefined, true);
+  for (let i = 0; i < grads.length; i++) grads[i] ??= tf.zerosLike(xs[i]);
   const v = value.dataSync()[0];
   value.dispose();
   return { value: v, grad: Object.fromEntries(names.map((n, i) => [n, grads[i]])) };

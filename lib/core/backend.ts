@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { blasThreads, installNativeMatMul, loadNativeAddon } from './openblas.js';
+import { installWasmKernelOverrides } from './wasm-kernels.js';
 
-export type BackendName = 'node' | 'wasm' | 'cpu';
+/** `wasm+openblas`: the wasm backend with its matrix products on OpenBLAS (lib/core/openblas.ts). */
+export type BackendName = 'node' | 'wasm+openblas' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   /** Our name for the backend: `node` (libtensorflow), `wasm` or `cpu`. */
@@ -12,15 +16,22 @@ export interface BackendInfo {
   version: string;
   /** Why earlier candidates were skipped (empty when the first one loaded). */
   skipped: string[];
+  /** Threads the backend's kernels use (OpenBLAS threads for `wasm+openblas`; 1 for plain wasm and cpu). */
+  threads: number;
+  /** OpenBLAS build string on `wasm+openblas`. */
+  blas?: string;
+  /** On plain wasm: why the matrix products are not on OpenBLAS. */
+  nativeOff?: string;
 }
 
-const ORDER: BackendName[] = ['node', 'wasm', 'cpu'];
+const ORDER: BackendName[] = ['node', 'wasm+openblas', 'wasm', 'cpu'];
 const PACKAGE: Record<BackendName, string> = {
   node: '@tensorflow/tfjs-node',
+  'wasm+openblas': '@tensorflow/tfjs-backend-wasm',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
-const TFJS_ID: Record<BackendName, string> = { node: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+const TFJS_ID: Record<BackendName, string> = { node: 'tensorflow', 'wasm+openblas': 'wasm', wasm: 'wasm', cpu: 'cpu' };
 
 const require = createRequire(import.meta.url);
 
@@ -55,11 +66,13 @@ async function withoutFatalHandlers<T>(load: () => Promise<T>): Promise<T> {
   }
 }
 
-async function tryLoad(name: BackendName): Promise<void> {
-  await withoutFatalHandlers(() => load(name));
+async function tryLoad(name: BackendName): Promise<Partial<BackendInfo>> {
+  return withoutFatalHandlers(() => load(name));
 }
 
-async function load(name: BackendName): Promise<void> {
+async function load(name: BackendName): Promise<Partial<BackendInfo>> {
+  // The addon is loaded before the wasm backend so that a missing addon leaves no backend half set up.
+  if (name === 'wasm+openblas') loadNativeAddon();
   await import(PACKAGE[name]);
   const id = TFJS_ID[name];
   if (tf.findBackendFactory(id) == null) {
@@ -68,6 +81,12 @@ async function load(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(id);
   if (!ok) throw new Error(`tf.setBackend('${id}') failed`);
   await tf.ready();
+  if (name === 'wasm' || name === 'wasm+openblas') installWasmKernelOverrides();
+  if (name === 'wasm+openblas') {
+    const blas = installNativeMatMul(blasThreads());
+    return { threads: blas.threads, blas: blas.config };
+  }
+  return { threads: name === 'node' ? availableParallelism() : 1 };
 }
 
 let current: BackendInfo | undefined;
@@ -101,8 +120,13 @@ async function select(): Promise<BackendInfo> {
   const skipped: string[] = [];
   for (const name of candidates) {
     try {
-      await tryLoad(name);
-      return { name, tfjsBackend: TFJS_ID[name], version: packageVersion(PACKAGE[name]), skipped };
+      const extra = await tryLoad(name);
+      const info: BackendInfo = { name, tfjsBackend: TFJS_ID[name], version: packageVersion(PACKAGE[name]), skipped, threads: 1, ...extra };
+      if (name === 'wasm') {
+        const why = skipped.find((s) => s.startsWith('wasm+openblas: '));
+        info.nativeOff = forced ? 'TANGENT_BACKEND=wasm' : (why?.slice('wasm+openblas: '.length) ?? 'not tried');
+      }
+      return info;
     } catch (e) {
       const why = (e as Error).message.split('\n')[0];
       if (forced) {
@@ -120,9 +144,15 @@ export function backendInfo(): BackendInfo {
   return current;
 }
 
-/** One line for logs and notebook headers, e.g. `wasm (@tensorflow/tfjs-backend-wasm 4.22.0)`. */
+/**
+ * One line for logs and notebook headers, e.g. `wasm+openblas (@tensorflow/tfjs-backend-wasm 4.22.0, tfjs-core
+ * 4.22.0; OpenBLAS 0.3.21 ..., 2 threads)`; on plain wasm it says why the matrix products are not on OpenBLAS.
+ */
 export function describeBackend(info: BackendInfo = backendInfo()): string {
-  return `${info.name} (${PACKAGE[info.name]} ${info.version}, tfjs-core ${tf.version_core})`;
+  const base = `${info.name} (${PACKAGE[info.name]} ${info.version}, tfjs-core ${tf.version_core}`;
+  if (info.name === 'wasm+openblas') return `${base}; matmul ${info.blas}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+  if (info.name === 'wasm' && info.nativeOff) return `${base}; matmul on wasm, not OpenBLAS: ${info.nativeOff})`;
+  return `${base})`;
 }
 
 /** Version of the package providing backend `name` (`node`, `wasm`, `cpu`), or undefined for another name. */

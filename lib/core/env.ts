@@ -33,3 +33,12 @@ export function libraryVersion(): string {
 export function dataDir(): string {
   return join(projectRoot(), 'data');
 }
+
+/** `TANGENT_BLAS_THREADS`: OpenBLAS threads of this process (set by workerPool for sweep workers), or undefined. */
+export function blasThreadsRequested(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.TANGENT_BLAS_THREADS?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`TANGENT_BLAS_THREADS = '${raw}'; expected a positive integer`);
+  return n;
+}

@@ -6,6 +6,8 @@ export * from './env.js';
 export * from './jet.js';
 export * from './linalg.js';
 export * from './matmul.js';
+export * from './openblas.js';
+export * from './wasm-kernels.js';
 export * from './params.js';
 export * from './profile.js';
 export * from './random.js';

@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeMatMulActive } from './openblas.js';
 
 /**
  * Matrix products that avoid the wasm backend's transposed-operand kernels, which measure 10-40x slower than
  * the plain kernel (e.g. [128,1024]x[1024,1024]: 12.7 ms plain, 128 ms transposeB, 493 ms transposeA, tfjs 4.22).
- * On wasm the transposes are materialised on the smaller operand sides instead; other backends get the flags.
+ * On plain wasm the transposes are materialised on the smaller operand sides instead; other backends, and wasm with
+ * its products on OpenBLAS (lib/core/openblas.ts, which takes the flags at full speed), get the flags.
  */
 function wasm(): boolean {
-  return tf.getBackend() === 'wasm';
+  return tf.getBackend() === 'wasm' && !nativeMatMulActive();
 }
 
 /** a^op b^op with explicit transposes on wasm (no gradient customisation; use for kernels and Grams). */

@@ -95,8 +95,8 @@ export interface WorkerPool {
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 /**
- * `size` worker processes, each with the parent's backend (TANGENT_BACKEND), running one task at a time.
- * Their output is forwarded line by line to `log`, prefixed with the worker number.
+ * `size` worker processes, each with the parent's backend (TANGENT_BACKEND), running one task at a time, with
+ * cores / size OpenBLAS threads each (TANGENT_BLAS_THREADS, at least 1) so that workers x threads <= cores. Their output is forwarded line by line to `log`, prefixed with the worker number.
  */
 export async function workerPool(size: number, log: (line: string) => void = (l) => console.log(l)): Promise<WorkerPool> {
   const backend = (await initBackend()).name;
@@ -107,7 +107,7 @@ export async function workerPool(size: number, log: (line: string) => void = (l)
   const describe = (t: Task) => `${t.name}(${JSON.stringify(t.args).slice(1, -1).slice(0, 200)})`;
   for (let i = 0; i < size; i++) {
     const child = fork(WORKER_SCRIPT, [], {
-      env: { ...process.env, TANGENT_BACKEND: backend, TANGENT_WORKERS: '1' },
+      env: { ...process.env, TANGENT_BACKEND: backend, TANGENT_WORKERS: '1', TANGENT_BLAS_THREADS: String(Math.max(1, Math.floor(availableParallelism() / size))) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });

@@ -1,0 +1,157 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { blasThreadsRequested, projectRoot } from './env.js';
+
+/**
+ * The native matrix-product path of the wasm backend: tfjs `BatchMatMul` kernels that call OpenBLAS
+ * `cblas_sgemm` (native/tangent_blas.c, a Node-API addon built by scripts/build-native.mjs) directly on the
+ * wasm heap, without copies. Transposed operands are passed to sgemm as flags. Anything the addon does not
+ * cover (non-float32, batch shapes that broadcast other than one-to-many) runs the wasm kernel.
+ */
+
+interface Addon {
+  sgemm(heap: ArrayBuffer, aOffset: number, bOffset: number, cOffset: number, batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  setThreads(n: number): void;
+  threads(): number;
+  config(): string;
+  corename(): string;
+}
+
+/** The wasm backend's parts this kernel touches (tfjs-backend-wasm 4.x BackendWasm). */
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+export interface NativeBlasInfo {
+  /** OpenBLAS build string, e.g. `OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64`. */
+  config: string;
+  /** Threads OpenBLAS uses in this process. */
+  threads: number;
+}
+
+let addon: Addon | undefined;
+let original: tf.KernelConfig | undefined;
+let active = false;
+
+/** Path of the built addon. */
+export function nativeAddonPath(): string {
+  return join(projectRoot(), 'native', 'build', 'tangent_blas.node');
+}
+
+/** Why the addon is absent: the build's recorded reason, or a hint to build it. */
+function missingReason(): string {
+  const status = join(projectRoot(), 'native', 'build', 'status.json');
+  try {
+    const s = JSON.parse(readFileSync(status, 'utf8')) as { ok: boolean; reason?: string };
+    if (!s.ok && s.reason) return `native addon not built: ${s.reason}`;
+  } catch {
+    // no status: never built
+  }
+  return `native addon ${nativeAddonPath()} is not built (run: node scripts/build-native.mjs)`;
+}
+
+/** Loads the addon (once); throws saying why it is missing or does not load. */
+export function loadNativeAddon(): void {
+  loadAddon();
+}
+
+function loadAddon(): Addon {
+  if (addon) return addon;
+  const path = nativeAddonPath();
+  if (!existsSync(path)) throw new Error(missingReason());
+  try {
+    addon = createRequire(import.meta.url)(path) as Addon;
+  } catch (e) {
+    throw new Error(`native addon ${path} does not load: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+  return addon;
+}
+
+/** OpenBLAS threads for this process: `TANGENT_BLAS_THREADS` if set (sweep workers get cores / workers), else every core. */
+export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
+  return blasThreadsRequested(env) ?? availableParallelism();
+}
+
+function sameDims(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+const nativeBatchMatMul: tf.KernelFunc = (args) => {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const backend = args.backend as unknown as WasmBackend;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || ra < 2 || rb < 2) return original!.kernelFunc(args);
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (k !== kb) {
+    throw new Error(`matMul: inner dimensions ${k} (a [${a.shape}], transposeA = ${transposeA}) and ${kb} (b [${b.shape}], transposeB = ${transposeB}); expected equal`);
+  }
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const batchA = tf.util.sizeFromShape(outerA);
+  const batchB = tf.util.sizeFromShape(outerB);
+  const batch = tf.util.sizeFromShape(outer);
+  // One-to-one or one-to-many batches only; other broadcasts go to the wasm kernel.
+  if ((batchA !== 1 && !sameDims(outerA, outer)) || (batchB !== 1 && !sameDims(outerB, outer))) return original!.kernelFunc(args);
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  if (batch * m * n === 0) return out;
+  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  // The heap buffer is read after makeOutput, whose allocation may have grown (and replaced) it.
+  addon!.sgemm(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(a), offset(b), offset(out), batch, m, n, k,
+    transposeA, transposeB, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
+  return out;
+};
+
+/**
+ * Loads the addon and replaces the wasm backend's BatchMatMul kernel by the OpenBLAS one (the wasm backend
+ * must be initialised). Throws, saying why, where the addon is missing or does not load.
+ */
+export function installNativeMatMul(threads = blasThreads()): NativeBlasInfo {
+  const lib = loadAddon();
+  lib.setThreads(threads);
+  setNativeMatMul(true);
+  return nativeBlasInfo();
+}
+
+/** OpenBLAS build and thread count; throws before installNativeMatMul. */
+export function nativeBlasInfo(): NativeBlasInfo {
+  if (!addon) throw new Error('nativeBlasInfo: the native addon is not loaded; expected installNativeMatMul() first');
+  return { config: addon.config(), threads: addon.threads() };
+}
+
+/** Whether BatchMatMul on wasm currently runs on OpenBLAS. */
+export function nativeMatMulActive(): boolean {
+  return active;
+}
+
+/**
+ * Switches the wasm BatchMatMul kernel between OpenBLAS (true) and the backend's own (false), e.g. to compare
+ * the two in one process. Returns the previous state.
+ */
+export function setNativeMatMul(on: boolean): boolean {
+  const was = active;
+  if (on === active) return was;
+  if (on) {
+    loadAddon();
+    original ??= tf.getKernel('BatchMatMul', 'wasm');
+    if (!original) throw new Error('setNativeMatMul: the wasm BatchMatMul kernel is not registered; expected the wasm backend to be loaded');
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: nativeBatchMatMul });
+  } else {
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel(original!);
+  }
+  active = on;
+  return was;
+}

@@ -1,0 +1,183 @@
+// Node-API addon: OpenBLAS sgemm on views of an ArrayBuffer (the wasm backend's heap), no copies.
+// Built by scripts/build-native.mjs:  cc -O2 -shared -fPIC -I<node-api-headers> tangent_blas.c -lopenblas
+//
+// Exports
+//   sgemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB)
+//     C[i] = op(A[i]) op(B[i]) for i < batch, row-major float32; offsets in bytes into `heap`,
+//     batch strides in elements (0 broadcasts one matrix over the batch). op(A) is m x k, op(B) k x n, C m x n.
+//   setThreads(n): threads for products of at least MULTITHREAD_MIN_MNK multiply-adds (smaller ones use one);
+//   threads(): that number; config(), corename(): the OpenBLAS build.
+#include <cblas.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+// openblas_get_corename is not declared by every cblas.h.
+extern char *openblas_get_corename(void);
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, NULL, "tangent_blas: " #call " failed"); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+// Products with m n k below this run single-threaded (4 Mi multiply-adds: about 0.4 ms on one core).
+#define MULTITHREAD_MIN_MNK ((size_t)1 << 22)
+
+static int max_threads = 1;  // setThreads(n)
+static int current_threads = 0;
+
+static void use_threads(int t) {
+  if (t != current_threads) {
+    openblas_set_num_threads(t);
+    current_threads = t;
+  }
+}
+
+static int get_size(napi_env env, napi_value v, const char *name, size_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d != (double)(size_t)d) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "sgemm: %s is not a non-negative integer; expected a size or byte offset", name);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  *out = (size_t)d;
+  return 1;
+}
+
+static int get_flag(napi_env env, napi_value v, int *out) {
+  bool b;
+  if (napi_get_value_bool(env, v, &b) == napi_ok) {
+    *out = b;
+    return 1;
+  }
+  double d;
+  if (napi_get_value_double(env, v, &d) == napi_ok) {
+    *out = d != 0;
+    return 1;
+  }
+  napi_throw_type_error(env, NULL, "sgemm: transpose flag is not a boolean or number");
+  return 0;
+}
+
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 12) {
+    napi_throw_type_error(env, NULL, "sgemm: expected 12 arguments (heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB)");
+    return NULL;
+  }
+  bool is_ab;
+  CHECK(napi_is_arraybuffer(env, argv[0], &is_ab));
+  if (!is_ab) {
+    napi_throw_type_error(env, NULL, "sgemm: heap is not an ArrayBuffer");
+    return NULL;
+  }
+  void *data;
+  size_t byte_length;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &byte_length));
+  static const char *names[] = {"aOffset", "bOffset", "cOffset", "batch", "m", "n", "k"};
+  size_t s[7];
+  for (int i = 0; i < 7; i++)
+    if (!get_size(env, argv[1 + i], names[i], &s[i])) return NULL;
+  size_t a_off = s[0], b_off = s[1], c_off = s[2], batch = s[3], m = s[4], n = s[5], k = s[6];
+  int ta, tb;
+  if (!get_flag(env, argv[8], &ta) || !get_flag(env, argv[9], &tb)) return NULL;
+  size_t stride_a, stride_b;
+  if (!get_size(env, argv[10], "strideA", &stride_a) || !get_size(env, argv[11], "strideB", &stride_b)) return NULL;
+  if (batch == 0 || m == 0 || n == 0) return NULL;
+  if ((a_off | b_off | c_off) & 3) {
+    napi_throw_range_error(env, NULL, "sgemm: offsets are not 4-byte aligned");
+    return NULL;
+  }
+  // Every byte touched lies inside the heap.
+  size_t a_end = a_off + 4 * ((batch - 1) * stride_a + m * k);
+  size_t b_end = b_off + 4 * ((batch - 1) * stride_b + k * n);
+  size_t c_end = c_off + 4 * batch * m * n;
+  if (a_end > byte_length || b_end > byte_length || c_end > byte_length) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "sgemm: operands end at bytes %zu, %zu, %zu; expected at most the heap size %zu", a_end, b_end, c_end, byte_length);
+    napi_throw_range_error(env, NULL, msg);
+    return NULL;
+  }
+  float *a = (float *)((char *)data + a_off);
+  float *b = (float *)((char *)data + b_off);
+  float *c = (float *)((char *)data + c_off);
+  if (k == 0) {
+    memset(c, 0, 4 * batch * m * n);
+    return NULL;
+  }
+  // Small products run on one thread: waking the pool costs more than it saves (and much more on a busy machine).
+  use_threads(m * n * k >= MULTITHREAD_MIN_MNK ? max_threads : 1);
+  const int lda = ta ? (int)m : (int)k;
+  const int ldb = tb ? (int)k : (int)n;
+  for (size_t i = 0; i < batch; i++) {
+    const float *ai = a + i * stride_a, *bi = b + i * stride_b;
+    float *ci = c + i * m * n;
+    // Vector cases as sgemv (OpenBLAS 0.3.21 does not forward them from sgemm). A 1 x k or k x 1 operand is
+    // contiguous whatever its transpose flag.
+    if (m == 1) {  // c^T = op(B)^T a^T
+      cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? (int)n : (int)k, tb ? (int)k : (int)n, 1.0f, bi, ldb, ai, 1, 0.0f, ci, 1);
+    } else if (n == 1) {  // c = op(A) b
+      cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? (int)k : (int)m, ta ? (int)m : (int)k, 1.0f, ai, lda, bi, 1, 0.0f, ci, 1);
+    } else {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+                  ai, lda, bi, ldb, 0.0f, ci, (int)n);
+    }
+  }
+  return NULL;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t t = 0;
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &t) != napi_ok || t < 1) {
+    napi_throw_range_error(env, NULL, "setThreads: n is not a positive integer");
+    return NULL;
+  }
+  max_threads = t;
+  use_threads(t);
+  return NULL;
+}
+
+static napi_value threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  CHECK(napi_create_int32(env, max_threads, &r));
+  return r;
+}
+
+static napi_value config(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  CHECK(napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &r));
+  return r;
+}
+
+static napi_value corename(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  CHECK(napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &r));
+  return r;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"config", NULL, config, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"corename", NULL, corename, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

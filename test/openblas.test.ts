@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+// The gradients of the core ops are registered by the tfjs union package.
+import '@tensorflow/tfjs';
+import { initBackend } from '../lib/core/backend.js';
+import { blasThreads, installNativeMatMul, nativeAddonPath, nativeBlasInfo, nativeMatMulActive, setNativeMatMul } from '../lib/core/openblas.js';
+import { assertClose } from './helpers.js';
+import { root } from './kernel-support.js';
+
+/** Why the addon is absent (the set-up could not build it), or undefined when it is there. */
+function addonMissing(): string | undefined {
+  if (existsSync(nativeAddonPath())) return undefined;
+  const status = join(root, 'native', 'build', 'status.json');
+  return existsSync(status) ? (JSON.parse(readFileSync(status, 'utf8')) as { reason?: string }).reason : 'never built';
+}
+const missing = addonMissing();
+
+let seed = 1;
+function rand(shape: number[]): tf.Tensor {
+  return tf.randomUniform(shape, -1, 1, 'float32', seed++);
+}
+
+/** f(native) and f(plain wasm) as flat arrays, with the native path restored afterwards. */
+function both(f: () => tf.Tensor | tf.Tensor[]): { native: Float32Array[]; plain: Float32Array[] } {
+  const run = (on: boolean) => {
+    setNativeMatMul(on);
+    return tf.tidy(() => [f()].flat().map((t) => t.dataSync() as Float32Array));
+  };
+  const native = run(true);
+  const plain = run(false);
+  setNativeMatMul(true);
+  return { native, plain };
+}
+
+/**
+ * Values and gradients (of sum(matMul(a, b) * w) in a and b) of one product on both kernels; entries of a, b
+ * lie in [-1, 1], so errors are compared with 1e-5 (about k float32 roundings) in absolute terms below 1.
+ * Gradients are skipped for broadcast batches: tfjs-core 4.22's BatchMatMul gradient does not sum over them.
+ */
+function compare(aShape: number[], bShape: number[], ta: boolean, tb: boolean, what: string, withGrads = true): void {
+  const a = rand(aShape);
+  const b = rand(bShape);
+  const probe = tf.tidy(() => tf.matMul(a, b, ta, tb));
+  const w = rand(probe.shape);
+  probe.dispose();
+  const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, ta, tb), w)));
+  const r = both(() => [tf.matMul(a, b, ta, tb), ...(withGrads ? grads([a, b]) : [])]);
+  ['value', 'd/da', 'd/db'].slice(0, r.plain.length).forEach((name, i) => assertClose(r.native[i], r.plain[i], 1e-5, `${what} ${name}`, 1));
+  tf.dispose([a, b, w]);
+}
+
+describe('native OpenBLAS BatchMatMul on the wasm backend', { skip: missing && `native addon not built: ${missing}` }, () => {
+  before(async () => {
+    await initBackend();
+    if (tf.getBackend() !== 'wasm') {
+      await import('@tensorflow/tfjs-backend-wasm');
+      await tf.setBackend('wasm');
+    }
+    if (!nativeMatMulActive()) installNativeMatMul(blasThreads());
+  });
+
+  test('reports the OpenBLAS build and its threads', () => {
+    const info = nativeBlasInfo();
+    assert.match(info.config, /OpenBLAS/);
+    assert.ok(info.threads >= 1);
+  });
+
+  test('matches a float64 product', () => {
+    const [m, k, n] = [5, 7, 3];
+    const a = rand([m, k]);
+    const b = rand([k, n]);
+    const [av, bv] = [a.dataSync(), b.dataSync()];
+    const want = Array.from({ length: m * n }, (_, ij) => {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += av[Math.floor(ij / n) * k + p] * bv[p * n + (ij % n)];
+      return s;
+    });
+    const got = tf.tidy(() => tf.matMul(a, b).dataSync());
+    assertClose(got, want, 1e-6, 'a b');
+    tf.dispose([a, b]);
+  });
+
+  // m = 1 or n = 1 run as sgemv; 200 x 150 x 160 is above the multi-thread threshold.
+  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 1, 9], [1, 33, 1], [1, 7, 5], [6, 7, 1], [64, 31, 2], [129, 65, 33], [200, 150, 160]];
+  for (const [m, k, n] of shapes) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        test(`values and gradients: ${m}x${k} by ${k}x${n}, transposeA ${ta}, transposeB ${tb}`, () => {
+          compare(ta ? [k, m] : [m, k], tb ? [n, k] : [k, n], ta, tb, `[${m},${k},${n}] tA=${ta} tB=${tb}`);
+        });
+      }
+    }
+  }
+
+  const batched: [number[], number[], boolean, boolean][] = [
+    [[2, 3, 4, 5], [2, 3, 5, 6], false, false],
+    [[2, 3, 5, 4], [2, 3, 6, 5], true, true],
+    [[3, 4, 5], [3, 6, 5], false, true],
+    [[3, 5, 4], [3, 5, 6], true, false],
+    [[3, 1, 4], [3, 6, 4], false, true],
+    [[3, 4, 5], [3, 4, 1], true, false],
+  ];
+  for (const [aShape, bShape, ta, tb] of batched) {
+    test(`batch dims: [${aShape}] by [${bShape}], transposeA ${ta}, transposeB ${tb}, values and gradients`, () => {
+      compare(aShape, bShape, ta, tb, `[${aShape}] x [${bShape}]`);
+    });
+  }
+  const broadcast: [number[], number[], boolean, boolean][] = [
+    [[4, 7, 5], [5, 3], false, false],
+    [[7, 5], [4, 3, 5], false, true],
+    [[1, 7, 5], [4, 5, 3], false, false],
+    [[4, 5, 7], [1, 5, 3], true, false],
+  ];
+  for (const [aShape, bShape, ta, tb] of broadcast) {
+    test(`one matrix over a batch: [${aShape}] by [${bShape}], transposeA ${ta}, transposeB ${tb}`, () => {
+      compare(aShape, bShape, ta, tb, `[${aShape}] x [${bShape}]`, false);
+    });
+  }
+
+  test('a broadcast it does not cover ([2,1,..] by [1,3,..]) runs the wasm kernel', () => {
+    const a = rand([2, 1, 3, 4]);
+    const b = rand([1, 3, 4, 2]);
+    const r = both(() => tf.matMul(a, b));
+    assert.deepEqual(Array.from(r.native[0]), Array.from(r.plain[0]));
+    tf.dispose([a, b]);
+  });
+
+  test('empty products: k = 0 gives zeros, m = 0 an empty result', () => {
+    const z = tf.tidy(() => tf.matMul(tf.zeros([3, 0]), tf.zeros([0, 4])));
+    assert.deepEqual(z.shape, [3, 4]);
+    assert.ok(Array.from(z.dataSync()).every((v) => v === 0));
+    const e = tf.tidy(() => tf.matMul(tf.zeros([0, 5]), tf.ones([5, 4]), false, false));
+    assert.deepEqual(e.shape, [0, 4]);
+    tf.dispose([z, e]);
+  });
+
+  test('the same tensor on both sides (a Gram matrix x x^T)', () => {
+    const x = rand([6, 9]);
+    const r = both(() => tf.matMul(x, x, false, true));
+    assertClose(r.native[0], r.plain[0], 1e-5, 'x x^T', 1);
+    x.dispose();
+  });
+
+  test('an output whose allocation grows the wasm heap', () => {
+    // 4096 x 4096 outer product = 64 MiB: the heap is grown by makeOutput, inside the kernel.
+    const u = rand([4096, 1]);
+    const v = rand([1, 4096]);
+    const uv = u.dataSync();
+    const vv = v.dataSync();
+    const c = tf.matMul(u, v);
+    const data = c.dataSync();
+    for (const [i, j] of [[0, 0], [4095, 4095], [17, 4000], [4000, 17]]) {
+      assert.ok(Math.abs(data[i * 4096 + j] - uv[i] * vv[j]) <= 1e-6, `c[${i},${j}] = ${data[i * 4096 + j]}; expected ${uv[i] * vv[j]}`);
+    }
+    tf.dispose([u, v, c]);
+  });
+
+  test('no tensor leaks', () => {
+    const a = rand([8, 4]);
+    const b = rand([8, 3]);
+    const before = tf.memory().numTensors;
+    for (const [ta, tb] of [[false, false], [true, false]] as const) {
+      tf.tidy(() => {
+        tf.matMul(ta ? a : tf.transpose(a), b, ta, tb);
+        tf.grads((x: tf.Tensor) => tf.sum(tf.matMul(x, b, ta, tb)))([ta ? a : tf.transpose(a)]);
+      });
+    }
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([a, b]);
+  });
+
+  test('errors name the bad shapes', () => {
+    const a = rand([3, 4]);
+    const b = rand([5, 2]);
+    assert.throws(() => tf.matMul(a, b), /inner/);
+    tf.dispose([a, b]);
+  });
+});
