@@ -76,7 +76,12 @@ export async function exportFigures(figuresDir: string, browser: BrowserLike, lo
 
 interface RunJson {
   updated?: string;
-  notebooks: Record<string, { status: string; seconds: number; profile: string; backend?: string; output: string; claims?: ClaimResult[]; error?: string }>;
+  notebooks: Record<string, { status: string; seconds: number; profile: string; backend?: string; output: string; claims?: ClaimResult[]; error?: string; parameters?: Record<string, unknown> }>;
+}
+
+/** `-p` overrides of a notebook's parameters (run.json), as `name=value, …`, or '' when there are none. */
+export function parametersText(p: Record<string, unknown> | undefined): string {
+  return Object.entries(p ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
 }
 
 function esc(s: unknown): string {
@@ -145,7 +150,7 @@ export function writeReport(outDir: string): { html: string; md: string; passed:
       const png = figFile(r, 'png');
       const key = `${r.notebook}/${r.plot}`;
       return `<tr><td>${esc(r.paper)}</td><td>${esc(r.figure)}</td><td><ul>${r.claims.map(claimHtml).join('')}</ul></td>
-<td>${esc(c0.dataset ?? 'synthetic / as in the paper')}</td><td>${esc(e.profile)}</td><td>${esc(e.backend ?? c0.backend)}</td><td>${esc(c0.seeds ?? '')}</td><td>${esc(e.seconds)} s</td>
+<td>${esc(c0.dataset ?? 'synthetic / as in the paper')}</td><td>${esc(e.profile)}${e.parameters ? `<br>-p ${esc(parametersText(e.parameters))}` : ''}</td><td>${esc(e.backend ?? c0.backend)}</td><td>${esc(c0.seeds ?? '')}</td><td>${esc(e.seconds)} s</td>
 <td>${specs[key] ? `<div class="fig" id="fig${i}" data-key="${esc(key)}"></div>` : ''}${png && existsSync(join(outDir, png)) ? `<a href="${esc(png)}">png</a> · <a href="${esc(png.replace(/png$/, 'svg'))}">svg</a>` : ''} · <a href="${esc(e.output)}">notebook</a></td></tr>`;
     })
     .join('\n');
@@ -156,7 +161,7 @@ li.pass b{color:#17803d}li.fail b{color:#c62828}ul{padding-left:16px;margin:0}.q
 <script src="plotly.min.js"></script></head><body>
 <h1>tangent-lab: reproduction report</h1>
 <p class="summary" id="summary">${esc(summary)}</p>
-<p>Run ${esc(run.updated ?? '')}. Notebooks: ${Object.entries(run.notebooks).map(([n, e]) => `<a href="${esc(e.output)}">${esc(n)}</a> (${esc(e.status)}, ${esc(e.seconds)} s)`).join(', ')}.</p>
+<p>Run ${esc(run.updated ?? '')}. Notebooks: ${Object.entries(run.notebooks).map(([n, e]) => `<a href="${esc(e.output)}">${esc(n)}</a> (${esc(e.status)}, ${esc(e.seconds)} s${e.parameters ? `, parameters: <code class="params">${esc(parametersText(e.parameters))}</code>` : ''})`).join(', ')}.</p>
 <table><thead><tr><th>paper</th><th>figure</th><th>claim checks</th><th>data</th><th>profile</th><th>backend</th><th>seeds</th><th>notebook time</th><th>figure</th></tr></thead><tbody>
 ${rowHtml}
 </tbody></table>
@@ -169,6 +174,8 @@ for (const el of document.querySelectorAll('.fig')) { const s = SPECS[el.dataset
     '',
     `**${summary}.** Run ${run.updated ?? ''}; open \`report.html\` for interactive figures.`,
     '',
+    ...Object.entries(run.notebooks).filter(([, e]) => e.parameters).map(([n, e]) => `- ${n} ran with parameters \`${parametersText(e.parameters)}\``),
+    ...(Object.values(run.notebooks).some((e) => e.parameters) ? [''] : []),
     '| paper | figure | claim checks | data | profile | backend | seeds | time | figure |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
@@ -176,7 +183,7 @@ for (const el of document.querySelectorAll('.fig')) { const s = SPECS[el.dataset
       const c0 = r.claims[0];
       const checks = r.claims.map((c) => `${c.pass ? '✅ PASS' : '❌ FAIL'} ${c.claim}: ${c.quantity} = ${fmt(c.measured)} (expected ${expected(c)})`).join('<br>');
       const png = figFile(r, 'png');
-      return `| ${r.paper} | ${r.figure} | ${checks.replace(/\|/g, '\\|')} | ${c0.dataset ?? 'synthetic / as in the paper'} | ${e.profile} | ${(e.backend ?? c0.backend).replace(/\|/g, '\\|')} | ${c0.seeds ?? ''} | ${e.seconds} s | ${png && existsSync(join(outDir, png)) ? `![${r.plot}](${png})` : ''} [notebook](${e.output}) |`;
+      return `| ${r.paper} | ${r.figure} | ${checks.replace(/\|/g, '\\|')} | ${c0.dataset ?? 'synthetic / as in the paper'} | ${e.profile}${e.parameters ? ` (-p ${parametersText(e.parameters).replace(/\|/g, '\\|')})` : ''} | ${(e.backend ?? c0.backend).replace(/\|/g, '\\|')} | ${c0.seeds ?? ''} | ${e.seconds} s | ${png && existsSync(join(outDir, png)) ? `![${r.plot}](${png})` : ''} [notebook](${e.output}) |`;
     }),
     '',
   ].join('\n');
