@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { cellStdout, reproduce, root, type NotebookJson } from './kernel-support.js';
-import { parametersText, writeReport } from '../lib/report.js';
+import { parametersText, writeReport } from '../scripts/report.js';
 
 interface Cell {
   cell_type: string;
