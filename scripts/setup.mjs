@@ -11,6 +11,7 @@ import { delimiter, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { installKernel, kernelSpec } from './kernel-install.mjs';
+import { patchTslab } from './patch-tslab.mjs';
 import { KERNEL_NAME, ensureSelfLink, projectRoot, venvDir, venvPython } from './project.mjs';
 
 export const PY_MODULES = ['nbclient', 'nbconvert', 'nbformat', 'jupyter_client', 'jupyter_kernel_test', 'notebook'];
@@ -241,6 +242,12 @@ function ensureKernel(python, stamp) {
 export function setup() {
   ensureNodeModules();
   ensureSelfLink(root);
+  // npm ci --ignore-scripts (or an install of tslab by hand) skips the postinstall hook that applies it.
+  try {
+    if (patchTslab(root)) log('applied the project patch of tslab (scripts/patch-tslab.mjs)');
+  } catch (e) {
+    throw new SetupError(e.message);
+  }
   const stamp = readJson(stampPath) ?? {};
   const python = ensurePython(stamp);
   stamp.python = python;
