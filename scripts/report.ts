@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import type { ClaimResult } from '../lib/present/claims.js';
@@ -37,32 +37,91 @@ export async function launchBrowser(): Promise<BrowserLike> {
   return chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_ARGS });
 }
 
-/** Runs in the page: draws the spec with plotly.js and returns SVG and PNG data URLs. */
+/**
+ * Runs in the page on a drawn plotly graph `gd`: the bounding boxes of the figure title, axis titles, tick
+ * labels, annotations (subplot titles, marker labels) and the legend, and every pair of them that overlaps
+ * or leaves the canvas. Tick labels of one axis are not compared with each other (plotly spaces them).
+ */
+export const LAYOUT_PROBLEMS_IN_PAGE = `
+  const root = gd.querySelector('.main-svg').getBoundingClientRect();
+  const W = root.width, H = root.height;
+  const items = [];
+  const add = (el, kind, group) => {
+    const b = el.getBoundingClientRect();
+    if (b.width < 0.5 || b.height < 0.5) return;
+    const text = (el.textContent || '').trim().slice(0, 40);
+    items.push({ kind, group, text, x0: b.left - root.left, y0: b.top - root.top, x1: b.right - root.left, y1: b.bottom - root.top });
+  };
+  for (const g of gd.querySelectorAll('.infolayer g[class^="g-"]')) {
+    const cls = [...g.classList].find((c) => /^g-.*title$/.test(c));
+    if (!cls) continue;
+    for (const t of g.querySelectorAll('text')) add(t, cls === 'g-gtitle' ? 'title' : 'axis title ' + cls.slice(2, -5), cls);
+  }
+  for (const t of gd.querySelectorAll('g[class$="tick"] > text')) {
+    const cls = t.parentNode.getAttribute('class');
+    add(t, 'tick label ' + cls.replace(/tick$/, ''), cls);
+  }
+  gd.querySelectorAll('.annotation').forEach((a, i) => add(a, 'annotation', 'annotation' + i));
+  const legend = gd.querySelector('.legend .bg') || gd.querySelector('.legend');
+  if (legend) add(legend, 'legend', 'legend');
+  const problems = [];
+  const name = (it) => it.kind + (it.text ? " '" + it.text + "'" : '');
+  for (const it of items) {
+    if (it.x0 < -1 || it.y0 < -1 || it.x1 > W + 1 || it.y1 > H + 1) problems.push(name(it) + ' leaves the canvas (' + [it.x0, it.y0, it.x1, it.y1].map(Math.round).join(', ') + ' in ' + W + 'x' + H + ')');
+  }
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i + 1; j < items.length; j++) {
+      const a = items[i], b = items[j];
+      if (a.group === b.group) continue;
+      const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0), h = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+      if (w > 1 && h > 1) problems.push(name(a) + ' overlaps ' + name(b));
+    }
+  }
+  return { problems, checked: items.length };
+`;
+
+/** Runs in the page: draws the spec with plotly.js, checks its layout, and returns SVG and PNG data URLs. */
 const RENDER_IN_PAGE = `return (async () => {
   const el = document.getElementById('fig');
   const width = Number(f.layout.width || 640), height = Number(f.layout.height || 440);
   const gd = await Plotly.newPlot(el, f.data, f.layout, { staticPlot: true });
+  const layout = (() => { ${LAYOUT_PROBLEMS_IN_PAGE} })();
   const svg = await Plotly.toImage(gd, { format: 'svg', width, height });
   const png = await Plotly.toImage(gd, { format: 'png', width, height, scale: 2 });
   Plotly.purge(gd);
-  return { svg, png };
+  return { svg, png, layout };
 })();`;
 
-/** Renders every saved figure spec (figures/<notebook>/<name>.json) to .svg and .png next to it. */
+/** What the layout check found in one figure. */
+export interface LayoutCheck {
+  problems: string[];
+  /** Number of text elements and legends measured. */
+  checked: number;
+}
+
+/**
+ * Renders every saved figure spec (figures/<notebook>/<name>.json) to .svg and .png next to it, and writes
+ * figures/layout-check.json: per figure, the titles, axis titles, tick labels, annotations and legends
+ * that overlap each other or leave the canvas (LAYOUT_PROBLEMS_IN_PAGE), measured in Chromium.
+ */
 export async function exportFigures(figuresDir: string, browser: BrowserLike, log: (l: string) => void = () => {}): Promise<string[]> {
   if (!existsSync(figuresDir)) return [];
   const page = await browser.newPage();
   await page.setContent('<!doctype html><html><body><div id="fig"></div></body></html>');
   await page.addScriptTag({ path: plotlyPath() });
   const written: string[] = [];
+  const layouts: Record<string, LayoutCheck> = {};
   for (const nb of readdirSync(figuresDir).sort()) {
     const dir = join(figuresDir, nb);
+    if (!statSync(dir).isDirectory()) continue;
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
       const fig = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Figure;
-      const images = await page.evaluate<{ svg: string; png: string }, Figure>(
-        new Function('f', RENDER_IN_PAGE) as (f: Figure) => Promise<{ svg: string; png: string }>,
+      const images = await page.evaluate<{ svg: string; png: string; layout: LayoutCheck }, Figure>(
+        new Function('f', RENDER_IN_PAGE) as (f: Figure) => Promise<{ svg: string; png: string; layout: LayoutCheck }>,
         fig,
       );
+      layouts[`${nb}/${file.replace(/\.json$/, '')}`] = images.layout;
+      if (images.layout.problems.length > 0) log(`figure ${nb}/${file}: layout: ${images.layout.problems.join('; ')}`);
       const stem = join(dir, file.replace(/\.json$/, ''));
       writeFileSync(`${stem}.svg`, decodeURIComponent(images.svg.replace(/^data:image\/svg\+xml,/, '')));
       writeFileSync(`${stem}.png`, Buffer.from(images.png.replace(/^data:image\/png;base64,/, ''), 'base64'));
@@ -71,6 +130,7 @@ export async function exportFigures(figuresDir: string, browser: BrowserLike, lo
     }
   }
   await page.close();
+  writeFileSync(join(figuresDir, 'layout-check.json'), `${JSON.stringify(layouts, null, 2)}\n`);
   return written;
 }
 

@@ -3,7 +3,7 @@
 // the executed copies plus run.json to the output folder. Set-up and the library build happen before,
 // in the npm script.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -105,8 +105,11 @@ async function report(root, outDir) {
     const lib = await import(pathToFileURL(join(root, 'dist', 'scripts', 'report.js')).href);
     const browser = await lib.launchBrowser();
     try {
-      const files = await lib.exportFigures(join(outDir, 'figures'), browser);
+      const files = await lib.exportFigures(join(outDir, 'figures'), browser, (l) => l.includes(': layout: ') && console.log(l));
       console.log(`exported ${files.length / 2} figure(s) as SVG and PNG to ${join(outDir, 'figures')}`);
+      const layouts = Object.values(JSON.parse(readFileSync(join(outDir, 'figures', 'layout-check.json'), 'utf8')));
+      const bad = layouts.filter((l) => l.problems.length > 0).length;
+      console.log(`layout check (Chromium): ${layouts.length - bad} of ${layouts.length} figure(s) without overlapping or clipped text${bad ? ` (see figures/layout-check.json)` : ''}`);
     } finally {
       await browser.close();
     }
