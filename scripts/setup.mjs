@@ -6,7 +6,7 @@
 // Fast when everything is in place: node_modules is checked against package-lock.json, Python with
 // importlib.util.find_spec, the kernelspec by comparing its kernel.json with the expected one.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -134,6 +134,7 @@ function ensureVenv(stamp) {
   // the CommonJS scripts of Python packages (JupyterLab's yarn.js) as ES modules and fail.
   const cjs = join(venvDir(root), 'package.json');
   if (existsSync(py) && !existsSync(cjs)) writeFileSync(cjs, '{ "type": "commonjs" }\n');
+  if (existsSync(py)) disableDebugger();
   if (existsSync(py) && missingModules(py, VENV_MODULES)?.length === 0) return py;
   const want = VENV_REQUIREMENTS.join(' ');
   if (stamp.venvFailed === want) return undefined;
@@ -157,6 +158,20 @@ function ensureVenv(stamp) {
   log(`venv ready in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
   delete stamp.venvFailed;
   return py;
+}
+
+/**
+ * tslab has no debugger: JupyterLab's and Notebook 7's debugger extension then logs "No active debugger
+ * session" console errors for every cell. Disabled for the venv's front ends (page_config.json in its prefix).
+ */
+function disableDebugger() {
+  const dir = join(venvDir(root), 'etc', 'jupyter', 'labconfig');
+  const file = join(dir, 'page_config.json');
+  const config = readJson(file) ?? {};
+  if (config.disabledExtensions?.['@jupyterlab/debugger-extension'] === true) return;
+  config.disabledExtensions = { ...(config.disabledExtensions ?? {}), '@jupyterlab/debugger-extension': true };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
 }
 
 function venvFailed(stamp, want, why) {
