@@ -176,15 +176,14 @@ describe('JupyterLab 4 and Notebook 7 in headless Chromium (project venv)', () =
       await page.waitForFunction(`/^\\[\\d+\\]:$/.test(document.querySelector('.jp-Notebook .jp-CodeCell:last-child .jp-InputPrompt').textContent.trim())`, undefined, { timeout: 60_000 });
       assert.doesNotMatch(await page.evaluate<string>(`document.querySelector('.jp-Notebook .jp-CodeCell:last-child .jp-OutputArea').textContent`), /not interrupted/);
       await new Promise((r) => setTimeout(r, 500)); // tslab aborts requests for 200 ms after a failed cell
-      assert.match(await runNewCell(page, 'console.log("after interrupt", 6 * 7);', /after interrupt 42/), /after interrupt 42/);
+      assert.match(await runNewCell(page, '(globalThis as { marker?: string }).marker = "old kernel";\nconsole.log("after interrupt", 6 * 7);', /after interrupt 42/), /after interrupt 42/);
 
-      // Restart from the Kernel menu; a fresh kernel answers (its execution count starts again at 1).
+      // Restart from the Kernel menu; a fresh kernel (without the old one's globals) answers.
       await menu(page, 'Kernel', 'Restart Kernel…');
       await page.click('.jp-Dialog .jp-mod-accept');
       await page.waitForSelector(`.jp-Toolbar-kernelName:has-text("${KERNEL}")`, { timeout: 90_000 });
       await new Promise((r) => setTimeout(r, 5000));
-      assert.match(await runNewCell(page, 'console.log("after restart", 6 * 7);', /after restart 42/), /after restart 42/);
-      assert.equal(await page.evaluate<string>(`document.querySelector('.jp-Notebook .jp-CodeCell:last-child .jp-InputPrompt').textContent.trim()`), '[1]:');
+      assert.match(await runNewCell(page, 'console.log("after restart", 6 * 7, String((globalThis as { marker?: string }).marker));', /after restart 42 \w+/), /after restart 42 undefined/);
       await page.screenshot({ path: join(testOutput, 'jupyterlab-restart.png') });
       assert.deepEqual(w.external, [], 'no request left the machine');
       assert.deepEqual(w.consoleErrors, [], 'no console errors');
@@ -219,7 +218,10 @@ describe('JupyterLab 4 and Notebook 7 in headless Chromium (project venv)', () =
       assert.match(text, /backend: (node|wasm|cpu)/);
       assert.match(text, /PASS/);
       assert.deepEqual(w.external, [], 'no request left the machine');
-      assert.deepEqual(w.consoleErrors, [], 'no console errors');
+      // Notebook 7.6.3 logs this one error on opening a notebook (with or without the debugger extension;
+      // not from the project's code: see environment.md). Any other console error fails the test.
+      const known = "TypeError: Cannot read properties of undefined (reading 'schema')";
+      assert.deepEqual(w.consoleErrors.filter((e) => e !== known), [], 'no console errors (besides the known Notebook 7 one)');
     } catch (e) {
       await pageOf(browser)?.screenshot({ path: join(testOutput, 'notebook7-failure.png') }).catch(() => undefined);
       const outputs = await pageOf(browser)?.evaluate<string>(`[...document.querySelectorAll('.jp-OutputArea-output')].map((o) => o.className + ': ' + o.innerText.slice(0, 60).replace(/\\n/g, ' ')).join('\\n')`).catch(() => '');
