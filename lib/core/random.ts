@@ -8,6 +8,9 @@
  * with its fdlibm port, so results do not depend on the C library).
  */
 
+// Kept hand-written: results must be bit-identical across backends, platforms and package versions, and
+// no npm generator promises xoshiro128** with this seeding and these normals for all time.
+
 /** A seed: a non-negative safe integer or any string (hashed). */
 export type Seed = number | string;
 
@@ -88,7 +91,7 @@ function seedPart(x: Seed | boolean): string {
 export function deriveSeed(seed: Seed, ...labels: (string | number | boolean)[]): number {
   checkSeed(seed);
   for (const l of labels) {
-    if (typeof l === 'number' && !Number.isFinite(l)) throw new Error(`deriveSeed label ${l} is not finite`);
+    if (typeof l === 'number' && !Number.isFinite(l)) throw new Error(`deriveSeed: label = ${l}; expected a finite number or a string`);
   }
   return hash53([seedPart(seed), ...labels.map(seedPart)]);
 }

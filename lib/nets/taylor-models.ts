@@ -8,9 +8,16 @@ import { type Params, checkStructure, pv } from '../core/params.js';
  * with D = w - w0, the model is sum_{j<=order} c_j(w0; D), the Taylor coefficients of t -> f(w0 + t D)
  * evaluated at t = 1. order 1: f_lin (003 eq. 3.1); order 2: the neural quadratic model (003 eq. 3.2).
  * Reverse mode through the jets gives grad f_quad = grad f(w0) + H(w0) D.
+ *
+ * @param base the network; `params0` the expansion point (copied); `order` 1 or 2
+ * @returns a Network with the same parameters as `base`, trainable with `train()` like any other
+ * @example
+ * const w0 = net.init(0);
+ * const quad = taylorModel(net, w0, 2);            // or nqm(net, w0); linearize(net, w0) for order 1
+ * const run = train({ net: quad, params: w0, x, y, loss: mse('mean'), lr: criticalSchedule(1.5, quad, w0, x, y, mse('mean')), steps: 100 });
  */
 export function taylorModel(base: Network, params0: Params, order: 1 | 2): Network {
-  if (order !== 1 && order !== 2) throw new Error(`Taylor model order ${String(order)} is not supported; expected 1 (linear) or 2 (quadratic)`);
+  if (order !== 1 && order !== 2) throw new Error(`taylorModel: order = ${String(order)}; expected 1 (linear) or 2 (quadratic)`);
   checkStructure(params0, base.specs, `${base.name} params0`);
   const w0 = pv.keep(pv.clone(params0));
   const value = (D: Params, x: tf.Tensor): tf.Tensor => sumJet(base.taylor(w0, D, x, order));
@@ -21,7 +28,7 @@ export function taylorModel(base: Network, params0: Params, order: 1 | 2): Netwo
       // c_1 along V: J V (+ D^T H V = c2(D + V) - c2(D) - c2(V) for the quadratic model).
       let c1 = base.taylor(w0, direction, x, 1)[1];
       if (order === 2) {
-        const cross = polar(c2(pv.add(D, direction), x), c2(D, x), c2(direction, x));
+        const cross = polarize((d) => c2(d, x), [D, direction]);
         c1 = c1 && cross ? tf.add(c1, cross) : c1 ?? cross;
         if (k >= 2) out[2] = c2(direction, x);
       }
@@ -66,31 +73,31 @@ function sumJet(j: Jet): tf.Tensor {
   return coefficients(j).reduce((a, b) => tf.add(a, b));
 }
 
-function polar(ab: tf.Tensor | null, a: tf.Tensor | null, b: tf.Tensor | null): tf.Tensor | null {
-  let r = ab;
-  for (const t of [a, b]) if (t) r = r ? tf.sub(r, t) : tf.neg(t);
-  return r;
+/**
+ * Polarization: from c(v) = D^r f[v, ..., v] / r! (a homogeneous form of degree r = dirs.length), the mixed
+ * derivative D^r f[v_1, ..., v_r] = sum_{S subset [r], S nonempty} (-1)^{r-|S|} c(sum_{i in S} v_i).
+ * `c` may return null for an exactly-zero coefficient; the result is null when every term is.
+ */
+export function polarize(c: (direction: Params) => tf.Tensor | null, dirs: Params[]): tf.Tensor | null {
+  const r = dirs.length;
+  // The full set first, then the others in order: for r = 2, (c(a + b) - c(a)) - c(b).
+  const full = (1 << r) - 1;
+  let acc: tf.Tensor | null = null;
+  for (const S of [full, ...Array.from({ length: full - 1 }, (_, i) => i + 1)]) {
+    const members = dirs.filter((_, i) => (S >> i) & 1);
+    const term = c(members.length === 1 ? members[0] : members.reduce((a, b) => pv.add(a, b)));
+    if (!term) continue;
+    const plus = (r - members.length) % 2 === 0;
+    acc = acc ? (plus ? tf.add(acc, term) : tf.sub(acc, term)) : plus ? term : tf.neg(term);
+  }
+  return acc;
 }
 
-/**
- * D^r f(w0)[v_1, ..., v_r] for r distinct directions by polarization:
- * sum_{S subset [r]} (-1)^{r-|S|} c_r(w0; sum_{i in S} v_i), since c_r(w) = D^r f[w^r]/r!.
- */
+/** D^r f(w0)[v_1, ..., v_r] for r distinct directions (polarization of the order-r Taylor coefficient). */
 export function mixedDerivative(base: Network, params0: Params, dirs: Params[], x: tf.Tensor): tf.Tensor {
   const r = dirs.length;
   if (r === 0) return base.apply(params0, x);
-  return tf.tidy(() => {
-    let acc: tf.Tensor | null = null;
-    for (let S = 1; S < 1 << r; S++) {
-      const members = dirs.filter((_, i) => (S >> i) & 1);
-      const sum = members.reduce((a, b) => pv.add(a, b));
-      const cr = base.taylor(params0, sum, x, r)[r];
-      if (!cr) continue;
-      const sign = (r - members.length) % 2 === 0 ? 1 : -1;
-      acc = acc ? tf.add(acc, tf.mul(cr, sign)) : tf.mul(cr, sign);
-    }
-    return acc ?? tf.zeros([x.shape[0], base.outputDim]);
-  });
+  return tf.tidy(() => polarize((d) => base.taylor(params0, d, x, r)[r], dirs) ?? tf.zeros([x.shape[0], base.outputDim]));
 }
 
 /**
@@ -100,7 +107,7 @@ export function mixedDerivative(base: Network, params0: Params, dirs: Params[], 
  */
 export function multilinearModel(base: Network, params0: Params): Network {
   const blocks = base.blocks;
-  if (!blocks || blocks.length < 2) throw new Error(`${base.name} has no parameter blocks: build it with blocks (e.g. bottleneckCascade) for a multilinear model`);
+  if (!blocks || blocks.length < 2) throw new Error(`multilinearModel: ${base.name} has ${blocks?.length ?? 0} parameter blocks; expected at least 2 (build it with blocks, e.g. bottleneckCascade)`);
   checkStructure(params0, base.specs, `${base.name} params0`);
   const w0 = pv.keep(pv.clone(params0));
   const B = blocks.length;
@@ -151,7 +158,7 @@ function invert(A: number[][]): number[][] {
 /** q(t) = g0 + c_1 t + c_x t^2 along Delta = (Delta_1, Delta_2): c_x = D^2 g[Delta_1, Delta_2] (000 eq. 18 on a line). */
 export function bilinearCoefficients(base: Network, params0: Params, direction: Params, x: tf.Tensor): { c0: tf.Tensor; c1: tf.Tensor; cross: tf.Tensor } {
   const blocks = base.blocks;
-  if (!blocks || blocks.length !== 2) throw new Error(`bilinearCoefficients needs a network with exactly 2 blocks; ${base.name} has ${blocks?.length ?? 0}`);
+  if (!blocks || blocks.length !== 2) throw new Error(`bilinearCoefficients: ${base.name} has ${blocks?.length ?? 0} parameter blocks; expected exactly 2`);
   return tf.tidy(() => {
     const parts = blocks.map((names) => Object.fromEntries(Object.entries(direction).map(([k, t]) => [k, names.includes(k) ? t : tf.zerosLike(t)])));
     const jet = base.taylor(params0, direction, x, 1);
