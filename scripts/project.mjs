@@ -26,6 +26,16 @@ export function ensureSelfLink(root = projectRoot()) {
 export const KERNEL_NAME = 'tangent-lab';
 export const KERNEL_DISPLAY_NAME = 'TypeScript (tangent-lab)';
 
+/** The project's Python virtual environment (created by scripts/setup.mjs; git-ignored). */
+export function venvDir(root = projectRoot()) {
+  return join(root, '.venv');
+}
+
+/** The interpreter of the project venv (it may not exist yet). */
+export function venvPython(root = projectRoot()) {
+  return process.platform === 'win32' ? join(venvDir(root), 'Scripts', 'python.exe') : join(venvDir(root), 'bin', 'python');
+}
+
 export function hasFile(p) {
   return existsSync(p);
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import type { ClaimResult } from '../lib/present/claims.js';
@@ -37,32 +37,91 @@ export async function launchBrowser(): Promise<BrowserLike> {
   return chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_ARGS });
 }
 
-/** Runs in the page: draws the spec with plotly.js and returns SVG and PNG data URLs. */
+/**
+ * Runs in the page on a drawn plotly graph `gd`: the bounding boxes of the figure title, axis titles, tick
+ * labels, annotations (subplot titles, marker labels) and the legend, and every pair of them that overlaps
+ * or leaves the canvas. Tick labels of one axis are not compared with each other (plotly spaces them).
+ */
+export const LAYOUT_PROBLEMS_IN_PAGE = `
+  const root = gd.querySelector('.main-svg').getBoundingClientRect();
+  const W = root.width, H = root.height;
+  const items = [];
+  const add = (el, kind, group) => {
+    const b = el.getBoundingClientRect();
+    if (b.width < 0.5 || b.height < 0.5) return;
+    const text = (el.textContent || '').trim().slice(0, 40);
+    items.push({ kind, group, text, x0: b.left - root.left, y0: b.top - root.top, x1: b.right - root.left, y1: b.bottom - root.top });
+  };
+  for (const g of gd.querySelectorAll('.infolayer g[class^="g-"]')) {
+    const cls = [...g.classList].find((c) => /^g-.*title$/.test(c));
+    if (!cls) continue;
+    for (const t of g.querySelectorAll('text')) add(t, cls === 'g-gtitle' ? 'title' : 'axis title ' + cls.slice(2, -5), cls);
+  }
+  for (const t of gd.querySelectorAll('g[class$="tick"] > text')) {
+    const cls = t.parentNode.getAttribute('class');
+    add(t, 'tick label ' + cls.replace(/tick$/, ''), cls);
+  }
+  gd.querySelectorAll('.annotation').forEach((a, i) => add(a, 'annotation', 'annotation' + i));
+  const legend = gd.querySelector('.legend .bg') || gd.querySelector('.legend');
+  if (legend) add(legend, 'legend', 'legend');
+  const problems = [];
+  const name = (it) => it.kind + (it.text ? " '" + it.text + "'" : '');
+  for (const it of items) {
+    if (it.x0 < -1 || it.y0 < -1 || it.x1 > W + 1 || it.y1 > H + 1) problems.push(name(it) + ' leaves the canvas (' + [it.x0, it.y0, it.x1, it.y1].map(Math.round).join(', ') + ' in ' + W + 'x' + H + ')');
+  }
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i + 1; j < items.length; j++) {
+      const a = items[i], b = items[j];
+      if (a.group === b.group) continue;
+      const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0), h = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+      if (w > 1 && h > 1) problems.push(name(a) + ' overlaps ' + name(b));
+    }
+  }
+  return { problems, checked: items.length };
+`;
+
+/** Runs in the page: draws the spec with plotly.js, checks its layout, and returns SVG and PNG data URLs. */
 const RENDER_IN_PAGE = `return (async () => {
   const el = document.getElementById('fig');
   const width = Number(f.layout.width || 640), height = Number(f.layout.height || 440);
   const gd = await Plotly.newPlot(el, f.data, f.layout, { staticPlot: true });
+  const layout = (() => { ${LAYOUT_PROBLEMS_IN_PAGE} })();
   const svg = await Plotly.toImage(gd, { format: 'svg', width, height });
   const png = await Plotly.toImage(gd, { format: 'png', width, height, scale: 2 });
   Plotly.purge(gd);
-  return { svg, png };
+  return { svg, png, layout };
 })();`;
 
-/** Renders every saved figure spec (figures/<notebook>/<name>.json) to .svg and .png next to it. */
+/** What the layout check found in one figure. */
+export interface LayoutCheck {
+  problems: string[];
+  /** Number of text elements and legends measured. */
+  checked: number;
+}
+
+/**
+ * Renders every saved figure spec (figures/<notebook>/<name>.json) to .svg and .png next to it, and writes
+ * figures/layout-check.json: per figure, the titles, axis titles, tick labels, annotations and legends
+ * that overlap each other or leave the canvas (LAYOUT_PROBLEMS_IN_PAGE), measured in Chromium.
+ */
 export async function exportFigures(figuresDir: string, browser: BrowserLike, log: (l: string) => void = () => {}): Promise<string[]> {
   if (!existsSync(figuresDir)) return [];
   const page = await browser.newPage();
   await page.setContent('<!doctype html><html><body><div id="fig"></div></body></html>');
   await page.addScriptTag({ path: plotlyPath() });
   const written: string[] = [];
+  const layouts: Record<string, LayoutCheck> = {};
   for (const nb of readdirSync(figuresDir).sort()) {
     const dir = join(figuresDir, nb);
+    if (!statSync(dir).isDirectory()) continue;
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
       const fig = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Figure;
-      const images = await page.evaluate<{ svg: string; png: string }, Figure>(
-        new Function('f', RENDER_IN_PAGE) as (f: Figure) => Promise<{ svg: string; png: string }>,
+      const images = await page.evaluate<{ svg: string; png: string; layout: LayoutCheck }, Figure>(
+        new Function('f', RENDER_IN_PAGE) as (f: Figure) => Promise<{ svg: string; png: string; layout: LayoutCheck }>,
         fig,
       );
+      layouts[`${nb}/${file.replace(/\.json$/, '')}`] = images.layout;
+      if (images.layout.problems.length > 0) log(`figure ${nb}/${file}: layout: ${images.layout.problems.join('; ')}`);
       const stem = join(dir, file.replace(/\.json$/, ''));
       writeFileSync(`${stem}.svg`, decodeURIComponent(images.svg.replace(/^data:image\/svg\+xml,/, '')));
       writeFileSync(`${stem}.png`, Buffer.from(images.png.replace(/^data:image\/png;base64,/, ''), 'base64'));
@@ -71,6 +130,7 @@ export async function exportFigures(figuresDir: string, browser: BrowserLike, lo
     }
   }
   await page.close();
+  writeFileSync(join(figuresDir, 'layout-check.json'), `${JSON.stringify(layouts, null, 2)}\n`);
   return written;
 }
 
@@ -83,7 +143,7 @@ interface StoreCounts {
 
 interface RunJson {
   updated?: string;
-  notebooks: Record<string, { status: string; seconds: number; profile: string; backend?: string; output: string; claims?: ClaimResult[]; error?: string; store?: StoreCounts }>;
+  notebooks: Record<string, { status: string; seconds: number; profile: string; backend?: string; output: string; claims?: ClaimResult[]; error?: string; store?: StoreCounts; parameters?: Record<string, unknown> }>;
 }
 
 /** `3 computed, 9 reused · code 1a2b3c4d (fig1Run, fig2Run)`, or '' for a notebook that used no stored results. */
@@ -91,6 +151,11 @@ export function storeText(s: StoreCounts | undefined): string {
   if (!s || s.computed + s.reused === 0) return '';
   const fps = Object.entries(s.fingerprints ?? {}).map(([fp, f]) => `${fp.replace(/^sha256:/, '').slice(0, 8)} (${f.tasks.join(', ')})`);
   return `${s.computed} computed, ${s.reused} reused${fps.length ? ` · code ${fps.join('; ')}` : ''}`;
+}
+
+/** `-p` overrides of a notebook's parameters (run.json), as `name=value, …`, or '' when there are none. */
+export function parametersText(p: Record<string, unknown> | undefined): string {
+  return Object.entries(p ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
 }
 
 function esc(s: unknown): string {
@@ -159,7 +224,7 @@ export function writeReport(outDir: string): { html: string; md: string; passed:
       const png = figFile(r, 'png');
       const key = `${r.notebook}/${r.plot}`;
       return `<tr><td>${esc(r.paper)}</td><td>${esc(r.figure)}</td><td><ul>${r.claims.map(claimHtml).join('')}</ul></td>
-<td>${esc(c0.dataset ?? 'synthetic / as in the paper')}</td><td>${esc(e.profile)}</td><td>${esc(e.backend ?? c0.backend)}</td><td>${esc(c0.seeds ?? '')}</td><td>${esc(e.seconds)} s</td><td>${esc(storeText(e.store))}</td>
+<td>${esc(c0.dataset ?? 'synthetic / as in the paper')}</td><td>${esc(e.profile)}${e.parameters ? `<br>-p ${esc(parametersText(e.parameters))}` : ''}</td><td>${esc(e.backend ?? c0.backend)}</td><td>${esc(c0.seeds ?? '')}</td><td>${esc(e.seconds)} s</td><td>${esc(storeText(e.store))}</td>
 <td>${specs[key] ? `<div class="fig" id="fig${i}" data-key="${esc(key)}"></div>` : ''}${png && existsSync(join(outDir, png)) ? `<a href="${esc(png)}">png</a> · <a href="${esc(png.replace(/png$/, 'svg'))}">svg</a>` : ''} · <a href="${esc(e.output)}">notebook</a></td></tr>`;
     })
     .join('\n');
@@ -170,7 +235,7 @@ li.pass b{color:#17803d}li.fail b{color:#c62828}ul{padding-left:16px;margin:0}.q
 <script src="plotly.min.js"></script></head><body>
 <h1>tangent-lab: reproduction report</h1>
 <p class="summary" id="summary">${esc(summary)}</p>
-<p>Run ${esc(run.updated ?? '')}. Notebooks: ${Object.entries(run.notebooks).map(([n, e]) => `<a href="${esc(e.output)}">${esc(n)}</a> (${esc(e.status)}, ${esc(e.seconds)} s${storeText(e.store) ? `; results ${esc(storeText(e.store))}` : ''})`).join(', ')}.</p>
+<p>Run ${esc(run.updated ?? '')}. Notebooks: ${Object.entries(run.notebooks).map(([n, e]) => `<a href="${esc(e.output)}">${esc(n)}</a> (${esc(e.status)}, ${esc(e.seconds)} s${e.parameters ? `, parameters: <code class="params">${esc(parametersText(e.parameters))}</code>` : ''}${storeText(e.store) ? `; results ${esc(storeText(e.store))}` : ''})`).join(', ')}.</p>
 <table><thead><tr><th>paper</th><th>figure</th><th>claim checks</th><th>data</th><th>profile</th><th>backend</th><th>seeds</th><th>notebook time</th><th>stored results</th><th>figure</th></tr></thead><tbody>
 ${rowHtml}
 </tbody></table>
@@ -183,6 +248,8 @@ for (const el of document.querySelectorAll('.fig')) { const s = SPECS[el.dataset
     '',
     `**${summary}.** Run ${run.updated ?? ''}; open \`report.html\` for interactive figures.`,
     '',
+    ...Object.entries(run.notebooks).filter(([, e]) => e.parameters).map(([n, e]) => `- ${n} ran with parameters \`${parametersText(e.parameters)}\``),
+    ...(Object.values(run.notebooks).some((e) => e.parameters) ? [''] : []),
     '| paper | figure | claim checks | data | profile | backend | seeds | time | stored results | figure |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
@@ -190,7 +257,7 @@ for (const el of document.querySelectorAll('.fig')) { const s = SPECS[el.dataset
       const c0 = r.claims[0];
       const checks = r.claims.map((c) => `${c.pass ? '✅ PASS' : '❌ FAIL'} ${c.claim}: ${c.quantity} = ${fmt(c.measured)} (expected ${expected(c)})`).join('<br>');
       const png = figFile(r, 'png');
-      return `| ${r.paper} | ${r.figure} | ${checks.replace(/\|/g, '\\|')} | ${c0.dataset ?? 'synthetic / as in the paper'} | ${e.profile} | ${(e.backend ?? c0.backend).replace(/\|/g, '\\|')} | ${c0.seeds ?? ''} | ${e.seconds} s | ${storeText(e.store).replace(/\|/g, '\\|')} | ${png && existsSync(join(outDir, png)) ? `![${r.plot}](${png})` : ''} [notebook](${e.output}) |`;
+      return `| ${r.paper} | ${r.figure} | ${checks.replace(/\|/g, '\\|')} | ${c0.dataset ?? 'synthetic / as in the paper'} | ${e.profile}${e.parameters ? ` (-p ${parametersText(e.parameters).replace(/\|/g, '\\|')})` : ''} | ${(e.backend ?? c0.backend).replace(/\|/g, '\\|')} | ${c0.seeds ?? ''} | ${e.seconds} s | ${storeText(e.store).replace(/\|/g, '\\|')} | ${png && existsSync(join(outDir, png)) ? `![${r.plot}](${png})` : ''} [notebook](${e.output}) |`;
     }),
     '',
   ].join('\n');

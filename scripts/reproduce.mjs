@@ -3,7 +3,7 @@
 // the executed copies plus run.json to the output folder. Set-up and the library build happen before,
 // in the npm script.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,10 @@ const USAGE = `usage: npm run reproduce -- [options]
   --out DIR               output folder (default: reproduction/); executed notebooks go to DIR/notebooks/
   --timeout-idle SECONDS  report a notebook as hung after this long without kernel output (default 1800)
   --notebooks DIR         folder of the notebooks to run (default: notebooks/)
+  -p, --param NAME=VALUE  override a parameter of the notebooks' cell tagged 'parameters' (repeatable):
+                          a cell tagged 'injected-parameters' is inserted after it (papermill's convention)
+                          and the kernel type-checks the values against the parameters' types. VALUE is
+                          JSON (3000, true, [1,2], "text"), else taken as a string
   --no-report             skip the static figure export (Chromium) and report.html / REPORT.md`;
 
 function fail(message, code = 2) {
@@ -38,6 +42,7 @@ function options(argv) {
         out: { type: 'string' },
         'timeout-idle': { type: 'string' },
         notebooks: { type: 'string' },
+        param: { type: 'string', short: 'p', multiple: true },
         'no-report': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -54,7 +59,32 @@ function options(argv) {
   const idle = Number(parsed['timeout-idle'] ?? 1800);
   if (!(idle > 0)) fail(`--timeout-idle needs a positive number of seconds, got '${parsed['timeout-idle']}'`);
   const only = (parsed.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  return { profile, idle, only, out: parsed.out, notebooks: parsed.notebooks, report: !parsed['no-report'] };
+  let params;
+  try {
+    params = parseParams(parsed.param ?? []);
+  } catch (e) {
+    fail(e.message);
+  }
+  return { profile, idle, only, params, out: parsed.out, notebooks: parsed.notebooks, report: !parsed['no-report'] };
+}
+
+/** `-p name=value` arguments as an object; VALUE is JSON where it parses, else a string. */
+export function parseParams(args) {
+  const params = {};
+  for (const a of args) {
+    const m = /^([A-Za-z_$][\w$]*)=(.*)$/s.exec(a);
+    if (!m) throw new Error(`-p ${a}: expected NAME=VALUE with NAME an identifier (e.g. -p maxWidth=3000)`);
+    const [, name, text] = m;
+    if (name in params) throw new Error(`-p ${name} is given twice`);
+    let value;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    params[name] = value;
+  }
+  return params;
 }
 
 /** Notebooks in dir, sorted, filtered by --only (exact basename, with or without .ipynb, or prefix). */
@@ -76,8 +106,11 @@ async function report(root, outDir) {
     const lib = await import(pathToFileURL(join(root, 'dist', 'scripts', 'report.js')).href);
     const browser = await lib.launchBrowser();
     try {
-      const files = await lib.exportFigures(join(outDir, 'figures'), browser);
+      const files = await lib.exportFigures(join(outDir, 'figures'), browser, (l) => l.includes(': layout: ') && console.log(l));
       console.log(`exported ${files.length / 2} figure(s) as SVG and PNG to ${join(outDir, 'figures')}`);
+      const layouts = Object.values(JSON.parse(readFileSync(join(outDir, 'figures', 'layout-check.json'), 'utf8')));
+      const bad = layouts.filter((l) => l.problems.length > 0).length;
+      console.log(`layout check (Chromium): ${layouts.length - bad} of ${layouts.length} figure(s) without overlapping or clipped text${bad ? ` (see figures/layout-check.json)` : ''}`);
     } finally {
       await browser.close();
     }
@@ -123,6 +156,7 @@ function main() {
     '--kernel', KERNEL_NAME,
     '--profile', opts.profile,
     '--timeout-idle', String(opts.idle),
+    ...(Object.keys(opts.params).length > 0 ? ['--parameters', JSON.stringify(opts.params)] : []),
     ...files.map((f) => shown(join(nbDir, f))),
   ];
   const child = spawn(python, args, { cwd: root, stdio: 'inherit', env: privateKernelEnv(root) });

@@ -13,6 +13,11 @@ by SIGKILL or the OOM killer), stop the run: the kernel's process group (the ker
 workers) is killed, the running notebook is recorded as interrupted with the signal, run.json written.
 Every file is written atomically (temporary file, then rename): a full output folder ends the run with a
 message naming the folder and keeps the earlier executed notebooks and run.json.
+
+--parameters JSON (from `npm run reproduce -p name=value`) follows papermill's convention: a code cell
+tagged 'injected-parameters' is inserted after the cell tagged 'parameters' (replacing an earlier injected
+one). The parameters cell defines an object (`const P = { ... }`); the injected cell assigns the values
+with `satisfies Partial<typeof P>`, so the kernel's type checker rejects an unknown name or a wrong type.
 """
 import argparse
 import asyncio
@@ -226,6 +231,67 @@ def backend_of(nb):
     return None
 
 
+PARAMS_OBJECT = re.compile(r'^(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*\{', re.M)
+TS_DIAGNOSTIC = re.compile(r'^(\d+):(\d+) - (.*)$', re.M)
+
+
+class ParameterError(Exception):
+    pass
+
+
+def tagged(cell, tag):
+    return tag in cell.get('metadata', {}).get('tags', [])
+
+
+def ts_literal(value):
+    return json.dumps(value, ensure_ascii=False)
+
+
+def inject_parameters(nb, params, name):
+    """Inserts the 'injected-parameters' cell; returns {line number in that cell: parameter name}."""
+    nb.cells = [c for c in nb.cells if not tagged(c, 'injected-parameters')]
+    idx = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code' and tagged(c, 'parameters')]
+    if not idx:
+        raise ParameterError(f"notebook {name} has no cell tagged 'parameters', so -p {', '.join(params)} cannot be applied")
+    cell = nb.cells[idx[0]]
+    m = PARAMS_OBJECT.search(cell.source)
+    if not m:
+        raise ParameterError(f"notebook {name}: its 'parameters' cell defines no object (expected `const P = {{ ... }}`)")
+    obj = m.group(1)
+    known = re.findall(r'^\s{2}([A-Za-z_$][\w$]*)\s*:', cell.source, re.M)
+    lines = ['// Injected by `npm run reproduce -p` (papermill convention); the kernel checks names and types.',
+             f'Object.assign({obj}, {{']
+    line_of = {}
+    for key, value in params.items():
+        lines.append(f'  {key}: {ts_literal(value)},')
+        line_of[len(lines)] = key
+    lines.append(f'}} satisfies Partial<typeof {obj}>);')
+    shown = ', '.join(f'{k}: {obj}.{k}' for k in params)
+    lines.append(f"console.log('injected parameters:', JSON.stringify({{ {shown} }}));")
+    new = nbformat.v4.new_code_cell('\n'.join(lines), metadata={'tags': ['injected-parameters']})
+    new.id = 'injected-parameters'
+    nb.cells.insert(idx[0] + 1, new)
+    return line_of, known
+
+
+def parameter_error_text(name, text, line_of, known, params):
+    """The kernel's diagnostics of the injected cell, as one line per rejected parameter."""
+    out = []
+    for m in TS_DIAGNOSTIC.finditer(text):
+        line, msg = int(m.group(1)), m.group(3)
+        unknown = re.search(r"'([A-Za-z_$][\w$]*)' does not exist in type", msg)
+        if unknown:
+            key = unknown.group(1)
+            hint = re.search(r"Did you mean to write '([^']+)'\?", msg)
+            out.append(f"-p {key}: notebook {name} has no parameter '{key}'" + (f" (did you mean '{hint.group(1)}'?)" if hint else '') +
+                       f"; its parameters: {', '.join(known) or 'none'}")
+        elif line in line_of and 'does not satisfy the expected type' not in msg:
+            key = line_of[line]
+            out.append(f"-p {key}={json.dumps(params[key])}: wrong type for parameter '{key}' of notebook {name}: {msg}")
+    # Diagnostics on other lines (the summary 'does not satisfy', the log line) only repeat these.
+    return '\n'.join(dict.fromkeys(out)) if out else f'notebook {name}: the injected parameters cell failed: {text}'
+
+
 def numbered(source):
     lines = source.splitlines() or ['']
     width = len(str(len(lines)))
@@ -240,6 +306,15 @@ async def run_notebook(path, out_path, args, progress, label):
         detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return {'cells': 0, 'seconds': 0.0, 'backend': None, 'status': 'failed',
                 'error': f'{path.name} is not a valid notebook ({type(e).__name__}: {detail})'}
+    entry = {}
+    line_of = known = None
+    if args.parameters:
+        try:
+            line_of, known = inject_parameters(nb, args.parameters, path.stem)
+        except ParameterError as e:
+            return {'cells': len(code_cells(nb)), 'seconds': 0.0, 'backend': None, 'status': 'failed', 'error': str(e),
+                    'parameters': args.parameters}
+        entry['parameters'] = args.parameters
     total = len(code_cells(nb))
     client = Client(
         nb,
@@ -250,7 +325,7 @@ async def run_notebook(path, out_path, args, progress, label):
     )
     client.on_cell_executed = lambda cell, cell_index, execute_reply: setattr(client, 'last_reply', execute_reply)
     start = time.monotonic()
-    entry = {'cells': total}
+    entry['cells'] = total
     task = asyncio.ensure_future(client.async_execute())
     hung = False
     while not task.done():
@@ -290,6 +365,8 @@ async def run_notebook(path, out_path, args, progress, label):
             entry['error'] = f'the kernel died by {died}{oom} during {where}' + (f'\n{text}' if text and 'no error text' not in text and text != str(exc).strip() else '')
         elif client.cell_index is not None:
             entry['error'] = cell_error_text(nb.cells[client.cell_index], exc)
+            if line_of is not None and tagged(nb.cells[client.cell_index], 'injected-parameters'):
+                entry['error'] = parameter_error_text(path.stem, entry['error'], line_of, known, args.parameters)
         else:
             entry['error'] = f'{type(exc).__name__}: {exc}'
         if client.cell_index is not None:
@@ -446,7 +523,7 @@ def write_run_json(path, results, args):
                            'backend': e.get('backend'), 'finished': now,
                            'notebook': e['notebook'], 'output': e['output'], 'claims': e.get('claims', []),
                            'store': e.get('store', {'computed': 0, 'reused': 0, 'fingerprints': {}}),
-                           **{k: e[k] for k in ('cell', 'code_cell', 'error', 'signal') if k in e}}
+                           **{k: e[k] for k in ('parameters', 'cell', 'code_cell', 'error', 'signal') if k in e}}
     data = {'updated': now, 'kernel': args.kernel, 'notebooks': dict(sorted(notebooks.items()))}
     write_atomic(path, json.dumps(data, indent=2) + '\n', 'run.json')
 
@@ -458,6 +535,7 @@ async def main():
     p.add_argument('--kernel', default='tangent-lab')
     p.add_argument('--profile', default='paper', choices=['quick', 'paper'])
     p.add_argument('--timeout-idle', type=float, default=1800)
+    p.add_argument('--parameters', type=json.loads, default={}, help='JSON object of parameter overrides (papermill convention)')
     args = p.parse_args()
 
     os.environ['TANGENT_PROFILE'] = args.profile  # inherited by every kernel
@@ -467,6 +545,8 @@ async def main():
     write_failure = None
     n = len(args.notebooks)
     print(f'running {n} notebook(s), profile {args.profile}, kernel {args.kernel}, output {args.out}', flush=True)
+    if args.parameters:
+        print(f"parameters: {', '.join(f'{k}={json.dumps(v)}' for k, v in args.parameters.items())}", flush=True)
     try:
         for i, path in enumerate(args.notebooks, 1):
             STOP.check_parent()

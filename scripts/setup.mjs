@@ -1,25 +1,33 @@
 #!/usr/bin/env node
 // Idempotent environment set-up run before `npm test`, `npm run reproduce`, `npm run bench`, `npm run lab`:
-// npm dependencies, the package self link, a Python with the Jupyter pieces (apt-get when root on
-// Debian/Ubuntu), Chromium (figure export; warning only), the native OpenBLAS matmul addon (C compiler and
-// libopenblas-dev by apt-get when root on Debian/Ubuntu; warning only: the library then stays on plain wasm),
-// and the project kernelspec.
+// npm dependencies, the package self link, the project venv `.venv/` (JupyterLab 4, Notebook 7, nbclient,
+// nbconvert, jupyter_client, plotly from pip), else a system Python with the Jupyter pieces (apt-get when
+// root on Debian/Ubuntu), Chromium (figure export; warning only), the native OpenBLAS matmul addon (C compiler
+// and libopenblas-dev by apt-get when root on Debian/Ubuntu; warning only: the library then stays on plain
+// wasm), and the project kernelspec.
 // Fast when everything is in place: node_modules is checked against package-lock.json, Python with
 // importlib.util.find_spec, the kernelspec by comparing its kernel.json with the expected one.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { buildNative, NATIVE_ADDON } from './build-native.mjs';
 import { installKernel, kernelSpec } from './kernel-install.mjs';
-import { KERNEL_NAME, ensureSelfLink, projectRoot } from './project.mjs';
+import { patchTslab } from './patch-tslab.mjs';
+import { KERNEL_NAME, ensureSelfLink, projectRoot, venvDir, venvPython } from './project.mjs';
 
 export const PY_MODULES = ['nbclient', 'nbconvert', 'nbformat', 'jupyter_client', 'jupyter_kernel_test', 'notebook'];
 export const APT_PACKAGES = ['jupyter-nbconvert', 'jupyter-client', 'python3-jupyter-kernel-test', 'jupyter-notebook', 'python3-nbclient'];
 const PIP_PACKAGES = ['nbclient', 'nbconvert', 'jupyter_client', 'jupyter_kernel_test', 'notebook'];
 /** What scripts/build-native.mjs needs: a C compiler, the C library headers, OpenBLAS with cblas.h. */
 export const NATIVE_APT_PACKAGES = ['gcc', 'libc6-dev', 'libopenblas-dev'];
+// The venv: pip requirements and the modules that show they are installed.
+export const VENV_REQUIREMENTS = ['jupyterlab>=4,<5', 'notebook>=7,<8', 'nbclient>=0.8', 'nbconvert>=7', 'jupyter_client>=8', 'plotly'];
+export const VENV_MODULES = ['jupyterlab', 'notebook', 'nbclient', 'nbconvert', 'nbformat', 'jupyter_client', 'plotly'];
+// pip cannot provide it here (not on the configured indexes): Debian's, seen through --system-site-packages.
+const KERNEL_TEST_MODULE = 'jupyter_kernel_test';
+const KERNEL_TEST_APT = 'python3-jupyter-kernel-test';
 const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
 
 const root = projectRoot();
@@ -118,8 +126,93 @@ function installMessage(report) {
   ].join('\n');
 }
 
+/**
+ * The venv's interpreter once it has VENV_MODULES, else undefined. It is created from Debian's
+ * /usr/bin/python3 where that exists, with --system-site-packages so that Debian's jupyter_kernel_test
+ * stays importable; pip installs every requirement into the venv (--ignore-installed), so the venv's
+ * Jupyter never mixes with Debian's. A failed pip run is reported once (remembered in the stamp).
+ */
+function ensureVenv(stamp) {
+  if (process.env.TANGENT_PYTHON || process.env.TANGENT_NO_VENV) return undefined;
+  const py = venvPython(root);
+  // .venv lies inside this "type": "module" package: without a package.json of its own, node would load
+  // the CommonJS scripts of Python packages (JupyterLab's yarn.js) as ES modules and fail.
+  const cjs = join(venvDir(root), 'package.json');
+  if (existsSync(py) && !existsSync(cjs)) writeFileSync(cjs, '{ "type": "commonjs" }\n');
+  if (existsSync(py)) disableDebugger();
+  if (existsSync(py) && missingModules(py, VENV_MODULES)?.length === 0) return py;
+  const want = VENV_REQUIREMENTS.join(' ');
+  if (stamp.venvFailed === want) return undefined;
+  const base = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  if (!existsSync(py)) {
+    log(`creating the project venv: ${base} -m venv --system-site-packages .venv`);
+    let ok = run(base, ['-m', 'venv', '--system-site-packages', venvDir(root)]);
+    if (!ok && canApt()) {
+      rmSync(venvDir(root), { recursive: true, force: true });
+      ok = aptInstall(['python3-venv']) && run(base, ['-m', 'venv', '--system-site-packages', venvDir(root)]);
+    }
+    if (!ok) return venvFailed(stamp, want, `${base} -m venv failed (Debian: apt-get install python3-venv)`);
+  }
+  if (!existsSync(cjs)) writeFileSync(cjs, '{ "type": "commonjs" }\n');
+  log(`pip install into .venv: ${want}`);
+  const t0 = Date.now();
+  // Short timeout, no retries: an index that does not answer offline falls through at once.
+  const ok = run(py, ['-m', 'pip', 'install', '--quiet', '--timeout', '5', '--retries', '0', '--ignore-installed', '--disable-pip-version-check', ...VENV_REQUIREMENTS]);
+  const missing = missingModules(py, VENV_MODULES) ?? VENV_MODULES;
+  if (!ok || missing.length > 0) return venvFailed(stamp, want, `pip could not install ${missing.join(', ') || 'every requirement'} (no package index reachable?)`);
+  log(`venv ready in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+  delete stamp.venvFailed;
+  return py;
+}
+
+/**
+ * tslab has no debugger: JupyterLab's and Notebook 7's debugger extension then logs "No active debugger
+ * session" console errors for every cell. Disabled for the venv's front ends (page_config.json in its prefix).
+ */
+function disableDebugger() {
+  const dir = join(venvDir(root), 'etc', 'jupyter', 'labconfig');
+  const file = join(dir, 'page_config.json');
+  const config = readJson(file) ?? {};
+  if (config.disabledExtensions?.['@jupyterlab/debugger-extension'] === true) return;
+  config.disabledExtensions = { ...(config.disabledExtensions ?? {}), '@jupyterlab/debugger-extension': true };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+function venvFailed(stamp, want, why) {
+  stamp.venvFailed = want;
+  log(`warning: ${why}. Using the system's Jupyter packages instead (Debian: ${APT_PACKAGES.join(' ')}); ` +
+    `missing without the venv: JupyterLab 4 (npm run lab opens the classic notebook), Notebook 7 and plotly's ` +
+    `JupyterLab renderer. To get them: .venv/bin/pip install ${VENV_REQUIREMENTS.map((r) => `'${r}'`).join(' ')}, ` +
+    `or remove .venv and re-run the set-up. (This warning is shown once.)`);
+  return undefined;
+}
+
+/** Debian's jupyter_kernel_test, visible in the venv through --system-site-packages; warns once if absent. */
+function ensureKernelTest(python, stamp) {
+  if (stamp.kernelTestChecked === python) return;
+  if (missingModules(python, [KERNEL_TEST_MODULE])?.length !== 0) {
+    if (canApt()) aptInstall([KERNEL_TEST_APT]);
+    if (missingModules(python, [KERNEL_TEST_MODULE])?.length !== 0) {
+      log(`warning: ${python} cannot import ${KERNEL_TEST_MODULE} (the kernel protocol test needs it): ` +
+        `Debian: apt-get install ${KERNEL_TEST_APT}; elsewhere: pip install ${KERNEL_TEST_MODULE}`);
+    }
+  }
+  stamp.kernelTestChecked = python;
+}
+
 function ensurePython(stamp) {
   const wantBrowser = !browserPresent() && canApt() && !stamp.browserTried;
+  const venv = ensureVenv(stamp);
+  if (venv) {
+    if (wantBrowser) {
+      run('apt-get', ['update'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      aptInstall(['chromium']);
+      stamp.browserTried = true;
+    }
+    ensureKernelTest(venv, stamp);
+    return venv;
+  }
   if (stamp.python && pythonCandidates().includes(stamp.python) && !wantBrowser &&
       missingModules(stamp.python, PY_MODULES)?.length === 0) {
     return stamp.python;
@@ -186,6 +279,12 @@ function ensureNative(stamp) {
 export function setup() {
   ensureNodeModules();
   ensureSelfLink(root);
+  // npm ci --ignore-scripts (or an install of tslab by hand) skips the postinstall hook that applies it.
+  try {
+    if (patchTslab(root)) log('applied the project patch of tslab (scripts/patch-tslab.mjs)');
+  } catch (e) {
+    throw new SetupError(e.message);
+  }
   const stamp = readJson(stampPath) ?? {};
   ensureNative(stamp);
   const python = ensurePython(stamp);

@@ -22,6 +22,9 @@ export interface Page {
   evaluate<T>(f: string): Promise<T>;
   screenshot(o: { path: string; fullPage?: boolean }): Promise<unknown>;
   locator(s: string): { count(): Promise<number> };
+  click(s: string, o?: unknown): Promise<void>;
+  selectOption(s: string, v: { label: string } | string): Promise<unknown>;
+  keyboard: { press(k: string): Promise<void>; type(t: string): Promise<void> };
 }
 export interface Browser {
   newPage(o?: unknown): Promise<Page>;

@@ -29,12 +29,12 @@ export function reproduce(args: string[], env: NodeJS.ProcessEnv = process.env):
   return run(process.execPath, [join(root, 'scripts', 'reproduce.mjs'), ...args], { env });
 }
 
-/** The Python interpreter with the Jupyter modules (scripts/jupyter-python.mjs). */
-export async function jupyterPython(modules: string[]): Promise<string> {
+/** The Python interpreter with the Jupyter modules (scripts/jupyter-python.mjs); `check`: a Python condition. */
+export async function jupyterPython(modules: string[], check?: string): Promise<string> {
   const mod = (await import(pathToFileURL(join(root, 'scripts', 'jupyter-python.mjs')).href)) as {
-    findJupyterPython(modules: string[]): string;
+    findJupyterPython(modules: string[], check?: string): string;
   };
-  return mod.findJupyterPython(modules);
+  return mod.findJupyterPython(modules, check);
 }
 
 export interface NotebookJson {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { cellStdout, jupyterPython, reproduce, root, run, type NotebookJson } from './kernel-support.js';
+import { cellStdout, jupyterPython, notebook, reproduce, root, run, type NotebookJson } from './kernel-support.js';
 
 describe('the tangent-lab kernel', () => {
   const out = mkdtempSync(join(tmpdir(), 'tangent-kernel-test-'));
@@ -22,6 +22,24 @@ describe('the tangent-lab kernel', () => {
     assert.equal(entry.status, 'ok');
     assert.equal(entry.profile, 'quick');
     assert.match(entry.backend, /^(node|wasm\+openblas|wasm|cpu) /);
+  });
+
+  test("tslab patch: an object shorthand property naming an earlier cell's variable (train({ net, lr }))", { timeout: 180_000 }, async () => {
+    const dir = join(out, 'shorthand');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'shorthand.ipynb'),
+      notebook(
+        'const net = { w: 2 };\nlet lr = 3;',
+        "const train = (o: { net: { w: number }; lr: number }) => o.net.w * o.lr;\nconsole.log('shorthand', train({ net, lr }));",
+        "({ lr } = { lr: 5 });\nconst { w = 0 } = { ...net };\nconsole.log('reassigned', lr, w, JSON.stringify({ net, lr, w }));",
+        "({ lr = 7 } = {} as { lr?: number });\nconsole.log('default', lr);",
+      ),
+    );
+    const r = await reproduce(['--notebooks', dir, '--out', join(out, 'shorthand-out'), '--profile', 'quick', '--no-report']);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const nb = JSON.parse(readFileSync(join(out, 'shorthand-out', 'notebooks', 'shorthand.ipynb'), 'utf8')) as NotebookJson;
+    assert.deepEqual(cellStdout(nb).slice(1), ['shorthand 6\n', 'reassigned 5 2 {"net":{"w":2},"lr":5,"w":2}\n', 'default 7\n']);
   });
 
   test('jupyter_kernel_test suite (test/kernel_spec_test.py)', { timeout: 180_000 }, async () => {

@@ -30,6 +30,12 @@ describe('reproduction report in a real browser', () => {
       const png = readFileSync(join(out, 'figures', nb, files.find((f) => f.endsWith('.png')) as string));
       assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], 'PNG signature');
     }
+    // Layout checked in Chromium on every exported figure (scripts/report.ts, LAYOUT_PROBLEMS_IN_PAGE).
+    const layouts = JSON.parse(readFileSync(join(out, 'figures', 'layout-check.json'), 'utf8')) as Record<string, { problems: string[]; checked: number }>;
+    const exported = ['000_multilinearity', '001_dag_networks'].flatMap((nb) => readdirSync(join(out, 'figures', nb)).filter((f) => f.endsWith('.json')).map((f) => `${nb}/${f.replace(/\.json$/, '')}`));
+    assert.deepEqual(Object.keys(layouts).sort(), exported.sort(), 'every exported figure is layout-checked');
+    for (const [name, l] of Object.entries(layouts)) assert.deepEqual(l.problems, [], `${name}: overlapping or clipped text`);
+    assert.match(r.stdout, /^layout check \(Chromium\): (\d+) of \1 figure\(s\) without overlapping or clipped text$/m);
     const browser = await launch();
     try {
       const page = await browser.newPage({ viewport: { width: 1500, height: 1200 } });

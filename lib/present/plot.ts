@@ -3,8 +3,47 @@ import type { AxisSpec, Figure, PlotSeries } from './figure.js';
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
+// Layout in pixels (plotly's defaults place a horizontal legend by a fraction of the plot height, which
+// lands on the x-axis title of short plots, and subplot titles on the x-axis titles of the row above).
+const PX = {
+  left: 78, // y tick labels and y-axis title
+  right: 24,
+  top: 64, // figure title
+  subplotTitle: 30, // a panel's title above it
+  xAxisBlock: 62, // x tick labels and x-axis title below a plot area
+  columnGap: 84, // the next panel's y tick labels and y-axis title
+  legendRow: 24,
+};
+
 function axis(a: AxisSpec): Record<string, unknown> {
-  return { title: { text: a.title }, type: a.log ? 'log' : 'linear', exponentformat: 'power', showline: true, mirror: true, ticks: 'outside' };
+  return { title: { text: a.title }, type: a.log ? 'log' : 'linear', exponentformat: 'power', showline: true, mirror: true, ticks: 'outside', automargin: false };
+}
+
+/** Legend entries plotly will draw: traces shown in the legend, one per name. */
+function legendNames(data: Record<string, unknown>[]): string[] {
+  return [...new Set(data.filter((t) => t.showlegend !== false && t.name !== undefined && t.type !== 'heatmap').map((t) => String(t.name)))];
+}
+
+/**
+ * A horizontal legend below the x-axis block of a plot area `plotHeight` px tall, in a figure `width` px
+ * wide: its layout and the height (px) it needs, estimated from the entries' text (12 px font).
+ */
+function legendBelow(names: string[], width: number, plotHeight: number): { legend: Record<string, unknown>; height: number } {
+  if (names.length === 0) return { legend: {}, height: 0 };
+  let rows = 1;
+  let x = 0;
+  for (const n of names) {
+    const w = 46 + 7.2 * n.length;
+    if (x > 0 && x + w > width - 20) {
+      rows += 1;
+      x = 0;
+    }
+    x += w;
+  }
+  return {
+    legend: { orientation: 'h', x: 0, xanchor: 'left', y: -PX.xAxisBlock / plotHeight, yanchor: 'top', yref: 'paper', font: { size: 12 } },
+    height: rows * PX.legendRow + 18,
+  };
 }
 
 /** Curves (with optional bands) on linear or log axes. */
@@ -16,13 +55,26 @@ export function linePlot(opts: { title: string; x: AxisSpec; y: AxisSpec; series
     if (s.band && s.band.every((v) => Number.isFinite(v))) {
       const upper = s.y.map((v, j) => v + (s.band as number[])[j]);
       const lower = s.y.map((v, j) => (opts.y.log ? Math.max(v - (s.band as number[])[j], v / 10) : v - (s.band as number[])[j]));
-      data.push({ type: 'scatter', x: [...s.x, ...[...s.x].reverse()], y: [...upper, ...[...lower].reverse()], mode: 'lines', fill: 'toself', fillcolor: hexAlpha(color, 0.18), line: { width: 0 }, hoverinfo: 'skip', showlegend: false, name: `${s.name} band` });
+      data.push({ type: 'scatter', x: [...s.x, ...[...s.x].reverse()], y: [...upper, ...[...lower].reverse()], mode: 'lines', fill: 'toself', fillcolor: hexAlpha(color, 0.18), line: { width: 0 }, hoverinfo: 'skip', showlegend: false, name: `${s.name} band`, meta: { series: s.name, band: true, autoColor: !s.color } });
     }
-    data.push({ type: 'scatter', name: s.name, x: s.x, y: s.y, mode: s.mode ?? 'lines+markers', line: { color, dash: s.dash ?? 'solid' }, marker: { color, size: 6 } });
+    data.push({ type: 'scatter', name: s.name, x: s.x, y: s.y, mode: s.mode ?? 'lines+markers', line: { color, dash: s.dash ?? 'solid' }, marker: { color, size: 6 }, meta: { series: s.name, autoColor: !s.color } });
   });
+  const width = opts.width ?? 640;
+  const plotHeight = (opts.height ?? 440) - PX.top - PX.xAxisBlock;
+  const { legend, height: legendHeight } = legendBelow(legendNames(data), width, plotHeight);
   return {
     data,
-    layout: { title: { text: opts.title }, xaxis: axis(opts.x), yaxis: axis(opts.y), width: opts.width ?? 640, height: opts.height ?? 440, template: 'plotly_white', legend: { orientation: 'h', y: -0.2 } },
+    layout: {
+      title: { text: opts.title, x: 0.5, xanchor: 'center', y: 1 - 16 / (plotHeight + PX.top + PX.xAxisBlock + legendHeight), yanchor: 'top' },
+      xaxis: axis(opts.x),
+      yaxis: axis(opts.y),
+      width,
+      height: PX.top + plotHeight + PX.xAxisBlock + legendHeight,
+      margin: { l: PX.left, r: PX.right, t: PX.top, b: PX.xAxisBlock + legendHeight, autoexpand: false },
+      template: 'plotly_white',
+      showlegend: legendNames(data).length > 0,
+      legend,
+    },
   };
 }
 
@@ -55,10 +107,36 @@ export function loglogPlot(opts: { title: string; x: string; y: string; series: 
   return linePlot({ title: opts.title, x: { title: opts.x, log: true }, y: { title: opts.y, log: true }, series });
 }
 
-/** Vertical marker lines, e.g. eta_crit and eta_max on a learning-rate axis. */
+/** Position on an axis for an annotation: plotly takes log10 of the value on a log axis (shapes take the value). */
+function annotationCoord(fig: Figure, axisKey: 'xaxis' | 'yaxis', v: number): number {
+  return (fig.layout[axisKey] as { type?: string } | undefined)?.type === 'log' ? Math.log10(v) : v;
+}
+
+/**
+ * Vertical marker lines, e.g. eta_crit and eta_max on a learning-rate axis, labelled inside the top of the
+ * plot (not above it, where a panel's title goes). Kept by `panels()`.
+ *
+ * ```ts
+ * show(withMarkers(linePlot({ ... }), [{ x: 2 / lambda0, label: 'η_crit' }]));
+ * ```
+ */
 export function withMarkers(fig: Figure, markers: { x: number; label: string; color?: string }[]): Figure {
   const shapes = markers.map((m) => ({ type: 'line', xref: 'x', yref: 'paper', x0: m.x, x1: m.x, y0: 0, y1: 1, line: { dash: 'dot', color: m.color ?? '#444', width: 1.5 } }));
-  const annotations = markers.map((m) => ({ x: m.x, y: 1, xref: 'x', yref: 'paper', text: m.label, showarrow: false, yanchor: 'bottom', font: { size: 11 } }));
+  const annotations = markers.map((m) => ({ x: annotationCoord(fig, 'xaxis', m.x), y: 1, xref: 'x', yref: 'paper', text: m.label, showarrow: false, xanchor: 'left', yanchor: 'top', xshift: 3, yshift: -2, bgcolor: 'rgba(255,255,255,0.8)', font: { size: 11, color: m.color ?? '#444' } }));
+  return { data: fig.data, layout: { ...fig.layout, shapes: [...((fig.layout.shapes as unknown[]) ?? []), ...shapes], annotations: [...((fig.layout.annotations as unknown[]) ?? []), ...annotations] } };
+}
+
+/**
+ * Horizontal reference lines, e.g. a loss level or the value a quantity should reach, labelled at the right
+ * end inside the plot. Kept by `panels()`.
+ *
+ * ```ts
+ * show(withReferenceLines(linePlot({ ... }), [{ y: 1, label: 'Ω(1) level' }]));
+ * ```
+ */
+export function withReferenceLines(fig: Figure, lines: { y: number; label: string; color?: string; dash?: 'dash' | 'dot' | 'solid' }[]): Figure {
+  const shapes = lines.map((l) => ({ type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: l.y, y1: l.y, line: { dash: l.dash ?? 'dash', color: l.color ?? '#666', width: 1.5 } }));
+  const annotations = lines.map((l) => ({ x: 1, y: annotationCoord(fig, 'yaxis', l.y), xref: 'paper', yref: 'y', text: l.label, showarrow: false, xanchor: 'right', yanchor: 'bottom', xshift: -4, bgcolor: 'rgba(255,255,255,0.8)', font: { size: 11, color: l.color ?? '#666' } }));
   return { data: fig.data, layout: { ...fig.layout, shapes: [...((fig.layout.shapes as unknown[]) ?? []), ...shapes], annotations: [...((fig.layout.annotations as unknown[]) ?? []), ...annotations] } };
 }
 
@@ -68,27 +146,97 @@ export function heatmap(opts: { title: string; values: ArrayLike<number>; rows: 
   return { data: [{ type: 'heatmap', z, colorscale: opts.colorscale ?? 'RdBu', reversescale: true, zmid: 0 }], layout: { title: { text: opts.title }, yaxis: { autorange: 'reversed', scaleanchor: 'x' }, width: 520, height: 480 } };
 }
 
-/** Side-by-side panels mirroring a paper figure's (a), (b), ...; each panel keeps its axes. */
-export function panels(title: string, figs: Figure[], { columns = figs.length, labels }: { columns?: number; labels?: string[] } = {}): Figure {
+/** The series a trace belongs to, for one colour per series across panels (loglogPlot's slope suffix dropped). */
+function seriesKey(t: Record<string, unknown>): string | undefined {
+  const meta = t.meta as { series?: string; autoColor?: boolean } | undefined;
+  if (!meta?.autoColor || meta.series === undefined) return undefined;
+  return meta.series.replace(/ \(slope [^)]*\)$/, '');
+}
+
+/** A panel's reference (`x`, `paper`, `y domain`) moved onto the panel's axes `xa`/`ya`. */
+function panelRef(ref: unknown, axisLetter: 'x' | 'y', own: string): string {
+  if (ref === undefined || ref === 'paper') return `${own} domain`;
+  if (ref === axisLetter) return own;
+  if (ref === `${axisLetter} domain`) return `${own} domain`;
+  return String(ref);
+}
+
+/**
+ * Panels mirroring a paper figure's (a), (b), ...: each keeps its axes, its title above it (clear of the
+ * x-axis title of the row above), its vertical markers and reference lines; one legend below everything;
+ * a series name keeps one colour in every panel.
+ *
+ * ```ts
+ * show(panels('Paper 002, Figure 1', [loglogPlot({ ... }), linePlot({ ... })], { columns: 2 }), '002-fig1');
+ * ```
+ */
+export function panels(title: string, figs: Figure[], { columns = figs.length, labels, panelWidth = 360, panelHeight = 270 }: { columns?: number; labels?: string[]; panelWidth?: number; panelHeight?: number } = {}): Figure {
   const rows = Math.ceil(figs.length / columns);
+  const width = PX.left + PX.right + columns * panelWidth + (columns - 1) * PX.columnGap;
+  const rowGap = PX.xAxisBlock + PX.subplotTitle;
+  const plotW = width - PX.left - PX.right;
+  const plotH = rows * panelHeight + (rows - 1) * rowGap;
+  const colors = new Map<string, string>();
+  const colorOf = (key: string) => {
+    if (!colors.has(key)) colors.set(key, PALETTE[colors.size % PALETTE.length]);
+    return colors.get(key) as string;
+  };
   const data: Record<string, unknown>[] = [];
-  const layout: Record<string, unknown> = { title: { text: title }, width: 420 * columns, height: 380 * rows + 80, template: 'plotly_white', showlegend: true, legend: { orientation: 'h', y: -0.12 }, annotations: [] as unknown[] };
-  const gap = 0.08;
+  const shapes: unknown[] = [];
+  const annotations: unknown[] = [];
+  const layout: Record<string, unknown> = {};
+  const shown = new Set<string>();
   figs.forEach((f, i) => {
     const k = i + 1;
     const r = Math.floor(i / columns);
     const c = i % columns;
     const xa = k === 1 ? 'x' : `x${k}`;
     const ya = k === 1 ? 'y' : `y${k}`;
-    for (const t of f.data) data.push({ ...t, xaxis: xa, yaxis: ya, legendgroup: `p${k}` });
-    const w = (1 - gap * (columns - 1)) / columns;
-    const h = (1 - gap * (rows - 1)) / rows;
+    for (const t of f.data) {
+      const key = seriesKey(t);
+      const trace: Record<string, unknown> = { ...t, xaxis: xa, yaxis: ya };
+      if (key !== undefined) {
+        const color = colorOf(key);
+        if ((t.meta as { band?: boolean }).band) trace.fillcolor = hexAlpha(color, 0.18);
+        else trace.line = { ...(t.line as object), color };
+        if (t.marker) trace.marker = { ...(t.marker as object), color };
+      }
+      // One legend entry per name: later panels' traces of a name already listed join its group.
+      const name = t.name === undefined ? undefined : String(t.name);
+      if (name !== undefined && t.showlegend !== false) {
+        trace.legendgroup = name;
+        if (shown.has(name)) trace.showlegend = false;
+        shown.add(name);
+      }
+      data.push(trace);
+    }
+    const x0 = (c * (panelWidth + PX.columnGap)) / plotW;
+    const yTop = 1 - (r * (panelHeight + rowGap)) / plotH;
     const fx = f.layout.xaxis as Record<string, unknown>;
     const fy = f.layout.yaxis as Record<string, unknown>;
-    layout[k === 1 ? 'xaxis' : `xaxis${k}`] = { ...fx, domain: [c * (w + gap), c * (w + gap) + w], anchor: ya };
-    layout[k === 1 ? 'yaxis' : `yaxis${k}`] = { ...fy, domain: [1 - (r + 1) * h - r * gap, 1 - r * (h + gap)], anchor: xa };
+    layout[k === 1 ? 'xaxis' : `xaxis${k}`] = { ...fx, domain: [x0, x0 + panelWidth / plotW], anchor: ya };
+    layout[k === 1 ? 'yaxis' : `yaxis${k}`] = { ...fy, domain: [yTop - panelHeight / plotH, yTop], anchor: xa };
     const label = labels?.[i] ?? `(${String.fromCharCode(97 + i)}) ${(f.layout.title as { text?: string })?.text ?? ''}`;
-    (layout.annotations as unknown[]).push({ text: label, x: c * (w + gap) + w / 2, y: 1 - r * (h + gap), xref: 'paper', yref: 'paper', showarrow: false, yanchor: 'bottom', font: { size: 13 } });
+    annotations.push({ text: label, x: x0 + panelWidth / plotW / 2, y: yTop, xref: 'paper', yref: 'paper', showarrow: false, xanchor: 'center', yanchor: 'bottom', yshift: 6, font: { size: 13 } });
+    for (const sh of (f.layout.shapes as Record<string, unknown>[] | undefined) ?? []) {
+      shapes.push({ ...sh, xref: panelRef(sh.xref, 'x', xa), yref: panelRef(sh.yref, 'y', ya) });
+    }
+    for (const an of (f.layout.annotations as Record<string, unknown>[] | undefined) ?? []) {
+      annotations.push({ ...an, xref: panelRef(an.xref, 'x', xa), yref: panelRef(an.yref, 'y', ya) });
+    }
+  });
+  const { legend, height: legendHeight } = legendBelow(legendNames(data), width, plotH);
+  const height = PX.top + PX.subplotTitle + plotH + PX.xAxisBlock + legendHeight;
+  Object.assign(layout, {
+    title: { text: title, x: 0.5, xanchor: 'center', y: 1 - 16 / height, yanchor: 'top' },
+    width,
+    height,
+    margin: { l: PX.left, r: PX.right, t: PX.top + PX.subplotTitle, b: PX.xAxisBlock + legendHeight, autoexpand: false },
+    template: 'plotly_white',
+    showlegend: legendNames(data).length > 0,
+    legend,
+    shapes,
+    annotations,
   });
   return { data, layout };
 }

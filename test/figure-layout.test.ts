@@ -1,0 +1,105 @@
+// The figure builders' layout, measured in Chromium (bounding boxes): titles, axis titles, tick labels,
+// subplot titles, marker labels and legends neither overlap nor leave the canvas; one colour per series
+// across panels; vertical markers and horizontal reference lines survive panels().
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { Figure } from '../lib/present/figure.js';
+import { linePlot, loglogPlot, panels, withMarkers, withReferenceLines } from '../lib/present/plot.js';
+import { exportFigures, launchBrowser, type LayoutCheck } from '../scripts/report.js';
+import { testOutput } from './browser-support.js';
+
+const widths = [300, 1_000, 3_000, 10_000];
+const decay = (c: number, p: number) => widths.map((m) => c * m ** p);
+const series = (names: string[]) => names.map((name, i) => ({ name, x: widths, y: decay(1 + i, -0.5 + 0.1 * i), band: decay(0.1, -0.5) }));
+
+/** Figures shaped like the notebooks' (long titles and legends, log axes, 2 x 2 panels, markers). */
+function figures(): Record<string, Figure> {
+  const steps = Array.from({ length: 50 }, (_, i) => i * 20);
+  const curve = (name: string, k: number) => ({ name, x: steps, y: steps.map((t) => 1 - Math.exp(-t / (100 * k))), mode: 'lines' as const });
+  const lr = [0.1, 0.3, 1, 3, 10];
+  return {
+    line: linePlot({ title: 'Training loss of a wide network (mean over 3 seeds)', x: { title: 'step t' }, y: { title: 'loss L(w_t)', log: true }, series: series(['a', 'b']) }),
+    loglog: loglogPlot({ title: 'ΔK vs width', x: 'width m', y: 'ΔK', series: series(['linear output f', 'softmax(f)', 'swish(f)']), reference: { slope: -0.5, label: 'Θ(1/√m)' } }),
+    'panels-2x2': panels('Paper 002, Table 1: Hessian norm and gradient norm vs width (at initialisation)', [
+      loglogPlot({ title: '‖H‖ at initialisation', x: 'width m', y: '‖H‖', series: series(['linear-output', 'nonlinear-output', 'bottleneck']) }),
+      loglogPlot({ title: '‖∇f‖² at initialisation', x: 'width m', y: '‖∇f‖²', series: series(['linear-output', 'nonlinear-output', 'bottleneck']) }),
+      linePlot({ title: 'ΔK(t) at the largest width', x: { title: 'step t' }, y: { title: 'ΔK(t)' }, series: [curve('linear-output', 1), curve('bottleneck', 2)] }),
+      withReferenceLines(linePlot({ title: 'ΔK(t), bottleneck', x: { title: 'step t' }, y: { title: 'ΔK(t)' }, series: [curve('bottleneck', 3)] }), [{ y: 0.5, label: 'half' }]),
+    ], { columns: 2 }),
+    'panels-markers': panels('Catapult: loss vs learning rate, with η_crit and η_max', [
+      withMarkers(linePlot({ title: 'final loss', x: { title: 'learning rate η', log: true }, y: { title: 'loss', log: true }, series: [{ name: 'loss', x: lr, y: [1, 0.5, 0.2, 3, 100] }] }), [{ x: 0.5, label: 'η_crit' }, { x: 5, label: 'η_max' }]),
+      withReferenceLines(withMarkers(linePlot({ title: 'top Hessian eigenvalue', x: { title: 'learning rate η', log: true }, y: { title: 'λ_max' }, series: [{ name: 'λ_max', x: lr, y: [20, 20, 19, 4, 2] }] }), [{ x: 0.5, label: 'η_crit' }]), [{ y: 4, label: '2/η level' }]),
+    ]),
+    'panels-3': panels('Paper 004, Figure 3: mean |cos| between neuron gradients of one layer (at initialisation)', [
+      loglogPlot({ title: 'by width m', x: 'width m', y: 'mean |cos|', series: series(['layer 1', 'layer 2', 'layer 3']) }),
+      loglogPlot({ title: 'by bottleneck width m_b', x: 'bottleneck width m_b', y: 'mean |cos|', series: series(['layer 1', 'layer 2 (after the bottleneck)', 'layer 3']) }),
+      linePlot({ title: 'spread over seeds', x: { title: 'width m', log: true }, y: { title: 'std' }, series: series(['layer 1', 'layer 3']) }),
+    ]),
+  };
+}
+
+describe('figure layout in Chromium', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tangent-layout-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('no overlapping or clipped text in line, log-log and panel figures', { timeout: 120_000 }, async () => {
+    const figs = figures();
+    mkdirSync(join(dir, 'figures', 'lib'), { recursive: true });
+    for (const [name, f] of Object.entries(figs)) writeFileSync(join(dir, 'figures', 'lib', `${name}.json`), JSON.stringify(f));
+    const browser = await launchBrowser();
+    try {
+      await exportFigures(join(dir, 'figures'), browser);
+    } finally {
+      await browser.close();
+    }
+    mkdirSync(join(testOutput, 'figure-layout'), { recursive: true });
+    for (const name of Object.keys(figs)) writeFileSync(join(testOutput, 'figure-layout', `${name}.png`), readFileSync(join(dir, 'figures', 'lib', `${name}.png`)));
+    const checks = JSON.parse(readFileSync(join(dir, 'figures', 'layout-check.json'), 'utf8')) as Record<string, LayoutCheck>;
+    assert.deepEqual(Object.keys(checks).sort(), Object.keys(figs).map((n) => `lib/${n}`).sort());
+    for (const [name, c] of Object.entries(checks)) {
+      assert.ok(c.checked > 10, `${name}: only ${c.checked} elements measured`);
+      assert.deepEqual(c.problems, [], `${name}: layout problems`);
+    }
+  });
+
+  test('the check finds overlaps: a legend placed on the x-axis title, a title off the canvas', { timeout: 120_000 }, async () => {
+    const base = linePlot({ title: 'a title', x: { title: 'x axis title' }, y: { title: 'y' }, series: series(['a']) });
+    const bad = { ...base, layout: { ...base.layout, legend: { orientation: 'h', x: 0.3, y: -0.12, yanchor: 'top' }, title: { text: 'a title far too long for this narrow figure, so it runs off both sides of the canvas', x: 0.5, xanchor: 'center' }, width: 300 } };
+    mkdirSync(join(dir, 'bad', 'x'), { recursive: true });
+    writeFileSync(join(dir, 'bad', 'x', 'bad.json'), JSON.stringify(bad));
+    const browser = await launchBrowser();
+    try {
+      await exportFigures(join(dir, 'bad'), browser);
+    } finally {
+      await browser.close();
+    }
+    const problems = (JSON.parse(readFileSync(join(dir, 'bad', 'layout-check.json'), 'utf8')) as Record<string, LayoutCheck>)['x/bad'].problems.join('\n');
+    assert.match(problems, /^axis title x 'x axis title' overlaps legend$/m);
+    assert.match(problems, /^title 'a title far too long.*' leaves the canvas/m);
+  });
+
+  test('panels: one colour per series name in every panel, one legend entry per name, markers and reference lines kept', () => {
+    const p = figures()['panels-2x2'];
+    const colorOf = new Map<string, Set<string>>();
+    for (const t of p.data) {
+      const key = String(t.name).replace(/ \(slope [^)]*\)$/, '').replace(/ band$/, '');
+      const c = t.fill === 'toself' ? String(t.fillcolor) : String((t.line as { color: string }).color);
+      const norm = c.startsWith('rgba') ? c : c;
+      if (t.fill !== 'toself') colorOf.set(key, (colorOf.get(key) ?? new Set()).add(norm));
+    }
+    for (const [name, set] of colorOf) assert.equal(set.size, 1, `${name} drawn in ${[...set].join(', ')}`);
+    assert.equal(colorOf.get('linear-output')?.values().next().value, colorOf.get('linear-output')?.values().next().value);
+    assert.notEqual([...(colorOf.get('linear-output') ?? [])][0], [...(colorOf.get('bottleneck') ?? [])][0]);
+    const legendNames = p.data.filter((t) => t.showlegend !== false).map((t) => String(t.name));
+    assert.equal(new Set(legendNames).size, legendNames.length, 'each legend entry once');
+    const m = figures()['panels-markers'];
+    const shapes = m.layout.shapes as { xref: string; yref: string; x0: number; y0: number }[];
+    assert.deepEqual(shapes.map((s) => [s.xref, s.yref]), [['x', 'y domain'], ['x', 'y domain'], ['x2', 'y2 domain'], ['x2 domain', 'y2']]);
+    const labels = (m.layout.annotations as { text: string; xref: string; x: number }[]).filter((a) => /η|level/.test(a.text));
+    assert.deepEqual(labels.map((a) => [a.text, a.xref]), [['η_crit', 'x'], ['η_max', 'x'], ['η_crit', 'x2'], ['2/η level', 'x2 domain']]);
+    assert.ok(Math.abs(labels[0].x - Math.log10(0.5)) < 1e-12, 'annotation on a log axis at log10(x)');
+  });
+});
