@@ -249,14 +249,14 @@ export interface CachedRun<R> {
   entry: StoredEntry<R>;
 }
 
-/** Like `cached`, also telling whether the result came from the store. */
-export async function cachedRun<R>(store: ResultStore, config: unknown, compute: () => Promise<R> | R): Promise<CachedRun<R>> {
+/** Like `cached`, also telling whether the result came from the store; `meta` goes into a new entry's metadata. */
+export async function cachedRun<R>(store: ResultStore, config: unknown, compute: () => Promise<R> | R, meta: Record<string, unknown> = {}): Promise<CachedRun<R>> {
   encodePlain(config, 'config');
   const hit = await lookup<R>(store, config);
   if (hit) return { result: hit.result, key: hit.key, fromCache: true, entry: hit };
   const t0 = performance.now();
   const result = await compute();
-  const entry = await storeResult(store, config, result, { elapsedMs: performance.now() - t0 });
+  const entry = await storeResult(store, config, result, { ...meta, elapsedMs: performance.now() - t0 });
   return { result: entry.result, key: entry.key, fromCache: false, entry };
 }
 

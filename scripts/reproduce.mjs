@@ -19,6 +19,9 @@ const USAGE = `usage: npm run reproduce -- [options]
   --out DIR               output folder (default: reproduction/); executed notebooks go to DIR/notebooks/
   --timeout-idle SECONDS  report a notebook as hung after this long without kernel output (default 1800)
   --notebooks DIR         folder of the notebooks to run (default: notebooks/)
+  --engine local|slurm    where sweep points are computed, passed to the notebooks as TANGENT_ENGINE
+                          (default: $TANGENT_ENGINE, else local); slurm: one sbatch --array job per sweep,
+                          options from TANGENT_SLURM_ARGS, store in TANGENT_RESULTS_DIR (shared by all nodes)
   --no-report             skip the static figure export (Chromium) and report.html / REPORT.md`;
 
 function fail(message, code = 2) {
@@ -37,6 +40,7 @@ function options(argv) {
         out: { type: 'string' },
         'timeout-idle': { type: 'string' },
         notebooks: { type: 'string' },
+        engine: { type: 'string' },
         'no-report': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -52,8 +56,10 @@ function options(argv) {
   if (!['quick', 'paper'].includes(profile)) fail(`profile '${profile}' is not quick or paper`);
   const idle = Number(parsed['timeout-idle'] ?? 1800);
   if (!(idle > 0)) fail(`--timeout-idle needs a positive number of seconds, got '${parsed['timeout-idle']}'`);
+  const engine = parsed.engine ?? (process.env.TANGENT_ENGINE?.trim() || 'local');
+  if (!['local', 'slurm'].includes(engine)) fail(`engine '${engine}' is not local or slurm`);
   const only = (parsed.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  return { profile, idle, only, out: parsed.out, notebooks: parsed.notebooks, report: !parsed['no-report'] };
+  return { profile, idle, only, out: parsed.out, notebooks: parsed.notebooks, report: !parsed['no-report'], engine };
 }
 
 /** Notebooks in dir, sorted, filtered by --only (exact basename, with or without .ipynb, or prefix). */
@@ -124,7 +130,7 @@ function main() {
     '--timeout-idle', String(opts.idle),
     ...files.map((f) => shown(join(nbDir, f))),
   ];
-  const child = spawn(python, args, { cwd: root, stdio: 'inherit', env: privateKernelEnv(root) });
+  const child = spawn(python, args, { cwd: root, stdio: 'inherit', env: { ...privateKernelEnv(root), TANGENT_ENGINE: opts.engine } });
   // Ctrl-C reaches the Python driver too (same process group); wait for its summary.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => child.kill('SIGTERM'));

@@ -172,6 +172,17 @@ export async function stopLocalSlurm(dir) {
   writeFileSync(join(dir, 'pids.json'), '{}\n');
 }
 
+/** Last resort when there is no time to wait (process exit): SIGTERM to the daemons started in `dir`. */
+export function killLocalSlurm(dir) {
+  for (const pid of Object.values(daemonPids(dir))) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+}
+
 function tail(file, n = 15) {
   try {
     return readFileSync(file, 'utf8').trim().split('\n').slice(-n).join('\n');
@@ -231,7 +242,7 @@ export async function startLocalSlurm({ dir, log = (l) => process.stderr.write(`
     await stopLocalSlurm(dir);
     throw e;
   }
-  return { dir, conf, env: { SLURM_CONF: conf }, ports, stop: () => stopLocalSlurm(dir) };
+  return { dir, conf, env: { SLURM_CONF: conf }, ports, pids, stop: () => stopLocalSlurm(dir) };
 }
 
 async function main() {
