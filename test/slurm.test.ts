@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { initBackend } from '../lib/backend.js';
-import { resolveEngine } from '../lib/engine.js';
-import { remote } from '../lib/parallel.js';
-import { projectRoot } from '../lib/project.js';
-import { arraySpec, slurmEngine, splitShellArgs, type SlurmStatus } from '../lib/slurm.js';
-import { openStore, readEntries } from '../lib/store.js';
-import { sweep } from '../lib/sweep.js';
+import { initBackend } from '../lib/core/backend.js';
+import { resolveEngine } from '../lib/run/engine.js';
+import '../lib/experiments/p002-hessian-scaling.js'; // registers the hessianScaling task
+import { remote } from '../lib/run/parallel.js';
+import { projectRoot } from '../lib/core/env.js';
+import { arraySpec, slurmEngine, splitShellArgs, type SlurmStatus } from '../lib/run/slurm.js';
+import { openStore, readEntries } from '../lib/run/store.js';
+import { sweep } from '../lib/run/sweep.js';
 
 type LocalSlurmModule = typeof import('../scripts/slurm-local.mjs');
 

@@ -3,3 +3,5 @@ export * from './results-table.js';
 export * from './store.js';
 export * from './sweep.js';
 export * from './tasks.js';
+export * from './engine.js';
+export * from './slurm.js';

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initBackend } from './backend.js';
-import { encodePlain } from './canonical-json.js';
+import { initBackend } from '../core/backend.js';
+import { encodePlain } from '../core/canonical-json.js';
 import type { EngineContext, EngineItem, SweepEngine } from './engine.js';
-import { projectRoot } from './project.js';
+import { projectRoot } from '../core/env.js';
 import { keyFor } from './store.js';
 
 export interface SlurmOptions {

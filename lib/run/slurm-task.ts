@@ -5,8 +5,8 @@
 import { renameSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { initBackend } from './backend.js';
-import { decodePlain } from './canonical-json.js';
+import { initBackend } from '../core/backend.js';
+import { decodePlain } from '../core/canonical-json.js';
 import { type Task, runTask } from './parallel.js';
 import type { SlurmJobFile, SlurmMarker } from './slurm.js';
 import { cachedRun, keyFor, openStore } from './store.js';
