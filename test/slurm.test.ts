@@ -9,9 +9,10 @@ import { initBackend } from '../lib/core/backend.js';
 import { resolveEngine } from '../lib/run/engine.js';
 import '../lib/experiments/p002-hessian-scaling.js'; // registers the hessianScaling task
 import { remote } from '../lib/run/parallel.js';
-import { projectRoot } from '../lib/core/env.js';
+import { libraryVersion, projectRoot } from '../lib/core/env.js';
 import { arraySpec, slurmEngine, splitShellArgs, type SlurmStatus } from '../lib/run/slurm.js';
-import { openStore, readEntries } from '../lib/run/store.js';
+import { importResults } from '../lib/run/import-results.js';
+import { entryPath, keyFor, lookup, openStore, readEntries, storeResult } from '../lib/run/store.js';
 import { sweep } from '../lib/run/sweep.js';
 
 type LocalSlurmModule = typeof import('../scripts/slurm-local.mjs');
@@ -55,6 +56,31 @@ describe('slurm engine: pieces that need no cluster', () => {
     assert.match(notes[0], /TANGENT_ENGINE='slurm', but this sweep's function is a closure, so it runs in this process/);
     assert.throws(() => slurmEngine({ args: ['--array=0-3'] }), /expected no --array/);
     assert.throws(() => slurmEngine({}, { TANGENT_SLURM_RETRIES: 'x' }), /TANGENT_SLURM_RETRIES='x'; expected a non-negative integer/);
+  });
+});
+
+describe('results computed elsewhere come back into a local store', () => {
+  test('valid entries are copied; present, conflicting and corrupt ones are reported', async () => {
+    const remoteStore = openStore('elsewhere', { root: join(dir, 'cluster-copy'), backend: 'test', log: () => undefined });
+    const localStore = openStore('elsewhere', { root: join(dir, 'home'), backend: 'test', log: () => undefined });
+    for (const x of [1, 2, 3, 4]) await storeResult(remoteStore, { x }, { y: x / 7 }, { engine: 'slurm', node: 'n1' });
+    await storeResult(localStore, { x: 2 }, { y: 2 / 7 });
+    await storeResult(localStore, { x: 3 }, { y: -1 });
+    writeFileSync(entryPath(remoteStore, await keyFor(remoteStore, { x: 4 })), '{"truncated');
+    const lines: string[] = [];
+    const r = importResults(join(dir, 'cluster-copy'), { to: join(dir, 'home'), log: (l) => lines.push(l) });
+    assert.equal(r.copied, 1);
+    assert.equal(r.same, 1);
+    assert.deepEqual(r.conflicts.map((c) => c.key), [await keyFor(localStore, { x: 3 })]);
+    assert.equal(r.corrupt.length, 1);
+    assert.match(r.corrupt[0].reason, /not valid JSON/);
+    assert.deepEqual(r.computedWith, { [`test / ${libraryVersion()}`]: 1 });
+    assert.match(lines.at(-1)!, /^import: 1 copied, 1 already present, 1 conflicting, 1 corrupt/);
+    const got = await lookup<{ y: number }>(localStore, { x: 1 });
+    assert.equal(got?.result.y, 1 / 7);
+    assert.equal(got?.meta.node, 'n1');
+    assert.equal((await lookup<{ y: number }>(localStore, { x: 3 }))?.result.y, -1, 'the local entry is kept');
+    assert.throws(() => importResults(join(dir, 'nope')), /importResults: from = .*nope"; expected a results folder/);
   });
 });
 

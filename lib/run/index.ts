@@ -5,3 +5,4 @@ export * from './sweep.js';
 export * from './tasks.js';
 export * from './engine.js';
 export * from './slurm.js';
+export * from './import-results.js';

@@ -73,6 +73,8 @@ export interface SlurmMarker {
   fromCache?: boolean;
   message?: string;
   stack?: string;
+  /** ISO time the marker was written. */
+  at?: string;
 }
 
 const TERMINAL = /^(COMPLETED|CANCELLED|FAILED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PREEMPTED|BOOT_FAIL|DEADLINE|SPECIAL_EXIT|REVOKED)/;
@@ -196,6 +198,7 @@ interface Track {
   /** Polls in a row that found the task ended (or gone) without a marker. */
   endedPolls: number;
   elapsedMs?: number;
+  wallMs?: number;
   failure?: string;
 }
 
@@ -319,7 +322,11 @@ async function computeOnSlurm(
           t.state = 'done';
           t.node = done.node;
           t.elapsedMs = done.elapsedMs ?? 0;
-          log(`slurm ${store.experiment}: [${tracks.filter((x) => x.state === 'done').length}/${tracks.length}] ${describe(t)} · ${done.fromCache ? 'already stored' : `computed ${seconds(t.elapsedMs)}`} on ${done.node} (${done.job})`);
+          // Wall time of the task on its node (start marker to done marker: process start, imports, compute, store).
+          const started = readJson<SlurmMarker>(marker(t.arrayIndex, 'start'));
+          t.wallMs = started?.at && done.at ? Date.parse(done.at) - Date.parse(started.at) : t.elapsedMs;
+          const desc = Object.entries(t.item.point as Record<string, unknown>).map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join(' ');
+          log(`slurm ${store.experiment}: [${tracks.filter((x) => x.state === 'done').length}/${tracks.length} done] ${desc} · ${done.fromCache ? 'already stored' : `computed ${seconds(t.elapsedMs)}`} on ${done.node} (task ${done.job})`);
           continue;
         }
         if (error) {
@@ -362,8 +369,8 @@ async function computeOnSlurm(
       const counts = { pending: 0, running: 0, done: 0, failed: 0 };
       for (const t of tracks) counts[t.state]++;
       maxRunning = Math.max(maxRunning, counts.running);
-      const finished = tracks.filter((t) => t.state === 'done' && t.elapsedMs !== undefined);
-      const mean = finished.length ? finished.reduce((a, t) => a + t.elapsedMs!, 0) / finished.length : undefined;
+      const finished = tracks.filter((t) => t.state === 'done' && t.wallMs !== undefined);
+      const mean = finished.length ? finished.reduce((a, t) => a + t.wallMs!, 0) / finished.length : undefined;
       const left = counts.pending + counts.running;
       const etaMs = mean !== undefined && left > 0 ? (mean * left) / maxRunning : undefined;
       const elapsedMs = performance.now() - t0;
