@@ -30,6 +30,12 @@ export interface CriticalLr {
  * n/lambda for `mean`, 2/lambda for `halfSum`, nC/lambda for `meanAll`; for cross-entropy
  * 2 / lambda_max((1/n) S K S) with S the block-diagonal square roots of the softmax Jacobians.
  * On a mini-batch this is the per-batch b/lambda_max(K_batch) of 003 Ch.4.
+ *
+ * @param loss decides the convention: `mse('mean')` → n/λ, `mse('halfSum')` → 2/λ, `crossEntropy()`
+ * @param opts.method 'ntk' (default, dense kernel) or 'hessian' (Lanczos on loss-Hessian-vector products)
+ * @returns { eta, lambda, method }
+ * @example
+ * const { eta } = criticalLearningRate(net, w, x, y, mse('mean'));   // train at 0.5 * eta, 1.5 * eta, ...
  */
 export function criticalLearningRate(
   net: Network,

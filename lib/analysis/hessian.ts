@@ -41,6 +41,11 @@ export interface SpectralNormOptions {
 /**
  * ||H|| = max |lambda(H)| of the Hessian of the model output (002 Table 1, §6.2 of the reference), from
  * Hessian-vector products (reverse mode over the order-1 jet).
+ *
+ * @param x inputs; the Hessian is that of <u, f(w; x)>, u = ones by default (`opts.u`)
+ * @param opts.method 'lanczos' (default; few HVPs) or 'power'; `maxIter`, `tol` (relative), `seed` of the start vector
+ * @example
+ * const { value, converged } = hessianSpectralNorm(net, w, tf.tensor2d([[1]]));   // ||H|| at one input
  */
 export function hessianSpectralNorm(net: Network, params: Params, x: tf.Tensor, opts: SpectralNormOptions = {}): SpectralNormResult {
   const { u, method = 'lanczos', maxIter = method === 'power' ? 200 : 80, tol = 1e-5, seed = 0 } = opts;

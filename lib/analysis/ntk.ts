@@ -6,6 +6,14 @@ import type { DenseRecord, Network } from '../nets/network.js';
 import { type Params, pv, readScalar, trainableNames } from '../core/params.js';
 import { normals64, rngFor } from '../core/random.js';
 
+/**
+ * How `tangentKernel` computes K. Both are exact (same float32 products, summed in a different order):
+ * - `layerwise`: for networks built of plain dense layers (fcn, bottlenecks, ResNets of dense blocks). Never forms J;
+ *   one forward and C backward passes, cost O(n² · width) per layer: the fast path, by far, for wide nets.
+ * - `jacobian`: per-sample gradients, then J Jᵀ (float64 accumulation where affordable). Serves every network
+ *   (convolutions, masked DAG layers, Taylor models); memory n·C × #params, so it suits small n or small nets.
+ * - `auto` (default): `layerwise` where the network allows it, else `jacobian`.
+ */
 export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
 
 /**
@@ -14,6 +22,13 @@ export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
  * K += s^2 (D D^T) ⊙ (A A^T ⊗ 1_CC) + s_b^2 D D^T, with D the backpropagated vectors dF_c/dz (one backward
  * pass per output, all samples at once) and A the layer inputs. `jacobian` uses per-sample gradients and
  * serves any network (convolutions, masked DAG layers, Taylor models).
+ *
+ * @param x [n, d] inputs; `method` see KernelMethod
+ * @returns K, (nC) x (nC), owned by the caller (dispose it)
+ * @example
+ * const net = fcn({ widths: [2, 512, 1], activation: 'relu' });
+ * const K = tangentKernel(net, net.init(0), x);    // [n, n]
+ * const { values } = kernelEigen(K, 1);            // lambda_max
  */
 export function tangentKernel(net: Network, params: Params, x: tf.Tensor, { method = 'auto' as KernelMethod } = {}): tf.Tensor2D {
   if (method !== 'auto' && method !== 'layerwise' && method !== 'jacobian') {

@@ -198,7 +198,16 @@ export function network(def: NetworkDefinition): Network {
   return net;
 }
 
-/** c_0..c_k of t -> f(params + t direction; x), zeros materialised. 000 Def 4-5. */
+/**
+ * The Taylor coefficients c_0..c_k of t -> f(params + t·direction; x) (000 Def 4-5), zeros materialised.
+ * Exact for polynomial networks; from the forward-mode jets of `lib/core/jet.ts`.
+ *
+ * @param direction a parameter-shaped direction (e.g. `randomDirection(params, seed)`)
+ * @param k the order (c_0 = f itself)
+ * @returns k + 1 tensors shaped like f(x)
+ * @example
+ * const [c0, c1, c2] = taylorCoefficients(net, w, randomDirection(w, 1), x, 2);
+ */
 export function taylorCoefficients(net: Network, params: Params, direction: Params, x: tf.Tensor, k: number): tf.Tensor[] {
   return tf.tidy(() => coefficients(net.taylor(params, direction, x, k)));
 }

@@ -8,6 +8,13 @@ import { type Params, checkStructure, pv } from '../core/params.js';
  * with D = w - w0, the model is sum_{j<=order} c_j(w0; D), the Taylor coefficients of t -> f(w0 + t D)
  * evaluated at t = 1. order 1: f_lin (003 eq. 3.1); order 2: the neural quadratic model (003 eq. 3.2).
  * Reverse mode through the jets gives grad f_quad = grad f(w0) + H(w0) D.
+ *
+ * @param base the network; `params0` the expansion point (copied); `order` 1 or 2
+ * @returns a Network with the same parameters as `base`, trainable with `train()` like any other
+ * @example
+ * const w0 = net.init(0);
+ * const quad = taylorModel(net, w0, 2);            // or nqm(net, w0); linearize(net, w0) for order 1
+ * const run = train({ net: quad, params: w0, x, y, loss: mse('mean'), lr: { kind: 'critical', multiple: 1.5 }, steps: 100 });
  */
 export function taylorModel(base: Network, params0: Params, order: 1 | 2): Network {
   if (order !== 1 && order !== 2) throw new Error(`Taylor model order ${String(order)} is not supported; expected 1 (linear) or 2 (quadratic)`);

@@ -102,6 +102,15 @@ function validate(o: TrainOptions, n: number): void {
  * Trains any network of the library (Taylor models included) with the given loss, optimizer and schedule,
  * recording trackers along the way. A diverged run (non-finite loss, or above `divergeAbove`) ends with
  * status 'diverged' and its history; it does not throw.
+ *
+ * @param o.net, o.params the model and its starting parameters (not modified); `x`, `y` the training set
+ * @param o.loss `mse('mean')`, `crossEntropy()`, ... ; `optimizer` 'sgd' (default), 'adam', ... (PyTorch's update rules)
+ * @param o.lr a number or schedule: `{ kind: 'critical', multiple }`, `{ kind: 'steps', ... }`, `{ kind: 'cyclical', ... }`
+ * @param o.steps updates at most; `batchSize` (default full batch), `stop`, `track` (trackers), `progress`
+ * @returns status, final params (caller owns them), history of the loss and every tracker
+ * @example
+ * const run = train({ net, params: w, x, y, loss: mse('mean'), lr: { kind: 'critical', multiple: 0.5 }, steps: 500, progress: true });
+ * console.log(run.status, run.finalLoss);
  */
 export function train(o: TrainOptions): TrainResult {
   const { net, x, y } = o;
