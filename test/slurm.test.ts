@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '../lib/core/backend.js';
-import { resolveEngine } from '../lib/run/engine.js';
+import { resolveEngine } from '../lib/run/engines.js';
 import '../lib/experiments/p002-hessian-scaling.js'; // registers the hessianScaling task
 import { remote } from '../lib/run/parallel.js';
 import { libraryVersion, projectRoot } from '../lib/core/env.js';

@@ -4,5 +4,6 @@ export * from './store.js';
 export * from './sweep.js';
 export * from './tasks.js';
 export * from './engine.js';
+export * from './engines.js';
 export * from './slurm.js';
 export * from './import-results.js';

@@ -1,6 +1,7 @@
 import { type RemoteFn, type WorkerPool, resolveWorkers, workerPool } from './parallel.js';
 import { type CachedRun, type ResultStore, cachedRun } from './store.js';
-import { type EngineName, type SweepEngine, computeOnEngine, resolveEngine } from './engine.js';
+import type { EngineName, SweepEngine } from './engine.js';
+import { computeOnEngine, resolveEngine } from './engines.js';
 import { hostname } from 'node:os';
 
 /** Parameter lists of a sweep, e.g. `{ width: [64, 256], seed: [0, 1, 2], lr: [0.5, 2] }`. */
