@@ -14,6 +14,7 @@ import { arraySpec, slurmEngine, splitShellArgs, type SlurmStatus } from '../lib
 import { importResults } from '../lib/run/import-results.js';
 import { entryPath, keyFor, lookup, openStore, readEntries, storeResult } from '../lib/run/store.js';
 import { sweep } from '../lib/run/sweep.js';
+import { jupyterPython, run } from './kernel-support.js';
 
 type LocalSlurmModule = typeof import('../scripts/slurm-local.mjs');
 
@@ -207,5 +208,54 @@ await sweep({ x: [1, 2, 3, 4] }, remote('slowSquare', ({ x }) => [{ x, ms: 60000
     const q = spawnSync('squeue', ['-h', '-r', '-t', 'all', '-j', jobId, '-o', '%T'], { encoding: 'utf8' });
     const states = q.stdout.trim().split('\n');
     assert.ok(states.length === 4 && states.every((s) => /^(CANCELLED|COMPLETING)/.test(s)), `states after SIGINT: ${states.join(', ')}`);
+  });
+  test('interrupting the notebook (kernel interrupt) cancels the array; the kernel stays usable', { timeout: 120_000 }, async (t) => {
+    if (skip) return t.skip(skip);
+    const python = await jupyterPython(['jupyter_client']);
+    const driver = join(dir, 'interrupt-kernel.py');
+    writeFileSync(driver, `
+import json, queue, re, subprocess, sys, time, jupyter_client
+code, cwd = sys.argv[1], sys.argv[2]
+km, kc = jupyter_client.manager.start_new_kernel(kernel_name='tangent-lab', cwd=cwd, startup_timeout=90)
+try:
+    msg_id = kc.execute(code)
+    out, job, t0 = '', None, time.time()
+    while time.time() - t0 < 60:
+        try:
+            m = kc.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            continue
+        if m['parent_header'].get('msg_id') != msg_id:
+            continue
+        c = m['content']
+        if m['msg_type'] == 'stream':
+            out += c['text']
+        if m['msg_type'] == 'error':
+            out += 'ERROR: ' + c.get('evalue', '') + '\\n'
+        if job is None and '2 running' in out:
+            job = re.search(r'submitted array job (\\d+)', out).group(1)
+            km.interrupt_kernel()
+        if m['msg_type'] == 'status' and c['execution_state'] == 'idle':
+            break
+    time.sleep(1)
+    states = subprocess.run(['squeue', '-h', '-r', '-t', 'all', '-j', job or '0', '-o', '%T'], capture_output=True, text=True).stdout.split()
+    alive = []
+    kc.execute_interactive('console.log("alive " + (40 + 2))', timeout=30, output_hook=lambda m: alive.append(m['content'].get('text', '')) if m['msg_type'] == 'stream' else None)
+    print(json.dumps({'out': out, 'job': job, 'states': states, 'alive': ''.join(alive)}))
+finally:
+    km.shutdown_kernel(now=True)
+`);
+    const code = [
+      "import { openStore, sweep, remote } from 'tangent-lab';",
+      `const store = openStore('kernel-interrupt', { root: ${JSON.stringify(join(dir, 'shared'))}, backend: 'test' });`,
+      `await sweep({ x: [1, 2, 3] }, remote<{ x: number }>('slowSquare', ({ x }) => [{ x, ms: 60000 }], ${JSON.stringify(tasks)}), { store, engine: 'slurm' });`,
+    ].join('\n');
+    const r = await run(python, [driver, code, join(projectRoot(), 'notebooks')], { env: { ...process.env, TANGENT_SLURM_POLL: '0.3' } });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { out: string; job: string | null; states: string[]; alive: string };
+    assert.ok(got.job, `no running tasks seen:\n${got.out}`);
+    assert.match(got.out, new RegExp(`slurm kernel-interrupt: interrupted \\(SIGINT; cancelled array job\\(s\\) ${got.job}\\)`), got.out);
+    assert.ok(got.states.length === 3 && got.states.every((s) => /^(CANCELLED|COMPLETING)/.test(s)), `states after the interrupt: ${got.states.join(', ')}`);
+    assert.equal(got.alive.trim(), 'alive 42');
   });
 });
