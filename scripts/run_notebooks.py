@@ -55,7 +55,20 @@ class Client(NotebookClient):
         def on_signal():
             self.interrupted = True
             if self.km is not None:
-                asyncio.ensure_future(self.km.signal_kernel(signal.SIGKILL))
+                asyncio.ensure_future(stop_kernel())
+
+        # SIGINT first, so that the kernel's own handlers run (the slurm sweep engine cancels its job
+        # array with scancel), then SIGKILL.
+        async def stop_kernel():
+            try:
+                await self.km.signal_kernel(signal.SIGINT)
+                await asyncio.sleep(2)
+            except Exception:
+                pass
+            try:
+                await self.km.signal_kernel(signal.SIGKILL)
+            except Exception:
+                pass
 
         try:
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, on_signal)
