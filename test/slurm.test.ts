@@ -14,7 +14,7 @@ import { arraySpec, slurmEngine, splitShellArgs, type SlurmStatus } from '../lib
 import { importResults } from '../lib/run/import-results.js';
 import { entryPath, keyFor, lookup, openStore, readEntries, storeResult } from '../lib/run/store.js';
 import { sweep } from '../lib/run/sweep.js';
-import { jupyterPython, run } from './kernel-support.js';
+import { jupyterPython, reproduce, run } from './kernel-support.js';
 
 type LocalSlurmModule = typeof import('../scripts/slurm-local.mjs');
 
@@ -57,6 +57,14 @@ describe('slurm engine: pieces that need no cluster', () => {
     assert.match(notes[0], /TANGENT_ENGINE='slurm', but this sweep's function is a closure, so it runs in this process/);
     assert.throws(() => slurmEngine({ args: ['--array=0-3'] }), /expected no --array/);
     assert.throws(() => slurmEngine({}, { TANGENT_SLURM_RETRIES: 'x' }), /TANGENT_SLURM_RETRIES='x'; expected a non-negative integer/);
+  });
+
+  test('npm run reproduce -- --engine: local or slurm, passed on as TANGENT_ENGINE', async () => {
+    const r = await reproduce(['--engine', 'pbs', '--only', '00_environment']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /reproduce: engine 'pbs' is not local or slurm/);
+    const help = await reproduce(['--help']);
+    assert.match(help.stdout, /--engine local\|slurm/);
   });
 });
 
