@@ -260,7 +260,7 @@ def write_run_json(path, results, args):
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
     for name, e in results.items():
         notebooks[name] = {'status': e['status'], 'seconds': e['seconds'], 'profile': args.profile,
-                           'backend': e.get('backend'), 'finished': now,
+                           'backend': e.get('backend'), 'engine': os.environ.get('TANGENT_ENGINE') or 'local', 'finished': now,
                            'notebook': e['notebook'], 'output': e['output'], 'claims': e.get('claims', []),
                            **{k: e[k] for k in ('cell', 'code_cell', 'error') if k in e}}
     data = {'updated': now, 'kernel': args.kernel, 'notebooks': dict(sorted(notebooks.items()))}
