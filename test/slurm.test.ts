@@ -40,7 +40,7 @@ describe('slurm engine: pieces that need no cluster', () => {
   test('sbatch options split like a shell; array specs compress ranges', () => {
     assert.deepEqual(splitShellArgs(` --partition=cpu  --time=2:00:00 --comment='two words' -J "a \\"b\\"" x\\ y `), ['--partition=cpu', '--time=2:00:00', '--comment=two words', '-J', 'a "b"', 'x y']);
     assert.deepEqual(splitShellArgs(''), []);
-    assert.throws(() => splitShellArgs("--comment='open"), /TANGENT_SLURM_ARGS = .*; expected balanced quotes/);
+    assert.throws(() => splitShellArgs("--comment='open"), /slurmEngine: TANGENT_SLURM_ARGS = .*; expected balanced quotes/);
     assert.equal(arraySpec([0, 1, 2, 3, 7, 9, 10]), '0-3,7,9-10');
     assert.equal(arraySpec([5]), '5');
   });
@@ -56,7 +56,7 @@ describe('slurm engine: pieces that need no cluster', () => {
     assert.equal(await resolveEngine(undefined, false, (l) => notes.push(l), { TANGENT_ENGINE: 'slurm' }), undefined);
     assert.match(notes[0], /TANGENT_ENGINE='slurm', but this sweep's function is a closure, so it runs in this process/);
     assert.throws(() => slurmEngine({ args: ['--array=0-3'] }), /expected no --array/);
-    assert.throws(() => slurmEngine({}, { TANGENT_SLURM_RETRIES: 'x' }), /TANGENT_SLURM_RETRIES='x'; expected a non-negative integer/);
+    assert.throws(() => slurmEngine({}, { TANGENT_SLURM_RETRIES: 'x' }), /slurmEngine: TANGENT_SLURM_RETRIES='x'; expected a non-negative integer/);
   });
 
   test('npm run reproduce -- --engine: local or slurm, passed on as TANGENT_ENGINE', async () => {

@@ -146,9 +146,9 @@ describe('training runs', () => {
     const y = tensorOf(seededMatrix(4, 1, 2));
     const net = fcn({ widths: [2, 3, 1], activation: 'tanh' });
     const params = net.init(0);
-    assert.throws(() => train({ net, params, x, y, loss: 'mse', optimizer: 'lbfgs', lr: 0.1, steps: 1 }), /unknown optimizer 'lbfgs'/);
-    assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: 0.1, steps: 1, batchSize: 5 }), /batchSize=5 is invalid; expected an integer in \[1, 4\]/);
-    assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: -0.1, steps: 1 }), /learning rate=-0.1 is invalid/);
-    assert.throws(() => train({ net, params, x, y, loss: 'hinge', lr: 0.1, steps: 1 }), /unknown loss 'hinge'/);
+    assert.throws(() => train({ net, params, x, y, loss: 'mse', optimizer: 'lbfgs', lr: 0.1, steps: 1 }), /optimizer: name = 'lbfgs'; expected one of/);
+    assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: 0.1, steps: 1, batchSize: 5 }), /train: batchSize = 5; expected an integer in \[1, 4\]/);
+    assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: -0.1, steps: 1 }), /schedule: learning rate = -0.1; expected a finite learning rate >= 0/);
+    assert.throws(() => train({ net, params, x, y, loss: 'hinge', lr: 0.1, steps: 1 }), /loss: name = 'hinge'; expected/);
   });
 });

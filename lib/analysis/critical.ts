@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkArgs, gradTrainable } from './derivatives.js';
+import { checkData } from '../core/checks.js';
 import { paramOps, randomDirection } from './hessian.js';
 import { lanczos, symmetricEigen } from '../core/linalg.js';
 import type { Loss } from './losses.js';
@@ -45,13 +46,16 @@ export function criticalLearningRate(
   loss: Loss,
   { method = 'ntk', maxIter = 60, tol = 1e-6, seed = 0 }: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
 ): CriticalLr {
+  if (method !== 'ntk' && method !== 'hessian') throw new Error(`criticalLearningRate: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
+  checkArgs(net, params, x);
+  checkData('criticalLearningRate', params, x, y);
   if (method === 'hessian') {
     const start = randomDirection(params, seed, trainableNames(net.specs));
     const r = lanczos((v: Params) => lossHvp(net, params, x, y, loss, v), start, paramOps, { k: 1, maxIter, tol, which: 'largest' });
     pv.dispose(start);
     return { eta: 2 / r.values[0], lambda: r.values[0], method };
   }
-  if (method !== 'ntk') throw new Error(`unknown method '${String(method)}'; expected 'ntk' or 'hessian'`);
+  if (method !== 'ntk') throw new Error(`criticalLearningRate: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
   const [n, C] = [x.shape[0], net.outputDim];
   const K = tangentKernel(net, params, x);
   try {

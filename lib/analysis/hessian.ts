@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hvp } from './derivatives.js';
+import { checkArgs, hvp } from './derivatives.js';
+import { checkData } from '../core/checks.js';
 import { type VectorOps, lanczos } from '../core/linalg.js';
 import type { Network } from '../nets/network.js';
 import { type Params, pv, trainableNames } from '../core/params.js';
@@ -49,7 +50,9 @@ export interface SpectralNormOptions {
  */
 export function hessianSpectralNorm(net: Network, params: Params, x: tf.Tensor, opts: SpectralNormOptions = {}): SpectralNormResult {
   const { u, method = 'lanczos', maxIter = method === 'power' ? 200 : 80, tol = 1e-5, seed = 0 } = opts;
-  if (method !== 'lanczos' && method !== 'power') throw new Error(`unknown method '${String(method)}'; expected 'lanczos' or 'power'`);
+  if (method !== 'lanczos' && method !== 'power') throw new Error(`hessianSpectralNorm: method = ${JSON.stringify(method)}; expected 'lanczos' or 'power'`);
+  checkArgs(net, params, x);
+  checkData('hessianSpectralNorm', params, x);
   const names = trainableNames(net.specs);
   const op = (v: Params) => hvp(net, params, v, x, u);
   const start = randomDirection(params, seed, names);

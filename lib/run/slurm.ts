@@ -107,7 +107,7 @@ export function splitShellArgs(text: string): string[] {
       has = false;
     } else cur += c;
   }
-  if (quote) throw new Error(`TANGENT_SLURM_ARGS = ${JSON.stringify(text)}; expected balanced quotes`);
+  if (quote) throw new Error(`slurmEngine: TANGENT_SLURM_ARGS = ${JSON.stringify(text)}; expected balanced quotes`);
   if (has || cur) out.push(cur);
   return out;
 }
@@ -129,7 +129,7 @@ function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, integ
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) throw new Error(`${name}='${raw}'; expected a non-negative ${integer ? 'integer' : 'number'}`);
+  if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) throw new Error(`slurmEngine: ${name}='${raw}'; expected a non-negative ${integer ? 'integer' : 'number'}`);
   return v;
 }
 

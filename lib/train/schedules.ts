@@ -12,7 +12,7 @@ export type ScheduleSpec =
   | { kind: 'critical'; multiple: number };
 
 function checkLr(lr: number, what: string): void {
-  if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`${what}=${lr} is invalid; expected a finite learning rate >= 0`);
+  if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`schedule: ${what} = ${lr}; expected a finite learning rate >= 0`);
 }
 
 /** Builds a schedule; `critical` is the critical learning rate, needed for { kind: 'critical' }. */
@@ -27,10 +27,10 @@ export function schedule(spec: ScheduleSpec, critical?: number): Schedule {
       return () => spec.lr;
     case 'steps': {
       checkLr(spec.lr, 'lr');
-      if (spec.at.length !== spec.values.length) throw new Error(`steps schedule: ${spec.at.length} change points but ${spec.values.length} values`);
+      if (spec.at.length !== spec.values.length) throw new Error(`schedule: steps.values has ${spec.values.length} entries; expected ${spec.at.length}, one per change point in at`);
       spec.values.forEach((v, i) => checkLr(v, `values[${i}]`));
       if (spec.at.some((t, i) => !Number.isInteger(t) || t < 0 || (i > 0 && t <= spec.at[i - 1]))) {
-        throw new Error(`steps schedule: at=${JSON.stringify(spec.at)} must be increasing integers >= 0`);
+        throw new Error(`schedule: steps.at = ${JSON.stringify(spec.at)}; expected increasing integers >= 0`);
       }
       return (step) => {
         let lr = spec.lr;
@@ -43,7 +43,7 @@ export function schedule(spec: ScheduleSpec, critical?: number): Schedule {
     case 'cyclical': {
       checkLr(spec.base, 'base');
       checkLr(spec.max, 'max');
-      if (!(Number.isInteger(spec.stepSize) && spec.stepSize > 0)) throw new Error(`cyclical schedule: stepSize=${spec.stepSize}; expected a positive integer`);
+      if (!(Number.isInteger(spec.stepSize) && spec.stepSize > 0)) throw new Error(`schedule: cyclical.stepSize = ${spec.stepSize}; expected a positive integer`);
       return (step) => {
         const cycle = Math.floor(1 + step / (2 * spec.stepSize));
         const x = Math.abs(step / spec.stepSize - 2 * cycle + 1);
@@ -52,11 +52,11 @@ export function schedule(spec: ScheduleSpec, critical?: number): Schedule {
     }
     case 'critical': {
       if (critical === undefined) throw new Error('a { kind: "critical" } schedule needs the critical learning rate: train() computes it');
-      if (!(spec.multiple > 0)) throw new Error(`critical multiple=${spec.multiple} is invalid; expected > 0`);
+      if (!(spec.multiple > 0)) throw new Error(`schedule: critical.multiple = ${spec.multiple}; expected a number > 0`);
       const lr = spec.multiple * critical;
       return () => lr;
     }
     default:
-      throw new Error(`unknown schedule ${JSON.stringify(spec)}; expected a number or { kind: 'constant' | 'steps' | 'cyclical' | 'critical', ... }`);
+      throw new Error(`schedule: spec = ${JSON.stringify(spec)}; expected a number or { kind: 'constant' | 'steps' | 'cyclical' | 'critical', ... }`);
   }
 }

@@ -6,6 +6,7 @@ import { type Network, checkInput } from '../nets/network.js';
 import { type OptimizerSpec, disposeState, optimizer as makeOptimizer } from './optimizers.js';
 import { type Params, checkStructure, pv, readScalar } from '../core/params.js';
 import { permutation, rngFor } from '../core/random.js';
+import { checkData } from '../core/checks.js';
 import { type ScheduleSpec, schedule } from './schedules.js';
 
 /** When a tracker records: every k steps, or at geometrically spaced steps (1, r, r^2, ... rounded). */
@@ -80,7 +81,7 @@ export interface TrainResult {
 export function isDue(every: Cadence, step: number): boolean {
   if (typeof every === 'number') return every > 0 && step % every === 0;
   const r = every.geometric;
-  if (!(r > 1)) throw new Error(`geometric cadence ratio ${r} is invalid; expected > 1`);
+  if (!(r > 1)) throw new Error(`cadence: geometric = ${r}; expected a ratio > 1`);
   if (step === 0) return true;
   const i = Math.round(Math.log(step) / Math.log(r));
   for (const j of [i - 1, i, i + 1]) if (j >= 0 && Math.floor(r ** j) === step) return true;
@@ -88,14 +89,13 @@ export function isDue(every: Cadence, step: number): boolean {
 }
 
 function validate(o: TrainOptions, n: number): void {
-  if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`steps=${o.steps} is invalid; expected an integer >= 0`);
+  if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`train: steps = ${o.steps}; expected an integer >= 0`);
   if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > n)) {
-    throw new Error(`batchSize=${o.batchSize} is invalid; expected an integer in [1, ${n}] (the data has ${n} examples)`);
+    throw new Error(`train: batchSize = ${o.batchSize}; expected an integer in [1, ${n}] (the data has ${n} examples)`);
   }
   if (o.sampling && o.sampling !== 'shuffle' && o.sampling !== 'replacement') {
-    throw new Error(`sampling='${String(o.sampling)}' is invalid; expected 'shuffle' or 'replacement'`);
+    throw new Error(`train: sampling = ${JSON.stringify(o.sampling)}; expected 'shuffle' or 'replacement'`);
   }
-  if (o.y.shape[0] !== n) throw new Error(`y has ${o.y.shape[0]} rows but x has ${n}`);
 }
 
 /**
@@ -116,6 +116,7 @@ export function train(o: TrainOptions): TrainResult {
   const { net, x, y } = o;
   checkStructure(o.params, net.specs, `${net.name} params`);
   checkInput(net, x);
+  checkData('train', o.params, x, y);
   const n = x.shape[0];
   validate(o, n);
   const loss = lossByName(o.loss);
