@@ -29,6 +29,9 @@ export async function slowSquare({ x, ms = 100, progress }) {
   await new Promise((r) => setTimeout(r, ms));
   return { x, square: x * x, third: x / 3 };
 }
+export function threads({ x }) {
+  return { x, openblas: process.env.OPENBLAS_NUM_THREADS, omp: process.env.OMP_NUM_THREADS, cpus: process.env.SLURM_CPUS_PER_TASK };
+}
 export function failsOn({ x, bad }) {
   if (x === bad) throw new Error('deliberate failure at x = ' + x);
   return { x };
@@ -176,6 +179,15 @@ describe('slurm engine on a single-node cluster (loopback)', () => {
     assert.equal(last.jobIds.length, 2, 'the resubmission is a second array job');
     assert.ok(lines.some((l) => new RegExp(`task ${cancelled} \\(sweep point 2/3 \\{"x":2\\}\\) ended CANCELLED on ${slurm!.NODE_NAME} without a result; resubmitting \\(attempt 2 of 2\\)`).test(l)), lines.join('\n'));
     assert.equal(readEntries(store).entries.length, 3);
+  });
+
+  test('TANGENT_SLURM_ARGS reach sbatch; OpenBLAS and OpenMP threads follow --cpus-per-task', { timeout: 60_000 }, async (t) => {
+    if (skip) return t.skip(skip);
+    const store = openStore('threads', { root: join(dir, 'shared'), backend: 'test', log: () => undefined });
+    const viaEnv = slurmEngine({}, { TANGENT_SLURM_ARGS: "--cpus-per-task=2 --comment='two words'", TANGENT_SLURM_POLL: '0.3' });
+    const [r] = await sweep({ x: [1] }, remote<{ x: number }, Record<string, string>>('threads', ({ x }) => [{ x }], tasks), { store, engine: viaEnv });
+    assert.deepEqual(r.result, { x: 1, openblas: '2', omp: '2', cpus: '2' });
+    assert.equal(readEntries(store).entries[0].meta.cpusPerTask, 2);
   });
 
   test('a point that raises fails the sweep with its error, stderr and log path; the others are stored', { timeout: 90_000 }, async (t) => {
