@@ -14,7 +14,7 @@ import { type Params, checkStructure, pv } from '../core/params.js';
  * @example
  * const w0 = net.init(0);
  * const quad = taylorModel(net, w0, 2);            // or nqm(net, w0); linearize(net, w0) for order 1
- * const run = train({ net: quad, params: w0, x, y, loss: mse('mean'), lr: { kind: 'critical', multiple: 1.5 }, steps: 100 });
+ * const run = train({ net: quad, params: w0, x, y, loss: mse('mean'), lr: criticalSchedule(1.5, quad, w0, x, y, mse('mean')), steps: 100 });
  */
 export function taylorModel(base: Network, params0: Params, order: 1 | 2): Network {
   if (order !== 1 && order !== 2) throw new Error(`taylorModel: order = ${String(order)}; expected 1 (linear) or 2 (quadratic)`);

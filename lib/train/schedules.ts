@@ -8,15 +8,16 @@ export type ScheduleSpec =
   | { kind: 'steps'; lr: number; at: number[]; values: number[] }
   /** PyTorch CyclicLR 'triangular': from base to max and back over 2*stepSize steps. */
   | { kind: 'cyclical'; base: number; max: number; stepSize: number }
-  /** A multiple of the critical learning rate computed at initialisation (resolved by train()). */
-  | { kind: 'critical'; multiple: number };
+  /** Any function of the step, e.g. `criticalSchedule(...)` from analysis/critical. */
+  | Schedule;
 
 function checkLr(lr: number, what: string): void {
   if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`schedule: ${what} = ${lr}; expected a finite learning rate >= 0`);
 }
 
-/** Builds a schedule; `critical` is the critical learning rate, needed for { kind: 'critical' }. */
-export function schedule(spec: ScheduleSpec, critical?: number): Schedule {
+/** Builds a schedule from its spec (a function is used as it is). */
+export function schedule(spec: ScheduleSpec): Schedule {
+  if (typeof spec === 'function') return spec;
   if (typeof spec === 'number') {
     checkLr(spec, 'learning rate');
     return () => spec;
@@ -50,13 +51,7 @@ export function schedule(spec: ScheduleSpec, critical?: number): Schedule {
         return spec.base + (spec.max - spec.base) * Math.max(0, 1 - x);
       };
     }
-    case 'critical': {
-      if (critical === undefined) throw new Error('a { kind: "critical" } schedule needs the critical learning rate: train() computes it');
-      if (!(spec.multiple > 0)) throw new Error(`schedule: critical.multiple = ${spec.multiple}; expected a number > 0`);
-      const lr = spec.multiple * critical;
-      return () => lr;
-    }
     default:
-      throw new Error(`schedule: spec = ${JSON.stringify(spec)}; expected a number or { kind: 'constant' | 'steps' | 'cyclical' | 'critical', ... }`);
+      throw new Error(`schedule: spec = ${JSON.stringify(spec)}; expected a number, a function of the step or { kind: 'constant' | 'steps' | 'cyclical', ... }`);
   }
 }
