@@ -24,6 +24,9 @@ const USAGE = `usage: npm run reproduce -- [options]
                           a cell tagged 'injected-parameters' is inserted after it (papermill's convention)
                           and the kernel type-checks the values against the parameters' types. VALUE is
                           JSON (3000, true, [1,2], "text"), else taken as a string
+  --engine local|slurm    where sweep points are computed, passed to the notebooks as TANGENT_ENGINE
+                          (default: $TANGENT_ENGINE, else local); slurm: one sbatch --array job per sweep,
+                          options from TANGENT_SLURM_ARGS, store in TANGENT_RESULTS_DIR (shared by all nodes)
   --no-report             skip the static figure export (Chromium) and report.html / REPORT.md`;
 
 function fail(message, code = 2) {
@@ -43,6 +46,7 @@ function options(argv) {
         'timeout-idle': { type: 'string' },
         notebooks: { type: 'string' },
         param: { type: 'string', short: 'p', multiple: true },
+        engine: { type: 'string' },
         'no-report': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -58,6 +62,8 @@ function options(argv) {
   if (!['quick', 'paper'].includes(profile)) fail(`profile '${profile}' is not quick or paper`);
   const idle = Number(parsed['timeout-idle'] ?? 1800);
   if (!(idle > 0)) fail(`--timeout-idle needs a positive number of seconds, got '${parsed['timeout-idle']}'`);
+  const engine = parsed.engine ?? (process.env.TANGENT_ENGINE?.trim() || 'local');
+  if (!['local', 'slurm'].includes(engine)) fail(`engine '${engine}' is not local or slurm`);
   const only = (parsed.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   let params;
   try {
@@ -65,7 +71,7 @@ function options(argv) {
   } catch (e) {
     fail(e.message);
   }
-  return { profile, idle, only, params, out: parsed.out, notebooks: parsed.notebooks, report: !parsed['no-report'] };
+  return { profile, idle, only, params, out: parsed.out, notebooks: parsed.notebooks, report: !parsed['no-report'], engine };
 }
 
 /** `-p name=value` arguments as an object; VALUE is JSON where it parses, else a string. */
@@ -159,7 +165,7 @@ function main() {
     ...(Object.keys(opts.params).length > 0 ? ['--parameters', JSON.stringify(opts.params)] : []),
     ...files.map((f) => shown(join(nbDir, f))),
   ];
-  const child = spawn(python, args, { cwd: root, stdio: 'inherit', env: privateKernelEnv(root) });
+  const child = spawn(python, args, { cwd: root, stdio: 'inherit', env: { ...privateKernelEnv(root), TANGENT_ENGINE: opts.engine } });
   // Ctrl-C and a closed terminal reach the Python driver too (same process group); a signal sent to this
   // process alone is passed on. Either way the driver kills the kernel's process group, records the
   // signal in run.json and exits; we wait for it. If this process is killed outright (SIGKILL, OOM), the

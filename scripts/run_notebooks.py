@@ -116,7 +116,13 @@ class Stop:
 
 
 async def kill_kernel(client):
-    """SIGKILL to the kernel's process group: the kernel and the sweep workers it forked."""
+    """SIGINT to the kernel first, so that its own handlers run (the slurm sweep engine cancels its job array
+    with scancel), then, 2 s later, SIGKILL to its process group: the kernel and the sweep workers it forked."""
+    try:
+        await client.km.interrupt_kernel()
+        await asyncio.sleep(2)
+    except Exception:
+        pass
     try:
         await client.km.signal_kernel(signal.SIGKILL)
     except Exception:
@@ -520,7 +526,7 @@ def write_run_json(path, results, args):
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
     for name, e in results.items():
         notebooks[name] = {'status': e['status'], 'seconds': e['seconds'], 'profile': args.profile,
-                           'backend': e.get('backend'), 'finished': now,
+                           'backend': e.get('backend'), 'engine': os.environ.get('TANGENT_ENGINE') or 'local', 'finished': now,
                            'notebook': e['notebook'], 'output': e['output'], 'claims': e.get('claims', []),
                            'store': e.get('store', {'computed': 0, 'reused': 0, 'fingerprints': {}}),
                            **{k: e[k] for k in ('parameters', 'cell', 'code_cell', 'error', 'signal') if k in e}}

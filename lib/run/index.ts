@@ -5,3 +5,7 @@ export * from './store-events.js';
 export * from './store.js';
 export * from './sweep.js';
 export * from './tasks.js';
+export * from './engine.js';
+export * from './engines.js';
+export * from './slurm.js';
+export * from './import-results.js';

@@ -1,5 +1,8 @@
 import { type RemoteFn, type WorkerPool, resolveWorkers, workerPool } from './parallel.js';
 import { type CachedRun, type ResultStore, type RunSpec, cachedRun } from './store.js';
+import type { EngineName, SweepEngine } from './engine.js';
+import { computeOnEngine, resolveEngine } from './engines.js';
+import { hostname } from 'node:os';
 
 /** Parameter lists of a sweep, e.g. `{ width: [64, 256], seed: [0, 1, 2], lr: [0.5, 2] }`. */
 export type Grid = Record<string, readonly unknown[]>;
@@ -55,6 +58,11 @@ export interface SweepOptions<P> {
    * (one per core on wasm/cpu, 1 on tfjs-node). Default 1 (in this process); TANGENT_WORKERS overrides.
    */
   workers?: number | 'auto';
+  /**
+   * Where the points the store lacks are computed: 'local' (default; this process and `workers`), 'slurm'
+   * (one `sbatch --array` job; see `slurmEngine`), or an engine object. TANGENT_ENGINE overrides.
+   */
+  engine?: EngineName | SweepEngine;
 }
 
 export interface SweepRun<P, R> {
@@ -93,6 +101,9 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
   const points = gridPoints(grid);
   const total = points.length;
   const task = (fn as Partial<RemoteFn<GridPoint<G>, R>>).task;
+  const t0 = performance.now();
+  // Another engine stores the missing points first; the loop below then reads every point from the store.
+  const engine = await resolveEngine(options.engine, typeof task === 'function', options.quiet ? () => undefined : options.store.log);
   if (typeof task !== 'function' && typeof options.workers === 'number' && options.workers > 1) {
     throw new Error(`sweep: workers = ${options.workers} needs a function that worker processes can run; build it with remote(name, args), e.g. remote('fig1Run', (pt) => [{ ...pt }])`);
   }
@@ -109,20 +120,26 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
     }
     return { config: options.config ? options.config(point) : point, code: options.code! };
   };
+  const elsewhere = engine ? await computeOnEngine(engine, points, { store: options.store, quiet: options.quiet, task: task!, spec }) : undefined;
   // A plain closure runs in this process whatever 'auto' or TANGENT_WORKERS ask for.
-  const workers = typeof task === 'function' ? Math.min(await resolveWorkers(options.workers), total) : 1;
+  const workers = typeof task === 'function' && !engine ? Math.min(await resolveWorkers(options.workers), total) : 1;
   // Workers start with the first point that is not in the store (a fully cached sweep starts none).
   let pool: Promise<WorkerPool> | undefined;
-  const compute = workers > 1
+  const compute = engine
+    ? (p: GridPoint<G>): R => { throw new Error(`engine ${engine.name} did not store point ${JSON.stringify(p)}`); }
+    : workers > 1
     ? async (p: GridPoint<G>) => (await (pool ??= workerPool(workers, options.quiet ? () => undefined : options.store.log))).run(task!(p)) as Promise<R>
     : fn;
-  const t0 = performance.now();
   const runs: SweepRun<GridPoint<G>, R>[] = new Array(total);
   let done = 0;
   let computed = 0;
   let computeMs = 0;
   let failure: Error | undefined;
   const finish = (i: number, point: GridPoint<G>, run: CachedRun<R>, elapsedMs: number) => {
+    if (elsewhere?.has(run.key)) {
+      run = { ...run, fromCache: false };
+      elapsedMs = elsewhere.get(run.key)!;
+    }
     runs[i] = { point, key: run.key, result: run.result, fromCache: run.fromCache };
     done++;
     if (!run.fromCache) {
@@ -131,7 +148,7 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
     }
     const totalElapsedMs = performance.now() - t0;
     const left = total - done;
-    const etaMs = computed > 0 ? (computeMs / computed) * left / workers : undefined;
+    const etaMs = computed > 0 && !engine ? (computeMs / computed) * left / workers : undefined;
     const desc = Object.entries(point).map(([k, v]) => `${k}=${formatValue(v)}`).join(' ');
     const position = workers > 1 ? `${done}/${total}` : `${i + 1}/${total}`;
     const line = `[${position}] ${desc} · ${run.key.slice(0, 8)} · ${run.fromCache ? 'cached' : 'computed'} ${seconds(elapsedMs)} · total ${seconds(totalElapsedMs)}${etaMs !== undefined && left > 0 ? ` · eta ~${seconds(etaMs)}` : ''}`;
@@ -148,7 +165,7 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
       const point = points[i];
       const t = performance.now();
       try {
-        const run = await cachedRun(options.store, spec(point), () => compute(point), { meta: { point }, inProcess: workers === 1 });
+        const run = await cachedRun(options.store, spec(point), () => compute(point), { meta: { point, engine: 'local', node: hostname() }, inProcess: workers === 1 && !engine });
         finish(i, point, run, performance.now() - t);
       } catch (e) {
         failure ??= new Error(`sweep point ${i + 1}/${total} ${JSON.stringify(point)} failed: ${(e as Error).message}`, { cause: e });
