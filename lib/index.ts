@@ -46,5 +46,6 @@ export * from './experiments/kernel-change.js';
 export * from './experiments/hessian-scaling.js';
 export * from './experiments/neuron-cosines.js';
 export * from './experiments/dag-linearity.js';
+export * from './experiments/p003-agop.js';
 export * from './svg.js';
 export * from './report.js';
