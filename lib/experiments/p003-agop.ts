@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { agop, agopAlignment } from '../agop.js';
-import { criticalLearningRate } from '../critical.js';
 import { type RegressionTaskName, regressionData, taskEgop } from '../data/multi-index.js';
 import { fcn } from '../fcn.js';
 import { lossByName, lossValue } from '../losses.js';
 import type { Network } from '../network.js';
 import type { OptimizerSpec } from '../optimizers.js';
+import { float64Ops, lanczos } from '../linalg.js';
+import { tangentKernel } from '../ntk.js';
 import { type Params, pv, readScalar } from '../params.js';
+import { rngFor } from '../random.js';
 import type { ScheduleSpec } from '../schedules.js';
-import { batchCritical } from '../trackers.js';
 import { type TrainOptions, type Tracker, train } from '../train.js';
 
 /**
@@ -106,6 +107,38 @@ export function agopNetwork(c: Pick<AgopRunConfig, 'd' | 'hidden' | 'parameteriz
   return fcn({ widths, activation: 'relu', parameterization: 'ntk', layers });
 }
 
+/** λ_max(K(X)) of the NTK on x by Lanczos on the dense kernel (n up to a few thousand). */
+export function ntkTop(net: Network, params: Params, x: tf.Tensor): number {
+  const K = tangentKernel(net, params, x);
+  const a = K.dataSync();
+  K.dispose();
+  const N = x.shape[0];
+  const start = rngFor(0, 'ntkTop').fillNormal(new Float64Array(N));
+  const op = (v: Float64Array) => {
+    const out = new Float64Array(N);
+    for (let i = 0; i < N; i++) {
+      let s = 0;
+      for (let j = 0; j < N; j++) s += a[i * N + j] * v[j];
+      out[i] = s;
+    }
+    return out;
+  };
+  return lanczos(op, start, float64Ops, { k: 1, maxIter: 60, tol: 1e-7, which: 'largest' }).values[0];
+}
+
+/** Per-batch critical learning rate b / λ_max(K(X_batch)) (003 §4.3) and whether η exceeded it by > 10⁻⁸ (T:L1172). */
+function batchCriticalTracker(every: number): Tracker {
+  return {
+    name: 'batchCritical',
+    every,
+    record(ctx): Record<string, number> {
+      if (!ctx.batch) return {};
+      const eta = ctx.batch.x.shape[0] / ntkTop(ctx.net, ctx.params, ctx.batch.x);
+      return { etaCritBatch: eta, exceeded: ctx.lr - eta > 1e-8 ? 1 : 0 };
+    },
+  };
+}
+
 function block(G: tf.Tensor2D, k: number): number[] {
   return Array.from(tf.tidy(() => tf.slice(G, [0, 0], [k, k])).dataSync());
 }
@@ -141,7 +174,8 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
   const params0 = net.init(c.seed);
   let params: Params | undefined;
   try {
-    const crit = criticalLearningRate(net, params0, train0.x, train0.y, loss, { method: 'ntk' });
+    const lambda0 = ntkTop(net, params0, train0.x);
+    const crit = { eta: c.nTrain / lambda0, lambda: lambda0 };
     const base = 'critical' in c.lr ? c.lr.critical * crit.eta : c.lr.value;
     const raises = c.raises ?? { at: [], critical: [] };
     if (raises.at.length !== raises.critical.length) throw new Error(`agopRun: raises has ${raises.at.length} steps and ${raises.critical.length} values; expected equal lengths`);
@@ -173,8 +207,7 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
           curve.alignment.push(alignment);
         }
         if (snapNow && snapshots.at(-1)?.step !== ctx.step) {
-          const kc = criticalLearningRate(net, ctx.params, train0.x, train0.y, loss, { method: 'ntk' });
-          snapshots.push({ step: ctx.step, trainLoss, testLoss, alignment, kernelNorm: kc.lambda, agopBlock: block(G, k) });
+          snapshots.push({ step: ctx.step, trainLoss, testLoss, alignment, kernelNorm: ntkTop(net, ctx.params, train0.x), agopBlock: block(G, k) });
         }
         G.dispose();
         return {};
@@ -196,7 +229,7 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
       seed: c.seed,
       stop,
       critical: false,
-      track: [batchCritical(criticalEvery), tracker],
+      track: [batchCriticalTracker(criticalEvery), tracker],
       progress: log,
       progressSeconds: 10,
       label: `${c.task} b=${b}`,
