@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend.js';
-import { fcn } from '../lib/fcn.js';
-import { lossValue, mse } from '../lib/losses.js';
-import { lossDecomposition, tangentKernel, topEigenpairs } from '../lib/ntk.js';
-import { readScalar } from '../lib/params.js';
-import { train } from '../lib/train.js';
-import { batchCritical, batchHessianTop, kernelSpectrum, trainLoss } from '../lib/trackers.js';
+import { initBackend } from '../lib/core/backend.js';
+import { fcn } from '../lib/nets/fcn.js';
+import { lossValue, mse } from '../lib/analysis/losses.js';
+import { lossDecomposition, tangentKernel, topEigenpairs } from '../lib/analysis/ntk.js';
+import { readScalar } from '../lib/core/params.js';
+import { train } from '../lib/train/train.js';
+import { batchCritical, batchHessianTop, kernelSpectrum, trainLoss } from '../lib/train/trackers.js';
 import { assertClose, seededMatrix, tensorOf } from './helpers.js';
 
 before(async () => {

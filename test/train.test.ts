@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend.js';
-import { criticalLearningRate } from '../lib/critical.js';
+import { initBackend } from '../lib/core/backend.js';
+import { criticalLearningRate } from '../lib/analysis/critical.js';
 import { twoClusterData } from '../lib/data/two-cluster.js';
-import { fcn } from '../lib/fcn.js';
-import { mse } from '../lib/losses.js';
-import { optimizer } from '../lib/optimizers.js';
-import { schedule } from '../lib/schedules.js';
-import { nqm } from '../lib/taylor-models.js';
-import { train } from '../lib/train.js';
-import { kernelChange, ntkTopEigenvalues, trainLoss } from '../lib/trackers.js';
+import { fcn } from '../lib/nets/fcn.js';
+import { mse } from '../lib/analysis/losses.js';
+import { optimizer } from '../lib/train/optimizers.js';
+import { schedule } from '../lib/train/schedules.js';
+import { nqm } from '../lib/nets/taylor-models.js';
+import { train } from '../lib/train/train.js';
+import { kernelChange, ntkTopEigenvalues, trainLoss } from '../lib/train/trackers.js';
 import { seededMatrix, tensorOf } from './helpers.js';
 
 before(async () => {

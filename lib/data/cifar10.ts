@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type Dataset } from './dataset.js';
 import { type ImageOptions, imageDataset, selectPerClass, validateClasses } from './image-dataset.js';
 import { chwToHwc } from './preprocess.js';
-import { dataDir } from '../project.js';
+import { dataDir } from '../core/env.js';
 import { checkOneOf } from './checks.js';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;

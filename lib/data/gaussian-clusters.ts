@@ -1,5 +1,5 @@
 import { type Dataset, type TargetCoding, encodeTargets, makeDataset } from './dataset.js';
-import { type Seed, rngFor, shuffle } from '../random.js';
+import { type Seed, rngFor, shuffle } from '../core/random.js';
 import { checkInt, checkNonNegative, checkOneOf, checkPositive } from './checks.js';
 
 export interface GaussianClustersOptions {

@@ -1,5 +1,5 @@
 import { type Dataset, makeDataset } from './dataset.js';
-import { type Seed, rngFor } from '../random.js';
+import { type Seed, rngFor } from '../core/random.js';
 import { checkInt, checkNonNegative, checkOneOf } from './checks.js';
 
 /** The synthetic regression tasks of 003 Ch.4 (T:L1159, T:L3360). */

@@ -1,4 +1,4 @@
-import { type Seed, rngFor } from '../random.js';
+import { type Seed, rngFor } from '../core/random.js';
 import { checkInt, checkPositive } from './checks.js';
 
 /**

@@ -1,5 +1,5 @@
 import { type Dataset, makeDataset } from './dataset.js';
-import { type Seed, rngFor } from '../random.js';
+import { type Seed, rngFor } from '../core/random.js';
 import { checkInt, checkPositive } from './checks.js';
 
 export interface SphereOptions {
