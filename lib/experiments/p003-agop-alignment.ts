@@ -141,7 +141,10 @@ function batchCriticalTracker(every: number): Tracker {
 }
 
 function block(G: tf.Tensor2D, k: number): number[] {
-  return Array.from(tf.tidy(() => tf.slice(G, [0, 0], [k, k])).dataSync());
+  const b = tf.slice(G, [0, 0], [k, k]);
+  const out = Array.from(b.dataSync());
+  b.dispose();
+  return out;
 }
 
 function checkConfig(c: AgopRunConfig): void {
@@ -268,6 +271,68 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
     Gstar.dispose();
     for (const ds of [train0, val, test]) ds.dispose();
   }
+}
+
+/** 003 Table 4.1 (T:L945–952), rank-2 task, SGD at η_crit/2: batch size → AGOP alignment and test loss. */
+export const TABLE_4_1: readonly { batch: number | 'GD'; alignment: number; testLoss: number }[] = [
+  { batch: 'GD', alignment: 0.81, testLoss: 0.74 },
+  { batch: 50, alignment: 0.84, testLoss: 0.71 },
+  { batch: 10, alignment: 0.89, testLoss: 0.59 },
+  { batch: 5, alignment: 0.95, testLoss: 0.42 },
+];
+
+export interface SummaryRow {
+  key: string;
+  runs: number;
+  diverged: number;
+  alignment: { mean: number; std: number };
+  testLoss: { mean: number; std: number };
+  catapults: { mean: number; std: number };
+  steps: { mean: number; std: number };
+}
+
+function meanStd(v: number[]): { mean: number; std: number } {
+  const n = v.length;
+  const mean = v.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
+  return { mean, std };
+}
+
+/**
+ * Mean and std over seeds of the best-validation metrics of agopRun results, grouped by `key(run)` in
+ * first-seen order. Example: `summarizeRuns(runs, (r) => String(r.point.batch))`.
+ */
+export function summarizeRuns<T extends { result: AgopRunResult }>(runs: readonly T[], key: (run: T) => string): SummaryRow[] {
+  const groups = new Map<string, AgopRunResult[]>();
+  for (const r of runs) {
+    const k = key(r);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(r.result);
+  }
+  return [...groups].map(([k, rs]) => ({
+    key: k,
+    runs: rs.length,
+    diverged: rs.filter((r) => r.status === 'diverged').length,
+    alignment: meanStd(rs.map((r) => r.best.alignment)),
+    testLoss: meanStd(rs.map((r) => r.best.testLoss)),
+    catapults: meanStd(rs.map((r) => r.best.catapults)),
+    steps: meanStd(rs.map((r) => r.steps)),
+  }));
+}
+
+/** A plain-text table with aligned columns (for printing tables beside the paper's numbers). */
+export function textTable(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map((v) => (typeof v === 'number' ? (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2) : Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v)) : v)))];
+  const w = header.map((_, j) => Math.max(...cells.map((r) => String(r[j] ?? '').length)));
+  const line = (r: string[]) => r.map((v, j) => String(v ?? '').padEnd(w[j])).join('  ').trimEnd();
+  return [line(cells[0] as string[]), w.map((x) => '-'.repeat(x)).join('  '), ...cells.slice(1).map((r) => line(r as string[]))].join('\n');
+}
+
+/** Min-max normalisation to [0, 1] (003 Fig C.15: "All pixels are normalized to the range [0, 1]"). */
+export function minMaxNormalize(values: readonly number[]): number[] {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return values.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0));
 }
 
 registerTasks(import.meta.url, { agopRun });
