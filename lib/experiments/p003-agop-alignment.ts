@@ -42,6 +42,12 @@ export interface AgopRunConfig {
   /** Std of every weight under 'ntk' (near-zero initialisation of C.14: 0.1). */
   initStd?: number;
   optimizer?: OptimizerSpec;
+  /**
+   * Which η_crit(0) the learning-rate units refer to: this network's ('self', default) or that of the same network with
+   * the standard N(0, 1) initialisation ('standardInit'; for the near-zero initialisation of C.14, whose own η_crit(0) is
+   * ~1/σ² larger and shrinks as the weights grow).
+   */
+  lrUnit?: 'self' | 'standardInit';
   /** Constant learning rate: `{ critical: c }` = c · η_crit(0), or `{ value: η }`. */
   lr: { critical: number } | { value: number };
   /** "increase the LR to [a, b, …] at iteration [t1, t2, …]" (003 Ch.4), the values in units of η_crit(0). */
@@ -74,7 +80,10 @@ export interface AgopSnapshot {
 }
 
 export interface AgopRunResult {
+  /** The η_crit(0) the learning rates are expressed in (see `lrUnit`). */
   etaCrit: number;
+  /** n / λ_max(K(X_train)) of this network at initialisation. */
+  etaCritSelf: number;
   lambda0: number;
   /** The learning rate of each update, as a compact schedule (values at the change points). */
   lrSchedule: { at: number[]; values: number[] };
@@ -179,7 +188,14 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
   let params: Params | undefined;
   try {
     const lambda0 = ntkTop(net, params0, train0.x);
-    const crit = { eta: c.nTrain / lambda0, lambda: lambda0 };
+    let unitLambda = lambda0;
+    if (c.lrUnit === 'standardInit') {
+      const std = agopNetwork({ ...c, initStd: 1 });
+      const p = std.init(c.seed);
+      unitLambda = ntkTop(std, p, train0.x);
+      pv.dispose(p);
+    }
+    const crit = { eta: c.nTrain / unitLambda, lambda: lambda0 };
     const base = 'critical' in c.lr ? c.lr.critical * crit.eta : c.lr.value;
     const raises = c.raises ?? { at: [], critical: [] };
     if (raises.at.length !== raises.critical.length) throw new Error(`agopRun: raises has ${raises.at.length} steps and ${raises.critical.length} values; expected equal lengths`);
@@ -251,7 +267,8 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
     const count = (upTo: number) => exceeded.reduce((s, e, i) => s + (bc.step[i] < upTo && e ? criticalEvery : 0), 0);
     return {
       etaCrit: crit.eta,
-      lambda0: crit.lambda,
+      etaCritSelf: c.nTrain / lambda0,
+      lambda0,
       lrSchedule,
       status: r.status,
       steps: r.steps,
