@@ -122,6 +122,17 @@ describe('003 Ch.4 AGOP experiment (p003-agop-alignment)', () => {
     assert.ok(new Set(r.batchCrit.value.map((v) => v.toFixed(6))).size > 1);
   });
 
+  test('loss split on the full training-set NTK: L_{≤1} + L_{>1} = L at every recorded step', () => {
+    const r = agopRun(tiny({ batchSize: 4, maxSteps: 12, evalEvery: 10, split: { s: 1, every: 2, until: 8 } }));
+    const sp = r.split!;
+    assert.deepEqual(sp.step, [0, 2, 4, 6, 8]);
+    sp.step.forEach((_, i) => {
+      assert.ok(Math.abs(sp.lossTop[i] + sp.lossRest[i] - sp.loss[i]) <= 1e-3 * sp.loss[i], `step ${sp.step[i]}: ${sp.lossTop[i]} + ${sp.lossRest[i]} vs ${sp.loss[i]}`);
+      assert.ok(sp.kernelNorm[i] > 0);
+    });
+    assert.ok(Math.abs(sp.kernelNorm[0] - r.lambda0) <= 1e-3 * r.lambda0);
+  });
+
   test('config errors name the bad value', () => {
     assert.throws(() => agopRun(tiny({ batchSize: 41 })), /agopRun: batchSize = 41; expected an integer in \[1, nTrain = 40\]/);
     assert.throws(() => agopRun(tiny({ evalEvery: 0 })), /agopRun: evalEvery = 0; expected a positive integer/);

@@ -11,6 +11,7 @@ import { type Params, pv, readScalar } from '../core/params.js';
 import { rngFor } from '../core/random.js';
 import type { ScheduleSpec } from '../train/schedules.js';
 import { type TrainOptions, type Tracker, train } from '../train/train.js';
+import { kernelSpectrum } from '../train/trackers.js';
 import { registerTasks } from '../run/tasks.js';
 
 /**
@@ -61,6 +62,11 @@ export interface AgopRunConfig {
   evalEvery: number;
   /** Steps between per-batch critical-rate checks (1 for SGD catapult counting; GD may check less often). */
   criticalEvery?: number;
+  /**
+   * Loss split L = L_{≤s} + L_{>s} on the current full training-set NTK (003 eq. 4.2; C.22 uses s = 1 for SGD),
+   * with ‖K‖₂, every `every` steps up to step `until`.
+   */
+  split?: { s: number; every: number; until: number };
   /** Steps at which the top-left 10×10 block of the AGOP is kept (the end is always kept). */
   snapshotsAt?: number[];
   seed: number;
@@ -102,6 +108,8 @@ export interface AgopRunResult {
   snapshots: AgopSnapshot[];
   /** Top-left block of the exact EGOP G*. */
   egopBlock: number[];
+  /** With `split`: the full training loss, its top-s and rest parts, and ‖K‖₂, at the recorded steps. */
+  split?: { step: number[]; loss: number[]; lossTop: number[]; lossRest: number[]; kernelNorm: number[] };
 }
 
 /** The FCN of 003 C.6 without biases (reference §0.2), or PyTorch's default nn.Linear parameterization. */
@@ -233,6 +241,16 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
         return {};
       },
     };
+    const trackers: Tracker[] = [batchCriticalTracker(c.criticalEvery ?? (full ? c.evalEvery : 1)), tracker];
+    if (c.split) {
+      const { s: top, every, until } = c.split;
+      const spectrum = kernelSpectrum({ s: top, every: 1 });
+      trackers.push({
+        name: 'split',
+        every,
+        record: (ctx) => (ctx.step <= until && ctx.batch ? { ...spectrum.record(ctx), splitLoss: lossValue(loss, net.apply(ctx.params, train0.x), train0.y).dataSync()[0] } : {}),
+      });
+    }
     const criticalEvery = c.criticalEvery ?? (full ? c.evalEvery : 1);
     const stop = { lossBelow: c.stopLoss, checkEvery: c.evalEvery, divergeAbove: 1e10 } as TrainOptions['stop'];
     const r = train({
@@ -249,7 +267,7 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
       seed: c.seed,
       stop,
       critical: false,
-      track: [batchCriticalTracker(criticalEvery), tracker],
+      track: trackers,
       progress: log,
       progressSeconds: 10,
       label: `${c.task} b=${b}`,
@@ -281,6 +299,9 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
       batchCrit: { step: bc.step, value: bc.value as number[] },
       snapshots,
       egopBlock: block(Gstar, k),
+      split: c.split
+        ? { step: r.history.lossTop?.step ?? [], loss: (r.history.splitLoss?.value ?? []) as number[], lossTop: (r.history.lossTop?.value ?? []) as number[], lossRest: (r.history.lossRest?.value ?? []) as number[], kernelNorm: (r.history.kernelNorm?.value ?? []) as number[] }
+        : undefined,
     };
   } finally {
     pv.dispose(params0);
