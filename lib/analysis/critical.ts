@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkArgs, gradTrainable } from './derivatives.js';
+import { checkData } from '../core/checks.js';
 import { paramOps, randomDirection } from './hessian.js';
 import { lanczos, symmetricEigen } from '../core/linalg.js';
 import type { Loss } from './losses.js';
@@ -30,6 +31,12 @@ export interface CriticalLr {
  * n/lambda for `mean`, 2/lambda for `halfSum`, nC/lambda for `meanAll`; for cross-entropy
  * 2 / lambda_max((1/n) S K S) with S the block-diagonal square roots of the softmax Jacobians.
  * On a mini-batch this is the per-batch b/lambda_max(K_batch) of 003 Ch.4.
+ *
+ * @param loss decides the convention: `mse('mean')` → n/λ, `mse('halfSum')` → 2/λ, `crossEntropy()`
+ * @param opts.method 'ntk' (default, dense kernel) or 'hessian' (Lanczos on loss-Hessian-vector products)
+ * @returns { eta, lambda, method }
+ * @example
+ * const { eta } = criticalLearningRate(net, w, x, y, mse('mean'));   // train at 0.5 * eta, 1.5 * eta, ...
  */
 export function criticalLearningRate(
   net: Network,
@@ -39,13 +46,16 @@ export function criticalLearningRate(
   loss: Loss,
   { method = 'ntk', maxIter = 60, tol = 1e-6, seed = 0 }: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
 ): CriticalLr {
+  if (method !== 'ntk' && method !== 'hessian') throw new Error(`criticalLearningRate: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
+  checkArgs(net, params, x);
+  checkData('criticalLearningRate', params, x, y);
   if (method === 'hessian') {
     const start = randomDirection(params, seed, trainableNames(net.specs));
     const r = lanczos((v: Params) => lossHvp(net, params, x, y, loss, v), start, paramOps, { k: 1, maxIter, tol, which: 'largest' });
     pv.dispose(start);
     return { eta: 2 / r.values[0], lambda: r.values[0], method };
   }
-  if (method !== 'ntk') throw new Error(`unknown method '${String(method)}'; expected 'ntk' or 'hessian'`);
+  if (method !== 'ntk') throw new Error(`criticalLearningRate: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
   const [n, C] = [x.shape[0], net.outputDim];
   const K = tangentKernel(net, params, x);
   try {
@@ -83,4 +93,34 @@ function blockSqrt(A: tf.Tensor3D): tf.Tensor2D {
       }
   }
   return tf.tensor2d(out, [n * C, n * C]);
+}
+
+/** A constant learning rate at a multiple of a computed critical rate, carrying the rate it came from. */
+export interface CriticalSchedule {
+  (step: number): number;
+  critical: CriticalLr;
+  multiple: number;
+}
+
+/**
+ * `multiple` × the critical learning rate of (net, params, x, y, loss) at these parameters, as a schedule for
+ * `train()` (which then records `critical` in its result). 003 Ch.3 places every learning rate this way.
+ *
+ * @example
+ * const lr = criticalSchedule(1.5, net, w0, x, y, mse('mean'));   // a catapult-phase rate, 1.5 η_crit
+ * const run = train({ net, params: w0, x, y, loss: mse('mean'), lr, steps: 200 });
+ */
+export function criticalSchedule(
+  multiple: number,
+  net: Network,
+  params: Params,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: Loss,
+  opts: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
+): CriticalSchedule {
+  if (!(Number.isFinite(multiple) && multiple > 0)) throw new Error(`criticalSchedule: multiple = ${multiple}; expected a finite number > 0`);
+  const critical = criticalLearningRate(net, params, x, y, loss, opts);
+  const lr = multiple * critical.eta;
+  return Object.assign((_step: number) => lr, { critical, multiple });
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hvp } from './derivatives.js';
+import { checkArgs, hvp } from './derivatives.js';
+import { checkData } from '../core/checks.js';
 import { type VectorOps, lanczos } from '../core/linalg.js';
 import type { Network } from '../nets/network.js';
 import { type Params, pv, trainableNames } from '../core/params.js';
@@ -41,10 +42,17 @@ export interface SpectralNormOptions {
 /**
  * ||H|| = max |lambda(H)| of the Hessian of the model output (002 Table 1, §6.2 of the reference), from
  * Hessian-vector products (reverse mode over the order-1 jet).
+ *
+ * @param x inputs; the Hessian is that of <u, f(w; x)>, u = ones by default (`opts.u`)
+ * @param opts.method 'lanczos' (default; few HVPs) or 'power'; `maxIter`, `tol` (relative), `seed` of the start vector
+ * @example
+ * const { value, converged } = hessianSpectralNorm(net, w, tf.tensor2d([[1]]));   // ||H|| at one input
  */
 export function hessianSpectralNorm(net: Network, params: Params, x: tf.Tensor, opts: SpectralNormOptions = {}): SpectralNormResult {
   const { u, method = 'lanczos', maxIter = method === 'power' ? 200 : 80, tol = 1e-5, seed = 0 } = opts;
-  if (method !== 'lanczos' && method !== 'power') throw new Error(`unknown method '${String(method)}'; expected 'lanczos' or 'power'`);
+  if (method !== 'lanczos' && method !== 'power') throw new Error(`hessianSpectralNorm: method = ${JSON.stringify(method)}; expected 'lanczos' or 'power'`);
+  checkArgs(net, params, x);
+  checkData('hessianSpectralNorm', params, x);
   const names = trainableNames(net.specs);
   const op = (v: Params) => hvp(net, params, v, x, u);
   const start = randomDirection(params, seed, names);

@@ -24,7 +24,7 @@ export function lossValue(loss: Loss, f: tf.Tensor, y: tf.Tensor): tf.Scalar {
 
 export function mse(convention: MseConvention = 'mean'): Loss {
   if (convention !== 'mean' && convention !== 'halfSum' && convention !== 'meanAll') {
-    throw new Error(`unknown MSE convention '${String(convention)}'; expected 'mean', 'halfSum' or 'meanAll'`);
+    throw new Error(`mse: convention = '${String(convention)}'; expected 'mean', 'halfSum' or 'meanAll'`);
   }
   const factor = (n: number, C: number) => (convention === 'mean' ? 1 / n : convention === 'halfSum' ? 0.5 : 1 / (n * C));
   return {
@@ -62,7 +62,7 @@ export function crossEntropy(): Loss {
 
 function checkTargets(f: tf.Tensor, y: tf.Tensor): void {
   if (f.rank !== 2 || y.rank !== 2 || f.shape[0] !== y.shape[0] || f.shape[1] !== y.shape[1]) {
-    throw new Error(`targets have shape [${y.shape}]; expected the output shape [${f.shape}]`);
+    throw new Error(`crossEntropy: y has shape [${y.shape}]; expected the output shape [${f.shape}]`);
   }
 }
 
@@ -71,5 +71,5 @@ export function lossByName(spec: string | Loss): Loss {
   if (spec === 'cross-entropy' || spec === 'ce') return crossEntropy();
   const m = /^mse(?:\((mean|halfSum|meanAll)\))?$/.exec(spec);
   if (m) return mse((m[1] as MseConvention) ?? 'mean');
-  throw new Error(`unknown loss '${spec}'; expected 'mse(mean)', 'mse(halfSum)', 'mse(meanAll)' or 'cross-entropy'`);
+  throw new Error(`loss: name = '${spec}'; expected 'mse(mean)', 'mse(halfSum)', 'mse(meanAll)' or 'cross-entropy'`);
 }

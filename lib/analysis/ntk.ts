@@ -1,11 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { jvp, perSampleGradients, vjp } from './derivatives.js';
+import { checkArgs, jvp, perSampleGradients, vjp } from './derivatives.js';
+import { checkData, checkSymmetric } from '../core/checks.js';
 import { type SymmetricEigen, float64Ops, lanczos, symmetricEigen } from '../core/linalg.js';
 import { gram, mm } from '../core/matmul.js';
 import type { DenseRecord, Network } from '../nets/network.js';
 import { type Params, pv, readScalar, trainableNames } from '../core/params.js';
 import { normals64, rngFor } from '../core/random.js';
 
+/**
+ * How `tangentKernel` computes K. Both are exact (same float32 products, summed in a different order):
+ * - `layerwise`: for networks built of plain dense layers (fcn, bottlenecks, ResNets of dense blocks). Never forms J;
+ *   one forward and C backward passes, cost O(n² · width) per layer: the fast path, by far, for wide nets.
+ * - `jacobian`: per-sample gradients, then J Jᵀ (float64 accumulation where affordable). Serves every network
+ *   (convolutions, masked DAG layers, Taylor models); memory n·C × #params, so it suits small n or small nets.
+ * - `auto` (default): `layerwise` where the network allows it, else `jacobian`.
+ */
 export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
 
 /**
@@ -14,11 +23,20 @@ export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
  * K += s^2 (D D^T) ⊙ (A A^T ⊗ 1_CC) + s_b^2 D D^T, with D the backpropagated vectors dF_c/dz (one backward
  * pass per output, all samples at once) and A the layer inputs. `jacobian` uses per-sample gradients and
  * serves any network (convolutions, masked DAG layers, Taylor models).
+ *
+ * @param x [n, d] inputs; `method` see KernelMethod
+ * @returns K, (nC) x (nC), owned by the caller (dispose it)
+ * @example
+ * const net = fcn({ widths: [2, 512, 1], activation: 'relu' });
+ * const K = tangentKernel(net, net.init(0), x);    // [n, n]
+ * const { values } = kernelEigen(K, 1);            // lambda_max
  */
 export function tangentKernel(net: Network, params: Params, x: tf.Tensor, { method = 'auto' as KernelMethod } = {}): tf.Tensor2D {
   if (method !== 'auto' && method !== 'layerwise' && method !== 'jacobian') {
-    throw new Error(`unknown kernel method '${String(method)}'; expected 'auto', 'layerwise' or 'jacobian'`);
+    throw new Error(`tangentKernel: method = ${JSON.stringify(method)}; expected 'auto', 'layerwise' or 'jacobian'`);
   }
+  checkArgs(net, params, x);
+  checkData('tangentKernel', params, x);
   if (method !== 'jacobian') {
     const K = layerwiseKernel(net, params, x);
     if (K) return K;
@@ -176,9 +194,15 @@ export function relativeKernelChange(Kt: tf.Tensor2D, K0: tf.Tensor2D, norm: Mat
 
 /** Top-k eigenpairs of a kernel matrix, values descending; vectors as columns of a [N, k] float64 array. */
 export function kernelEigen(K: tf.Tensor2D, k?: number): { values: number[]; vectors: Float64Array; n: number; k: number } {
+  if (!(K instanceof tf.Tensor) || K.rank !== 2 || K.shape[0] !== K.shape[1] || K.shape[0] === 0) {
+    throw new Error(`kernelEigen: K has shape ${K instanceof tf.Tensor ? `[${K.shape.join(', ')}]` : String(K)}; expected a non-empty square matrix`);
+  }
   const N = K.shape[0];
+  if (k !== undefined && !(Number.isInteger(k) && k >= 0)) throw new Error(`kernelEigen: k = ${k}; expected an integer >= 0`);
   const kk = Math.min(k ?? N, N);
-  const e: SymmetricEigen = symmetricEigen(K.dataSync(), N);
+  const data = K.dataSync();
+  checkSymmetric('kernelEigen', 'K', data, N);
+  const e: SymmetricEigen = symmetricEigen(data, N);
   const vectors = new Float64Array(N * kk);
   for (let r = 0; r < N; r++) for (let c = 0; c < kk; c++) vectors[r * kk + c] = e.vectors[r * N + c];
   return { values: Array.from(e.values.slice(0, kk)), vectors, n: N, k: kk };
@@ -271,9 +295,9 @@ function lanczosPairs(op: (u: Float64Array) => Float64Array, N: number, k: numbe
  */
 export function lossDecomposition(K: tf.Tensor2D, residual: tf.Tensor, s: number, scale = 1 / residual.shape[0], eigen: EigenMethod | TopEigenpairs = 'auto') {
   const N = K.shape[0];
-  if (!Number.isInteger(s) || s < 0 || s > N) throw new Error(`s=${s} is invalid; expected an integer in [0, ${N}]`);
+  if (!Number.isInteger(s) || s < 0 || s > N) throw new Error(`lossDecomposition: s = ${s}; expected an integer in [0, ${N}]`);
   const r = residual.dataSync();
-  if (r.length !== N) throw new Error(`residual has ${r.length} entries; the kernel is ${N} x ${N}`);
+  if (r.length !== N) throw new Error(`lossDecomposition: residual has ${r.length} entries; expected ${N}, the size of the kernel`);
   const pairs = typeof eigen === 'string' ? topEigenpairs(K, s, { method: eigen }) : eigen;
   if (pairs.k < s) throw new Error(`lossDecomposition: ${pairs.k} eigenpairs given; expected at least s = ${s}`);
   return projectResidual(pairs, r, s, scale);

@@ -154,7 +154,7 @@ const NAMED: Record<Exclude<ActivationName, 'swish'>, Activation> = { identity, 
 export function activation(spec: ActivationSpec): Activation {
   if (typeof spec !== 'string') {
     if (typeof spec?.derivatives !== 'function') {
-      throw new Error(`activation ${JSON.stringify(spec)} is invalid; expected a name or an object with derivatives(z, k)`);
+      throw new Error(`activation: spec = ${JSON.stringify(spec)}; expected a name or an object with derivatives(z, k)`);
     }
     return spec;
   }
@@ -163,7 +163,7 @@ export function activation(spec: ActivationSpec): Activation {
   if (m) return swish(Number(m[1]));
   const a = (NAMED as Record<string, Activation>)[spec];
   if (!a) {
-    throw new Error(`unknown activation '${spec}'; expected one of ${[...Object.keys(NAMED), 'swish', 'swish(beta)'].join(', ')}`);
+    throw new Error(`activation: name = '${spec}'; expected one of ${[...Object.keys(NAMED), 'swish', 'swish(beta)'].join(', ')}`);
   }
   return a;
 }

@@ -1,6 +1,7 @@
 export * from './activations.js';
 export * from './backend.js';
 export * from './canonical-json.js';
+export * from './checks.js';
 export * from './env.js';
 export * from './jet.js';
 export * from './linalg.js';

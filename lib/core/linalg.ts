@@ -1,3 +1,4 @@
+import { checkSymmetric } from './checks.js';
 /**
  * Small dense symmetric eigenproblems in float64 (Householder tridiagonalisation followed by implicit
  * QL iterations with Wilkinson-type shifts), and Lanczos for large implicit operators.
@@ -11,9 +12,10 @@ export interface SymmetricEigen {
   n: number;
 }
 
-/** Eigen-decomposition of a symmetric row-major n x n matrix (only the lower triangle is read). */
-export function symmetricEigen(matrix: ArrayLike<number>, n: number, { vectors = true } = {}): SymmetricEigen {
-  if (matrix.length !== n * n) throw new Error(`matrix has ${matrix.length} entries; expected n*n = ${n * n}`);
+/** Eigen-decomposition of a symmetric row-major n x n matrix (checked symmetric to `rtol` of its largest entry, then only the lower triangle is read). */
+export function symmetricEigen(matrix: ArrayLike<number>, n: number, { vectors = true, rtol = 1e-4 } = {}): SymmetricEigen {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`symmetricEigen: n = ${n}; expected an integer >= 1`);
+  checkSymmetric('symmetricEigen', 'matrix', matrix, n, rtol);
   const a = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = matrix[i * n + j];
   const d = new Float64Array(n);

@@ -7,6 +7,7 @@ import { type Params, readScalar } from '../core/params.js';
 import { normals, rngFor } from '../core/random.js';
 import { bilinearCoefficients } from '../nets/taylor-models.js';
 import { registerTasks } from '../run/tasks.js';
+import { checkOneOf } from '../core/checks.js';
 
 /** Which weights a direction perturbs: all layers, only the block before (0) or after (1) the bottleneck. */
 export type BlockChoice = 'all' | 0 | 1;
@@ -23,7 +24,11 @@ export function fig1Network(m: number, activation: 'identity' | 'tanh' = 'identi
  * Frobenius norm (does not show the effect at t = O(1)). Layers outside the chosen block are zero.
  */
 export function fig1Direction(net: Network, params: Params, x: tf.Tensor, opts: { family: DirectionFamily; block: BlockChoice; seed: number }): Params {
+  checkOneOf('fig1Direction', 'family', opts.family, ['gradient', 'isotropic'] as const);
   const blocks = net.blocks as string[][];
+  if (opts.block !== 'all' && !(Number.isInteger(opts.block) && opts.block >= 0 && opts.block < blocks.length)) {
+    throw new Error(`fig1Direction: block = ${JSON.stringify(opts.block)}; expected 'all' or a block index in [0, ${blocks.length - 1}]`);
+  }
   const active = opts.block === 'all' ? blocks.flat() : blocks[opts.block];
   const rng = rngFor(opts.seed, 'fig1-direction', opts.family, String(opts.block));
   const grad = opts.family === 'gradient' ? vjp(net, params, x) : null;

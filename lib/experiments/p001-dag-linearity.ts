@@ -7,6 +7,7 @@ import { normals, rngFor } from '../core/random.js';
 import { train } from '../train/train.js';
 import { kernelChange } from '../train/trackers.js';
 import { registerTasks } from '../run/tasks.js';
+import { checkInt } from '../core/checks.js';
 
 /** n points in R^d0 with ±1 labels from a random linear teacher (the low-dimensional substitute for CIFAR-2, reference §0.3). */
 export function dagData(n: number, d0: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
@@ -35,13 +36,16 @@ export interface DagRun {
  * below `lossBelow` ("we observe the convergence of loss for all widths") or `steps` updates.
  */
 export function dagRun(opts: { m: number; seed: number; n?: number; d0?: number; steps: number; lossBelow?: number; kernelEvery: number; progress?: (l: string) => void }): DagRun {
+  checkInt('dagRun', 'm', opts.m, 1);
+  checkInt('dagRun', 'steps', opts.steps, 0);
+  checkInt('dagRun', 'kernelEvery', opts.kernelEvery, 1);
   const { m, seed, n = 10, d0 = 10, steps, kernelEvery, lossBelow = 1e-5 } = opts;
   const net = denseNet({ d: d0, m, depth: 2, activation: 'tanh', dropProbability: 0.5, maskSeed: seed });
   const params = net.init(seed);
   const data = dagData(n, d0, seed);
   const loss = mse('halfSum');
   const crit = criticalLearningRate(net, params, data.x, data.y, loss);
-  const r = train({ net, params, x: data.x, y: data.y, loss, lr: crit.eta / 2, steps, stop: { lossBelow }, track: [kernelChange(kernelEvery, 'spectral')], critical: false, progress: opts.progress ?? false, label: `m=${m} seed=${seed}` });
+  const r = train({ net, params, x: data.x, y: data.y, loss, lr: crit.eta / 2, steps, stop: { lossBelow }, track: [kernelChange(kernelEvery, 'spectral')], progress: opts.progress ?? false, label: `m=${m} seed=${seed}` });
   const inDeg = net.graph.inDegrees.slice(1).flat();
   const out: DagRun = { m, seed, deltaK: Math.max(...(r.history.kernelChange.value as number[])), finalLoss: r.finalLoss, initialLoss: r.history.batchLoss.value[0] as number, steps: r.steps, dagWidth: Math.min(...inDeg) };
   tf.dispose([data.x, data.y, ...Object.values(params), ...Object.values(r.params)]);

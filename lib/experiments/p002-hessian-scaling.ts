@@ -5,6 +5,7 @@ import { hessianSpectralNorm } from '../analysis/hessian.js';
 import type { Network } from '../nets/network.js';
 import { tangentKernel } from '../analysis/ntk.js';
 import { registerTasks } from '../run/tasks.js';
+import { checkInt, checkOneOf } from '../core/checks.js';
 
 /** The three rows of 002 Table 1. */
 export type Table1Model = 'linear-output' | 'nonlinear-output' | 'bottleneck';
@@ -15,6 +16,8 @@ export type Table1Model = 'linear-output' | 'nonlinear-output' | 'bottleneck';
  * bound is Ω(1)), and the bottleneck of 002 eq. 31. Smooth activations: the theory needs a β-smooth sigma.
  */
 export function table1Network(model: Table1Model, m: number): Network {
+  checkOneOf('table1Network', 'model', model, ['linear-output', 'nonlinear-output', 'bottleneck'] as const);
+  checkInt('table1Network', 'm', m, 1);
   switch (model) {
     case 'linear-output':
       return fcn({ widths: [1, m, 1], activation: 'tanh' });

@@ -9,6 +9,7 @@ import { relativeKernelChange, softmaxJacobians, outputKernel, tangentKernel } f
 import type { Params } from '../core/params.js';
 import { train, type Tracker } from '../train/train.js';
 import { registerTasks } from '../run/tasks.js';
+import { checkInt, checkOneOf } from '../core/checks.js';
 
 /** 002 eq. 43: f(w, V, b; x) = (1/sqrt m) V sigma(w x + b), ReLU, w, b in R^m, V in R^{3 x m} (no output bias). */
 export function eq43Network(m: number): Network {
@@ -71,6 +72,10 @@ function kernelTracker(kernels: Kernels, every: number): { tracker: Tracker; val
  * ΔK(t) = ||K(w_t) - K(w_0)||_F / ||K(w_0)||_F. Learning rate: `lrMultiple` x N / lambda_max(K_0) (CE_LR_MULTIPLE for CE, 0.5 for MSE).
  */
 export function fig1Run(opts: { m: number; seed: number; objective: 'ce' | 'swish-mse'; steps: number; lossBelow?: number; kernelEvery: number; lrMultiple?: number; progress?: (line: string) => void }): KernelChangeRun {
+  checkOneOf('fig1Run', 'objective', opts.objective, ['ce', 'swish-mse'] as const);
+  checkInt('fig1Run', 'm', opts.m, 1);
+  checkInt('fig1Run', 'steps', opts.steps, 0);
+  checkInt('fig1Run', 'kernelEvery', opts.kernelEvery, 1);
   const { m, seed, objective, steps, kernelEvery, lossBelow = 1e-4, lrMultiple = objective === 'ce' ? CE_LR_MULTIPLE : 0.5 } = opts;
   const data = threeClassMixture({ n: 60, seed });
   const base = eq43Network(m);
@@ -109,7 +114,7 @@ function trackedGd(o: {
   const crit = criticalLearningRate(net, params, data.x, data.y, mse('mean'));
   const lr = o.lrMultiple * crit.eta;
   const tk = kernelTracker(o.kernels, kernelEvery);
-  const r = train({ net, params, x: data.x, y: data.y, loss: o.loss, lr, steps: o.steps, stop: { lossBelow: o.lossBelow, divergeAbove: 1e6 }, track: [tk.tracker], progress: o.progress ?? false, label: o.label, critical: false });
+  const r = train({ net, params, x: data.x, y: data.y, loss: o.loss, lr, steps: o.steps, stop: { lossBelow: o.lossBelow, divergeAbove: 1e6 }, track: [tk.tracker], progress: o.progress ?? false, label: o.label });
   const out: KernelChangeRun = {
     steps: tk.steps,
     deltaK: tk.values,
@@ -131,6 +136,11 @@ function trackedGd(o: {
  * softmax(f) (eq. 49); ΔK is that of the logits f.
  */
 export function fig2Run(opts: { m: number; mb: number; seed: number; steps: number; lossBelow?: number; kernelEvery: number; lrMultiple?: number; bottleneckScale?: 'as-written' | 'ntk'; progress?: (line: string) => void }): KernelChangeRun {
+  if (opts.bottleneckScale !== undefined) checkOneOf('fig2Run', 'bottleneckScale', opts.bottleneckScale, ['as-written', 'ntk'] as const);
+  checkInt('fig2Run', 'm', opts.m, 1);
+  checkInt('fig2Run', 'mb', opts.mb, 1);
+  checkInt('fig2Run', 'steps', opts.steps, 0);
+  checkInt('fig2Run', 'kernelEvery', opts.kernelEvery, 1);
   const { m, mb, seed, steps, kernelEvery, lossBelow = 1e-4, lrMultiple = CE_LR_MULTIPLE, bottleneckScale = 'as-written' } = opts;
   const data = threeClassMixture({ n: 60, seed });
   const net = bottleneckRelu({ m, mb, outputs: 3, bottleneckScale });

@@ -266,7 +266,6 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
       sampling: 'shuffle',
       seed: c.seed,
       stop,
-      critical: false,
       track: trackers,
       progress: log,
       progressSeconds: 10,

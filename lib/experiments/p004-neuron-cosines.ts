@@ -5,6 +5,7 @@ import { type LayerCosines, neuronGradientCosines } from '../analysis/neurons.js
 import { loadImageSubset } from '../data/images.js';
 import { standardizeDataset } from '../data/preprocess.js';
 import { registerTasks } from '../run/tasks.js';
+import { checkOneOf } from '../core/checks.js';
 
 /** 004 Fig 3 left: the "4-layer" FCN = 3 hidden layers of width m and a linear output (004 eq. 8), tanh. */
 export function fig3WidthNetwork(d: number, m: number): Network {
@@ -40,6 +41,7 @@ const fig3Data = new Map<string, { values: Float32Array; shape: [number, number]
 
 /** One point of 004 Fig 3 from plain arguments (so that sweep workers can run it); the standardized image subset is read once per process. */
 export function fig3Cosines(p: Fig3Point): LayerCosines[] {
+  if (p.source !== undefined) checkOneOf('fig3Cosines', 'source', p.source, ['cifar10', 'mnist', 'auto'] as const);
   const dataKey = `${p.source ?? 'auto'}/${p.perClass}/${p.dataSeed}`;
   let data = fig3Data.get(dataKey);
   if (!data) {

@@ -22,12 +22,12 @@ export function convNet(opts: {
   const { inputShape, channels, kernelSize = 3, outputs = 1, bias = false } = opts;
   const [h, w, c0] = inputShape;
   if (!Array.isArray(inputShape) || inputShape.length !== 3 || inputShape.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new Error(`inputShape=${JSON.stringify(inputShape)} is invalid; expected [height, width, channels]`);
+    throw new Error(`convNet: inputShape = ${JSON.stringify(inputShape)}; expected [height, width, channels]`);
   }
   if (!Array.isArray(channels) || channels.length < 1 || channels.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new Error(`channels=${JSON.stringify(channels)} is invalid; expected a non-empty list of positive integers`);
+    throw new Error(`convNet: channels = ${JSON.stringify(channels)}; expected a non-empty list of positive integers`);
   }
-  if (!Number.isInteger(kernelSize) || kernelSize < 1 || kernelSize % 2 === 0) throw new Error(`kernelSize=${kernelSize} is invalid; expected an odd positive integer`);
+  if (!Number.isInteger(kernelSize) || kernelSize < 1 || kernelSize % 2 === 0) throw new Error(`convNet: kernelSize = ${kernelSize}; expected an odd positive integer`);
   const parameterization = checkParameterization(opts.parameterization ?? 'ntk');
   const ntk = parameterization === 'ntk';
   const act = toActivation(opts.activation);

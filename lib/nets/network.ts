@@ -69,7 +69,7 @@ export interface NetworkDefinition {
 }
 
 export function initParams(specs: readonly ParamSpec[], seed: number): Params {
-  if (!Number.isFinite(seed)) throw new Error(`seed ${seed} is invalid; expected a finite number`);
+  if (!Number.isFinite(seed)) throw new Error(`initParams: seed = ${seed}; expected a finite number`);
   const out: Params = {};
   for (const s of specs) {
     const size = s.shape.reduce((a, b) => a * b, 1);
@@ -114,7 +114,7 @@ function makeCtx(specs: readonly ParamSpec[], params: Params, direction: Params 
     let j = cache.get(name);
     if (!j) {
       const p = params[name];
-      if (!p) throw new Error(`parameter '${name}' is not defined; have ${specs.map((s) => s.name).join(', ')}`);
+      if (!p) throw new Error(`network: parameter = '${name}'; expected one of ${specs.map((s) => s.name).join(', ')}`);
       j = lineJet(p, direction?.[name] ?? null, k);
       cache.set(name, j);
     }
@@ -198,7 +198,16 @@ export function network(def: NetworkDefinition): Network {
   return net;
 }
 
-/** c_0..c_k of t -> f(params + t direction; x), zeros materialised. 000 Def 4-5. */
+/**
+ * The Taylor coefficients c_0..c_k of t -> f(params + t·direction; x) (000 Def 4-5), zeros materialised.
+ * Exact for polynomial networks; from the forward-mode jets of `lib/core/jet.ts`.
+ *
+ * @param direction a parameter-shaped direction (e.g. `randomDirection(params, seed)`)
+ * @param k the order (c_0 = f itself)
+ * @returns k + 1 tensors shaped like f(x)
+ * @example
+ * const [c0, c1, c2] = taylorCoefficients(net, w, randomDirection(w, 1), x, 2);
+ */
 export function taylorCoefficients(net: Network, params: Params, direction: Params, x: tf.Tensor, k: number): tf.Tensor[] {
   return tf.tidy(() => coefficients(net.taylor(params, direction, x, k)));
 }

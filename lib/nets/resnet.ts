@@ -12,7 +12,7 @@ export function resnet(opts: { d: number; m: number; depth: number; outputs?: nu
   const { d, m, depth, outputs = 1, bias = false } = opts;
   const parameterization = checkParameterization(opts.parameterization ?? 'ntk');
   checkWidths([d, m, outputs]);
-  if (!Number.isInteger(depth) || depth < 1) throw new Error(`depth=${depth} is invalid; expected an integer >= 1 (hidden layers)`);
+  if (!Number.isInteger(depth) || depth < 1) throw new Error(`resnet: depth = ${depth}; expected an integer >= 1 (hidden layers)`);
   const act = toActivation(opts.activation);
   const ntk = parameterization === 'ntk';
   const specs: ParamSpec[] = [];

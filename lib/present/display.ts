@@ -53,6 +53,11 @@ export function figureBundle(fig: Figure, name: string): Record<string, unknown>
 /**
  * Displays a figure in the notebook (a one-line summary outside a kernel) after checking it, and saves its
  * spec to $TANGENT_FIGURES_DIR/<name>.json when the reproduction runner asks for it (static export and report).
+ *
+ * @param fig a figure spec from `linePlot`, `loglogPlot`, `panels`, `heatmap`, ... (checked: no empty or non-finite data)
+ * @param name the figure's file name in the report, e.g. '002-fig1'
+ * @example
+ * show(loglogPlot({ title: 'ΔK vs width', x: 'width m', y: 'ΔK', series: [{ name: 'f', x: ms, y: dk }] }), '002-fig1');
  */
 export function show(fig: Figure, name = `figure-${figureCounter + 1}`): void {
   checkFigure(fig, name);

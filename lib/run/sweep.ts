@@ -66,6 +66,15 @@ function seconds(ms: number): string {
 /**
  * Runs `fn` over the cartesian product of `grid`, each point through the store: finished points are
  * read back, the rest computed and written atomically, so an interrupted sweep resumes where it stopped.
+ *
+ * @param grid parameter lists, e.g. `{ m: [100, 1000], seed: [0, 1] }` (the first key varies slowest)
+ * @param fn the computation of one point; `remote(task, args)` lets worker processes run it
+ * @param options.store `openStore(experiment)`; `workers` ('auto' = one per core); `onProgress`, `quiet`
+ * @returns one { point, key, result, fromCache } per grid point, in grid order
+ * @example
+ * const runs = await sweep({ m: [300, 1000], seed: [0, 1] },
+ *   remote('fig1Run', ({ m, seed }) => [{ m, seed, objective: 'ce', steps: 1000, kernelEvery: 100 }]),
+ *   { store: openStore('002-fig1'), workers: 'auto' });
  */
 export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>) => Promise<R> | R, options: SweepOptions<GridPoint<G>>): Promise<SweepRun<GridPoint<G>, R>[]> {
   if (!options?.store) throw new Error('sweep: options.store is required (openStore(experiment))');

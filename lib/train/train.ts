@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type CriticalLr, criticalLearningRate } from '../analysis/critical.js';
+import type { CriticalLr, CriticalSchedule } from '../analysis/critical.js';
 import { gradTrainable } from '../analysis/derivatives.js';
 import { type Loss, lossByName, lossValue } from '../analysis/losses.js';
 import { type Network, checkInput } from '../nets/network.js';
 import { type OptimizerSpec, disposeState, optimizer as makeOptimizer } from './optimizers.js';
 import { type Params, checkStructure, pv, readScalar } from '../core/params.js';
 import { permutation, rngFor } from '../core/random.js';
+import { checkData } from '../core/checks.js';
 import { type ScheduleSpec, schedule } from './schedules.js';
 
 /** When a tracker records: every k steps, or at geometrically spaced steps (1, r, r^2, ... rounded). */
@@ -54,8 +55,6 @@ export interface TrainOptions {
   /** Record the indices of every mini-batch in `history.batchIndices` (value: the b indices of update `step`). */
   recordIndices?: boolean;
   track?: Tracker[];
-  /** Method for the critical learning rate computed at initialisation (needed by { kind: 'critical' }). */
-  critical?: 'ntk' | 'hessian' | false;
   /** Progress lines: true = console.log, a function, or false. */
   progress?: boolean | ((line: string) => void);
   progressSeconds?: number;
@@ -101,7 +100,7 @@ export interface TrainResult {
 export function isDue(every: Cadence, step: number): boolean {
   if (typeof every === 'number') return every > 0 && step % every === 0;
   const r = every.geometric;
-  if (!(r > 1)) throw new Error(`geometric cadence ratio ${r} is invalid; expected > 1`);
+  if (!(r > 1)) throw new Error(`cadence: geometric = ${r}; expected a ratio > 1`);
   if (step === 0) return true;
   const i = Math.round(Math.log(step) / Math.log(r));
   for (const j of [i - 1, i, i + 1]) if (j >= 0 && Math.floor(r ** j) === step) return true;
@@ -109,29 +108,40 @@ export function isDue(every: Cadence, step: number): boolean {
 }
 
 function validate(o: TrainOptions, n: number): void {
-  if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`steps=${o.steps} is invalid; expected an integer >= 0`);
+  if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`train: steps = ${o.steps}; expected an integer >= 0`);
   if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > n)) {
-    throw new Error(`batchSize=${o.batchSize} is invalid; expected an integer in [1, ${n}] (the data has ${n} examples)`);
+    throw new Error(`train: batchSize = ${o.batchSize}; expected an integer in [1, ${n}] (the data has ${n} examples)`);
   }
   if (o.sampling && o.sampling !== 'shuffle' && o.sampling !== 'replacement') {
-    throw new Error(`sampling='${String(o.sampling)}' is invalid; expected 'shuffle' or 'replacement'`);
+    throw new Error(`train: sampling = ${JSON.stringify(o.sampling)}; expected 'shuffle' or 'replacement'`);
   }
   const k = o.stop?.checkEvery;
   if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw new Error(`train: stop.checkEvery = ${k}; expected an integer >= 1`);
   const lb = o.stop?.lossBelow;
   if (lb !== undefined && !(lb > 0)) throw new Error(`train: stop.lossBelow = ${lb}; expected a loss threshold > 0`);
-  if (o.y.shape[0] !== n) throw new Error(`y has ${o.y.shape[0]} rows but x has ${n}`);
+  if (o.y.shape[0] !== n) throw new Error(`train: y has ${o.y.shape[0]} rows; expected ${n}, the rows of x`);
 }
 
 /**
  * Trains any network of the library (Taylor models included) with the given loss, optimizer and schedule,
  * recording trackers along the way. A diverged run (non-finite loss, or above `divergeAbove`) ends with
  * status 'diverged' and its history; it does not throw.
+ *
+ * @param o.net, o.params the model and its starting parameters (not modified); `x`, `y` the training set
+ * @param o.loss `mse('mean')`, `crossEntropy()`, ... ; `optimizer` 'sgd' (default), 'adam', ... (PyTorch's update rules)
+ * @param o.lr a number or schedule: `criticalSchedule(0.5, net, w, x, y, loss)` (analysis), `{ kind: 'steps', ... }`,
+ *   `{ kind: 'cyclical', ... }` or any function of the step
+ * @param o.steps updates at most; `batchSize` (default full batch), `stop`, `track` (trackers), `progress`
+ * @returns status, final params (caller owns them), history of the loss and every tracker
+ * @example
+ * const run = train({ net, params: w, x, y, loss: mse('mean'), lr: criticalSchedule(0.5, net, w, x, y, mse('mean')), steps: 500, progress: true });
+ * console.log(run.status, run.finalLoss);
  */
 export function train(o: TrainOptions): TrainResult {
   const { net, x, y } = o;
   checkStructure(o.params, net.specs, `${net.name} params`);
   checkInput(net, x);
+  checkData('train', o.params, x, y);
   const n = x.shape[0];
   validate(o, n);
   const loss = lossByName(o.loss);
@@ -144,8 +154,8 @@ export function train(o: TrainOptions): TrainResult {
   const t0 = Date.now();
   let lastPrint = t0;
 
-  const critical = o.critical === false ? undefined : needsCritical(o.lr) || o.critical ? criticalLearningRate(net, o.params, x, y, loss, { method: o.critical || 'ntk' }) : undefined;
-  const lrAt = schedule(o.lr, critical?.eta);
+  const critical = typeof o.lr === 'function' ? (o.lr as Partial<CriticalSchedule>).critical : undefined;
+  const lrAt = schedule(o.lr);
   const params0 = o.params;
   let params = pv.clone(o.params);
   let state = opt.init(trainableOnly(net, params));
@@ -255,9 +265,6 @@ export function train(o: TrainOptions): TrainResult {
   return { status, steps: step, params, history, critical, finalLoss: lastLoss, seconds };
 }
 
-function needsCritical(lr: ScheduleSpec): boolean {
-  return typeof lr === 'object' && lr.kind === 'critical';
-}
 
 function trainableOnly(net: Network, p: Params): Params {
   return Object.fromEntries(net.specs.filter((s) => s.trainable).map((s) => [s.name, p[s.name]]));
