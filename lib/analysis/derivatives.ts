@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Network, checkDirection, checkInput } from '../nets/network.js';
+import { polarize } from '../nets/taylor-models.js';
 import { type Params, checkStructure, pv, shapeString, trainableNames } from '../core/params.js';
 
 /**
@@ -68,17 +69,11 @@ export function hvp(net: Network, params: Params, v: Params, x: tf.Tensor, u?: t
   }).grad;
 }
 
-/**
- * Mixed second directional derivative D^2 f[a, b] by polarization of order-2 jets:
- * c_2(w) = D^2 f[w, w]/2, so D^2 f[a, b] = c_2(a + b) - c_2(a) - c_2(b).
- */
+/** Mixed second directional derivative D^2 f[a, b] = c_2(a + b) - c_2(a) - c_2(b) (polarization, c_2(w) = D^2 f[w, w]/2). */
 export function mixedSecond(net: Network, params: Params, a: Params, b: Params, x: tf.Tensor): tf.Tensor {
   checkArgs(net, params, x, a);
   checkArgs(net, params, x, b);
-  return tf.tidy(() => {
-    const c2 = (d: Params) => net.taylor(params, d, x, 2)[2] ?? tf.zeros([x.shape[0], net.outputDim]);
-    return tf.sub(tf.sub(c2(pv.add(a, b)), c2(a)), c2(b));
-  });
+  return tf.tidy(() => polarize((d) => net.taylor(params, d, x, 2)[2], [a, b]) ?? tf.zeros([x.shape[0], net.outputDim]));
 }
 
 /** Gradient of every (sample, output) pair: rows ordered i*C + c. 002 eq. 1. */

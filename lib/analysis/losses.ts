@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { applyActivation, exp, log } from '../core/activations.js';
+import { logSoftmaxJet } from '../core/activations.js';
 import { type Jet, constantJet, mapLinear, mul, sub, scale } from '../core/jet.js';
 
 /**
@@ -48,13 +48,7 @@ export function crossEntropy(): Loss {
     jet(f, y) {
       checkTargets(f[0] as tf.Tensor, y);
       const n = y.shape[0];
-      const f0 = f[0] as tf.Tensor;
-      const shift = tf.max(f0, -1, true);
-      const shifted: Jet = [tf.sub(f0, shift), ...f.slice(1)];
-      const e = applyActivation(exp, shifted);
-      const lse = applyActivation(log, mapLinear(e, (t) => tf.sum(t, -1, true)));
-      // log softmax = shifted - lse
-      const logp = sub(shifted, mapLinear(lse, (t) => tf.tile(t, [1, y.shape[1] as number])));
+      const logp = logSoftmaxJet(f);
       return scale(mapLinear(logp, (t) => tf.sum(tf.mul(t, y))), -1 / n);
     },
   };

@@ -4,6 +4,9 @@ import { createHash } from 'node:crypto';
  * Plain data as stored by the result store: JSON values plus non-finite numbers and typed arrays,
  * which are encoded as tagged objects so that they survive a round trip exactly:
  * NaN → {"$nonfinite":"NaN"}, Float32Array → {"$typed":"Float32Array","data":[…]}.
+ * Kept hand-written: store keys are hashes of this exact text, so its rules (sorted keys, tags, number
+ * formatting) must not change with a dependency's release; the JSON canonicalization packages (RFC 8785)
+ * have no notion of typed arrays or non-finite numbers.
  */
 export type PlainData = unknown;
 

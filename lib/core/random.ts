@@ -8,6 +8,9 @@
  * with its fdlibm port, so results do not depend on the C library).
  */
 
+// Kept hand-written: results must be bit-identical across backends, platforms and package versions, and
+// no npm generator promises xoshiro128** with this seeding and these normals for all time.
+
 /** A seed: a non-negative safe integer or any string (hashed). */
 export type Seed = number | string;
 

@@ -28,7 +28,7 @@ export function taylorModel(base: Network, params0: Params, order: 1 | 2): Netwo
       // c_1 along V: J V (+ D^T H V = c2(D + V) - c2(D) - c2(V) for the quadratic model).
       let c1 = base.taylor(w0, direction, x, 1)[1];
       if (order === 2) {
-        const cross = polar(c2(pv.add(D, direction), x), c2(D, x), c2(direction, x));
+        const cross = polarize((d) => c2(d, x), [D, direction]);
         c1 = c1 && cross ? tf.add(c1, cross) : c1 ?? cross;
         if (k >= 2) out[2] = c2(direction, x);
       }
@@ -73,31 +73,31 @@ function sumJet(j: Jet): tf.Tensor {
   return coefficients(j).reduce((a, b) => tf.add(a, b));
 }
 
-function polar(ab: tf.Tensor | null, a: tf.Tensor | null, b: tf.Tensor | null): tf.Tensor | null {
-  let r = ab;
-  for (const t of [a, b]) if (t) r = r ? tf.sub(r, t) : tf.neg(t);
-  return r;
+/**
+ * Polarization: from c(v) = D^r f[v, ..., v] / r! (a homogeneous form of degree r = dirs.length), the mixed
+ * derivative D^r f[v_1, ..., v_r] = sum_{S subset [r], S nonempty} (-1)^{r-|S|} c(sum_{i in S} v_i).
+ * `c` may return null for an exactly-zero coefficient; the result is null when every term is.
+ */
+export function polarize(c: (direction: Params) => tf.Tensor | null, dirs: Params[]): tf.Tensor | null {
+  const r = dirs.length;
+  // The full set first, then the others in order: for r = 2, (c(a + b) - c(a)) - c(b).
+  const full = (1 << r) - 1;
+  let acc: tf.Tensor | null = null;
+  for (const S of [full, ...Array.from({ length: full - 1 }, (_, i) => i + 1)]) {
+    const members = dirs.filter((_, i) => (S >> i) & 1);
+    const term = c(members.length === 1 ? members[0] : members.reduce((a, b) => pv.add(a, b)));
+    if (!term) continue;
+    const plus = (r - members.length) % 2 === 0;
+    acc = acc ? (plus ? tf.add(acc, term) : tf.sub(acc, term)) : plus ? term : tf.neg(term);
+  }
+  return acc;
 }
 
-/**
- * D^r f(w0)[v_1, ..., v_r] for r distinct directions by polarization:
- * sum_{S subset [r]} (-1)^{r-|S|} c_r(w0; sum_{i in S} v_i), since c_r(w) = D^r f[w^r]/r!.
- */
+/** D^r f(w0)[v_1, ..., v_r] for r distinct directions (polarization of the order-r Taylor coefficient). */
 export function mixedDerivative(base: Network, params0: Params, dirs: Params[], x: tf.Tensor): tf.Tensor {
   const r = dirs.length;
   if (r === 0) return base.apply(params0, x);
-  return tf.tidy(() => {
-    let acc: tf.Tensor | null = null;
-    for (let S = 1; S < 1 << r; S++) {
-      const members = dirs.filter((_, i) => (S >> i) & 1);
-      const sum = members.reduce((a, b) => pv.add(a, b));
-      const cr = base.taylor(params0, sum, x, r)[r];
-      if (!cr) continue;
-      const sign = (r - members.length) % 2 === 0 ? 1 : -1;
-      acc = acc ? tf.add(acc, tf.mul(cr, sign)) : tf.mul(cr, sign);
-    }
-    return acc ?? tf.zeros([x.shape[0], base.outputDim]);
-  });
+  return tf.tidy(() => polarize((d) => base.taylor(params0, d, x, r)[r], dirs) ?? tf.zeros([x.shape[0], base.outputDim]));
 }
 
 /**

@@ -4,6 +4,8 @@ import type { Figure } from './figure.js';
  * A small static SVG rendering of the figure specs lib/plot builds (scatter lines, markers, bands, log/linear
  * axes, subplots, heatmaps, titles, legend), for where plotly.js cannot run: the fallback image of a notebook
  * output on GitHub or in nbconvert HTML without JavaScript. Not a general plotly renderer.
+ * Kept hand-written: plotly's own static export needs a browser (the report uses one, through Chromium),
+ * and a notebook output must carry its fallback image without starting one.
  */
 type Trace = Record<string, unknown>;
 type Axis = { type?: string; title?: { text?: string }; domain?: number[]; autorange?: unknown };
