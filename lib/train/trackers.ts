@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { agop, agopAlignment } from '../analysis/agop.js';
 import { criticalLearningRate } from '../analysis/critical.js';
 import { lossValue } from '../analysis/losses.js';
-import { kernelEigen, lossDecomposition, relativeKernelChange, tangentKernel } from '../analysis/ntk.js';
+import { type EigenMethod, kernelEigen, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
 import type { Cadence, Tracker } from './train.js';
 
 /** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
@@ -59,15 +59,70 @@ export function kernelChange(every: Cadence = 1, norm: 'fro' | 'spectral' = 'fro
 }
 
 /** Loss split into the top-s eigenspace of the current NTK and its complement (003 eq. 4.2); s counts eigenvectors. */
-export function lossSplit(s: number, every: Cadence = 1, scale?: number): Tracker {
+export function lossSplit(s: number, every: Cadence = 1, scale?: number, eigen: EigenMethod = 'auto'): Tracker {
   return {
     name: 'lossSplit',
     every,
     record(c) {
       const K = tangentKernel(c.net, c.params, c.x);
       const r = tf.sub(c.net.apply(c.params, c.x), c.y);
-      const parts = lossDecomposition(K, r, s, scale ?? lossScale(c.loss.config, r.shape[0], r.shape[1] as number));
+      const parts = lossDecomposition(K, r, s, scale ?? lossScale(c.loss.config, r.shape[0], r.shape[1] as number), eigen);
       return { lossTop: parts.top, lossRest: parts.rest };
+    },
+  };
+}
+
+export interface KernelSpectrumOptions {
+  /** Top-s split of the loss per output: the top s·C eigenvectors of the nC x nC kernel (003 C.2: "s = 1 refers to 10" for 10 classes); 0: norm only. */
+  s?: number;
+  every?: Cadence;
+  /** Eigensolver (see topEigenpairs): dense below DENSE_EIGEN_LIMIT, else Lanczos on K u, under 'auto'. */
+  eigen?: EigenMethod;
+  /** Loss scale of the split (default from the loss convention, 1/n for the MSE of Ch.4). */
+  scale?: number;
+}
+
+/**
+ * ‖K‖₂ = λ_max of the full training-set NTK, and with s > 0 the split L = L_{≤s} + L_{>s} on the current
+ * kernel's top eigenspace (003 eq. 4.2, Figs 4.3, 4.7), from one kernel per record. Records `kernelNorm`,
+ * `lossTop`, `lossRest` and `eigenIterations` (Lanczos products; 0 when dense).
+ * Example: `train({ ..., track: [kernelSpectrum({ s: 5, every: 1 })] })`.
+ */
+export function kernelSpectrum({ s = 0, every = 1, eigen = 'auto', scale }: KernelSpectrumOptions = {}): Tracker {
+  if (!Number.isInteger(s) || s < 0) throw new Error(`kernelSpectrum: s = ${s}; expected an integer >= 0`);
+  return {
+    name: 'kernelSpectrum',
+    every,
+    record(c) {
+      const K = tangentKernel(c.net, c.params, c.x);
+      const C = c.net.outputDim;
+      const k = Math.min(Math.max(s * C, 1), K.shape[0]);
+      const pairs = topEigenpairs(K, k, { method: eigen });
+      const out: Record<string, number> = { kernelNorm: pairs.values[0], eigenIterations: pairs.iterations };
+      if (s > 0) {
+        const r = tf.sub(c.net.apply(c.params, c.x), c.y);
+        const parts = projectResidual(pairs, r.dataSync(), k, scale ?? lossScale(c.loss.config, r.shape[0], r.shape[1] as number));
+        out.lossTop = parts.top;
+        out.lossRest = parts.rest;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * λ_max of the loss Hessian on the coming mini-batch, H_L(X_batch), by Lanczos on Hessian-vector products, and
+ * the exact batch critical rate 2/λ_max (003 eq. 3.6; Fig C.1 plots it against b/λ_max(K(X_batch)) of
+ * batchCritical). Records `hessianTopBatch` and `etaCritHessianBatch`.
+ */
+export function batchHessianTop(every: Cadence = 1, { maxIter = 40, tol = 1e-5 }: { maxIter?: number; tol?: number } = {}): Tracker {
+  return {
+    name: 'batchHessianTop',
+    every,
+    record(c): Record<string, number> {
+      if (!c.batch) return {};
+      const crit = criticalLearningRate(c.net, c.params, c.batch.x, c.batch.y, c.loss, { method: 'hessian', maxIter, tol, seed: c.step });
+      return { hessianTopBatch: crit.lambda, etaCritHessianBatch: crit.eta };
     },
   };
 }

@@ -45,15 +45,33 @@ export interface TrainOptions {
   steps: number;
   /** Mini-batch size (default: full batch, i.e. GD). */
   batchSize?: number;
-  /** `shuffle`: without replacement, reshuffled every epoch; `replacement`: iid uniform batches. */
+  /**
+   * `shuffle` (default): without replacement, a fresh permutation every epoch (a last incomplete batch is
+   * dropped); `replacement`: every index drawn iid uniformly (a batch may repeat an example).
+   */
   sampling?: 'shuffle' | 'replacement';
   seed?: number;
-  stop?: { lossBelow?: number; divergeAbove?: number };
+  stop?: StopOptions;
+  /** Record the indices of every mini-batch in `history.batchIndices` (value: the b indices of update `step`). */
+  recordIndices?: boolean;
   track?: Tracker[];
   /** Progress lines: true = console.log, a function, or false. */
   progress?: boolean | ((line: string) => void);
   progressSeconds?: number;
   label?: string;
+}
+
+export interface StopOptions {
+  /**
+   * Stop ('converged') once the full training loss L(w^t) < lossBelow (003 Ch.4 stops at 1e-3). GD checks the
+   * loss of every step; mini-batch runs evaluate the full training loss every `checkEvery` steps (recorded in
+   * `history.fullLoss`), which neither draws random numbers nor touches the optimizer state.
+   */
+  lossBelow?: number;
+  /** Steps between full-loss checks of a mini-batch run (default 1). */
+  checkEvery?: number;
+  /** Stop ('diverged') once a mini-batch loss is non-finite or above this. */
+  divergeAbove?: number;
 }
 
 export type TrainStatus = 'converged' | 'diverged' | 'max-steps';
@@ -69,7 +87,10 @@ export interface TrainResult {
   steps: number;
   /** Final parameters (owned by the caller). */
   params: Params;
-  /** Mini-batch loss before each update, and every tracker's quantities, by name. */
+  /**
+   * Mini-batch loss before each update (`batchLoss`), the full-loss checks of `stop.lossBelow` (`fullLoss`),
+   * the batch indices (`batchIndices`, with `recordIndices`), and every tracker's quantities, by name.
+   */
   history: Record<string, Series>;
   critical?: CriticalLr;
   finalLoss: number;
@@ -94,6 +115,11 @@ function validate(o: TrainOptions, n: number): void {
   if (o.sampling && o.sampling !== 'shuffle' && o.sampling !== 'replacement') {
     throw new Error(`train: sampling = ${JSON.stringify(o.sampling)}; expected 'shuffle' or 'replacement'`);
   }
+  const k = o.stop?.checkEvery;
+  if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw new Error(`train: stop.checkEvery = ${k}; expected an integer >= 1`);
+  const lb = o.stop?.lossBelow;
+  if (lb !== undefined && !(lb > 0)) throw new Error(`train: stop.lossBelow = ${lb}; expected a loss threshold > 0`);
+  if (o.y.shape[0] !== n) throw new Error(`train: y has ${o.y.shape[0]} rows; expected ${n}, the rows of x`);
 }
 
 /**
@@ -172,10 +198,21 @@ export function train(o: TrainOptions): TrainResult {
   const divergeAbove = o.stop?.divergeAbove ?? Infinity;
   try {
     for (const tr of trackers) tr.init?.({ step: 0, net, params, params0, x, y, loss, lr: lrAt(0) });
+    const checkEvery = o.stop?.checkEvery ?? 1;
     for (; step < o.steps; step++) {
       const lr = lrAt(step);
-      const idx = nextBatch();
       const full = b === n;
+      if (!full && o.stop?.lossBelow !== undefined && step % checkEvery === 0) {
+        const fl = readScalar(() => lossValue(loss, net.apply(params, x), y));
+        push('fullLoss', step, fl);
+        if (fl < o.stop.lossBelow) {
+          lastLoss = fl;
+          status = 'converged';
+          break;
+        }
+      }
+      const idx = nextBatch();
+      if (o.recordIndices) push('batchIndices', step, Array.from(idx));
       const xb = full ? x : tf.gather(x, idx);
       const yb = full ? y : tf.gather(y, idx);
       let value: number, grad: Params;
@@ -220,6 +257,7 @@ export function train(o: TrainOptions): TrainResult {
       if (status === 'max-steps' && o.stop?.lossBelow !== undefined) {
         const final = readScalar(() => lossValue(loss, net.apply(params, x), y));
         lastLoss = final;
+        if (b < n) push('fullLoss', step, final);
         if (final < o.stop.lossBelow) status = 'converged';
       }
     }
