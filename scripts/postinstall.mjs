@@ -4,4 +4,4 @@ import { ensureSelfLink } from './project.mjs';
 import { patchTslab } from './patch-tslab.mjs';
 
 ensureSelfLink();
-if (patchTslab()) process.stdout.write('tangent-lab: patched tslab (shorthand properties of earlier cells' variables)\n');
+if (patchTslab()) process.stdout.write("tangent-lab: patched tslab (shorthand properties of earlier cells' variables)\n");
