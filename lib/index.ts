@@ -39,6 +39,8 @@ export * from './parallel.js';
 export * from './results-table.js';
 export * from './data/index.js';
 export * from './trackers.js';
+export * from './kernel-trackers.js';
+export * from './nqm-recursion.js';
 export * from './plot.js';
 export * from './claims.js';
 export * from './experiments/multilinearity.js';
