@@ -48,5 +48,6 @@ export * from './experiments/kernel-change.js';
 export * from './experiments/hessian-scaling.js';
 export * from './experiments/neuron-cosines.js';
 export * from './experiments/dag-linearity.js';
+export * from './experiments/p003-nqm-single-example.js';
 export * from './svg.js';
 export * from './report.js';
