@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { jvp, vjp } from './derivatives.js';
 import type { Network } from './network.js';
+import { kernelEigen } from './ntk.js';
 import { type Params, pv } from './params.js';
 import { normals64, rngFor } from './random.js';
 import type { Cadence, TrackContext, Tracker } from './train.js';
@@ -95,9 +96,31 @@ export function kernelTopEigenpair(net: Network, params: Params, x: tf.Tensor, {
  * output curvature: 1 for ½Σ, 2/n for the mean MSE),
  *   r_f(t) = ⟨p₁, r(t+1)⟩ / ⟨p₁, r(t)⟩ − (1 − η_eff λ₁(t)),   r_K(t) = λ₁(t) − p₁ᵀ K(t+1) p₁,
  * and the loss along p₁, loss₁(t) = c/2 · ⟨p₁, r(t)⟩² (the MSE loss itself is c/2 · ‖r‖²).
+ * `kernel` (optional) gives K explicitly (dense eigenpair); otherwise power iteration on VJP/JVP.
  * Needs every = 1. Records at step t: lambda1, lossTop (of iterate t) and rf, rK of the update t−1 → t.
  */
-export function topEigenDynamics(opts: { maxIter?: number; tol?: number } = {}): Tracker {
+export function topEigenDynamics(opts: { maxIter?: number; tol?: number; kernel?: (net: Network, params: Params, x: tf.Tensor) => tf.Tensor2D } = {}): Tracker {
+  const { kernel, ...power } = opts;
+  // With an explicit kernel (e.g. a closed form): dense eigenpair and quadratic forms; otherwise VJP/JVP only.
+  const top = (c: TrackContext, start?: Float64Array): { value: number; vector: Float64Array; K?: Float64Array } => {
+    if (!kernel) return kernelTopEigenpair(c.net, c.params, c.x, { start, ...power });
+    const K = kernel(c.net, c.params, c.x);
+    const e = kernelEigen(K, 1);
+    const Kd = Float64Array.from(K.dataSync());
+    K.dispose();
+    return { value: e.values[0], vector: e.vectors, K: Kd };
+  };
+  const quadForm = (c: TrackContext, p: Float64Array, K?: Float64Array): number => {
+    if (!K) return kernelQuadraticForm(c.net, c.params, c.x, p);
+    const N = p.length;
+    let s = 0;
+    for (let i = 0; i < N; i++) {
+      let row = 0;
+      for (let j = 0; j < N; j++) row += K[i * N + j] * p[j];
+      s += p[i] * row;
+    }
+    return s;
+  };
   let prev: { p: Float64Array; lambda: number; proj: number; lr: number } | null = null;
   return {
     name: 'topEigenDynamics',
@@ -109,17 +132,17 @@ export function topEigenDynamics(opts: { maxIter?: number; tol?: number } = {}):
       if (curv === undefined) throw new Error(`topEigenDynamics: loss ${c.loss.name} has no constant output curvature; expected an MSE loss`);
       const r = residual(c);
       const out: Record<string, number> = {};
+      const now = top(c, prev?.p);
       if (prev) {
         let proj = 0;
         for (let i = 0; i < r.length; i++) proj += prev.p[i] * r[i];
         out.rf = proj / prev.proj - (1 - prev.lr * curv * prev.lambda);
-        out.rK = prev.lambda - kernelQuadraticForm(c.net, c.params, c.x, prev.p);
+        out.rK = prev.lambda - quadForm(c, prev.p, now.K);
       }
-      const top = kernelTopEigenpair(c.net, c.params, c.x, { start: prev?.p, ...opts });
       let proj = 0;
-      for (let i = 0; i < r.length; i++) proj += top.vector[i] * r[i];
-      prev = { p: top.vector, lambda: top.value, proj, lr: c.lr };
-      return { ...out, lambda1: top.value, lossTop: (curv / 2) * proj * proj };
+      for (let i = 0; i < r.length; i++) proj += now.vector[i] * r[i];
+      prev = { p: now.vector, lambda: now.value, proj, lr: c.lr };
+      return { ...out, lambda1: now.value, lossTop: (curv / 2) * proj * proj };
     },
     dispose() {
       prev = null;
