@@ -50,5 +50,6 @@ export * from './experiments/neuron-cosines.js';
 export * from './experiments/dag-linearity.js';
 export * from './experiments/p003-nqm-single-example.js';
 export * from './experiments/p003-catapult-dynamics.js';
+export * from './experiments/p003-test-performance.js';
 export * from './svg.js';
 export * from './report.js';
