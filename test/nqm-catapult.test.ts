@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend.js';
-import { fcn } from '../lib/fcn.js';
-import { bestHeldOut, kernelQuadraticForm, kernelTopEigenpair, rayleighQuotients, topEigenDynamics } from '../lib/kernel-trackers.js';
-import { mse } from '../lib/losses.js';
-import { kernelEigen, tangentKernel } from '../lib/ntk.js';
-import { nqmPhaseDiagram, nqmRegime, scaledNqmStep, singleExampleNqm } from '../lib/nqm-recursion.js';
-import { pv } from '../lib/params.js';
-import { nqm } from '../lib/taylor-models.js';
-import { train } from '../lib/train.js';
+import { initBackend } from '../lib/core/backend.js';
+import { fcn } from '../lib/nets/fcn.js';
+import { bestHeldOut, kernelQuadraticForm, kernelTopEigenpair, rayleighQuotients, topEigenDynamics } from '../lib/train/kernel-trackers.js';
+import { mse } from '../lib/analysis/losses.js';
+import { kernelEigen, tangentKernel } from '../lib/analysis/ntk.js';
+import { nqmPhaseDiagram, nqmRegime, scaledNqmStep, singleExampleNqm } from '../lib/analysis/nqm-recursion.js';
+import { pv } from '../lib/core/params.js';
+import { nqm } from '../lib/nets/taylor-models.js';
+import { train } from '../lib/train/train.js';
 import { assertClose, seededMatrix, tensorOf } from './helpers.js';
 
 before(async () => {

@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { twoClusterData } from '../data/two-cluster.js';
-import { fcn } from '../fcn.js';
-import { kernelQuadraticForm, rayleighQuotients, topEigenDynamics } from '../kernel-trackers.js';
-import { type Loss, lossValue, mse } from '../losses.js';
-import type { Network } from '../network.js';
-import { kernelEigen, tangentKernel } from '../ntk.js';
-import { type Params, pv } from '../params.js';
-import { nqm } from '../taylor-models.js';
-import { train } from '../train.js';
-import { distanceFromInit } from '../trackers.js';
+import { fcn } from '../nets/fcn.js';
+import { kernelQuadraticForm, rayleighQuotients, topEigenDynamics } from '../train/kernel-trackers.js';
+import { type Loss, lossValue, mse } from '../analysis/losses.js';
+import type { Network } from '../nets/network.js';
+import { kernelEigen, tangentKernel } from '../analysis/ntk.js';
+import { type Params, pv } from '../core/params.js';
+import { nqm } from '../nets/taylor-models.js';
+import { train } from '../train/train.js';
+import { registerTasks } from '../run/tasks.js';
+import { distanceFromInit } from '../train/trackers.js';
 import { gaussianClusters } from '../data/gaussian-clusters.js';
 import { generalQuadraticModel, quadraticModelGradient, quadraticModelValue } from '../data/quadratic-model.js';
 
@@ -255,4 +256,9 @@ export function widthCatapultRun(o: { m: number; lrMultiple: number; steps: numb
   pv.dispose(w0);
   data.dispose();
   return out;
+}
+
+registerTasks(import.meta.url, { twoClusterCatapult, topEigenspaceRun, generalQuadraticRun, widthCatapultRun });
+declare module '../run/tasks.js' {
+  interface TaskRegistry { twoClusterCatapult: typeof twoClusterCatapult; topEigenspaceRun: typeof topEigenspaceRun; generalQuadraticRun: typeof generalQuadraticRun; widthCatapultRun: typeof widthCatapultRun }
 }

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fcn } from '../fcn.js';
-import { kernelQuadraticForm } from '../kernel-trackers.js';
-import { mse } from '../losses.js';
-import { type NqmRegime, nqmRegime, singleExampleNqm } from '../nqm-recursion.js';
-import { pv } from '../params.js';
-import { normals64, rngFor } from '../random.js';
-import { nqm } from '../taylor-models.js';
-import { train } from '../train.js';
+import { fcn } from '../nets/fcn.js';
+import { kernelQuadraticForm } from '../train/kernel-trackers.js';
+import { mse } from '../analysis/losses.js';
+import { type NqmRegime, type PhaseDiagram, nqmPhaseDiagram, nqmRegime, singleExampleNqm } from '../analysis/nqm-recursion.js';
+import { registerTasks } from '../run/tasks.js';
+import { pv } from '../core/params.js';
+import { normals64, rngFor } from '../core/random.js';
+import { nqm } from '../nets/taylor-models.js';
+import { train } from '../train/train.js';
 
 /** 003 §3.3.1 (Fig 3.1, Thm 3.3.1, 3.3.4): the single-example two-layer NQM, ½(g − y)² loss, λ0 = 1 (E λ(0) = ‖x‖²/d = 1). */
 
@@ -66,4 +67,14 @@ export function nqmRecursionVsNetwork(o: { m: number; d: number; etaLambda: numb
   pv.dispose(w0);
   tf.dispose([x, y]);
   return { lambda0, eta, network: net, recursion: { loss: rec.loss.slice(0, n), lambda: rec.lambda.slice(0, n) }, maxRelLambdaError: maxRel };
+}
+
+/** The phase diagram of `nqmPhaseDiagram` at width m over the ηλ0 grid (λ0 = 1, g(0) = 0, y = 1 unless given). */
+export function nqmPhaseRun(o: { m: number; etaLambda: number[]; steps?: number; g0?: number; y?: number }): PhaseDiagram {
+  return nqmPhaseDiagram(o);
+}
+
+registerTasks(import.meta.url, { nqmTrajectory, nqmRecursionVsNetwork, nqmPhaseRun });
+declare module '../run/tasks.js' {
+  interface TaskRegistry { nqmTrajectory: typeof nqmTrajectory; nqmRecursionVsNetwork: typeof nqmRecursionVsNetwork; nqmPhaseRun: typeof nqmPhaseRun }
 }

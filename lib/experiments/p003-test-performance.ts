@@ -1,17 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { convNet } from '../conv.js';
-import { criticalLearningRate } from '../critical.js';
+import { convNet } from '../nets/conv.js';
+import { criticalLearningRate } from '../analysis/critical.js';
 import { type Dataset } from '../data/dataset.js';
 import { gaussianClusters } from '../data/gaussian-clusters.js';
 import { loadMnist } from '../data/mnist.js';
 import { regressionData } from '../data/multi-index.js';
-import { fcn } from '../fcn.js';
-import { bestHeldOut } from '../kernel-trackers.js';
-import { lossValue, mse } from '../losses.js';
-import type { Network } from '../network.js';
-import { pv } from '../params.js';
-import { linearize, nqm } from '../taylor-models.js';
-import { train } from '../train.js';
+import { fcn } from '../nets/fcn.js';
+import { bestHeldOut } from '../train/kernel-trackers.js';
+import { lossValue, mse } from '../analysis/losses.js';
+import type { Network } from '../nets/network.js';
+import { pv } from '../core/params.js';
+import { linearize, nqm } from '../nets/taylor-models.js';
+import { train } from '../train/train.js';
+import { registerTasks } from '../run/tasks.js';
 
 /**
  * 003 Fig 3.2(b), Fig 3.4, Figs B.5–B.13: best test loss / accuracy vs learning rate for a network f, its
@@ -144,4 +145,9 @@ export function testPerformanceRun(o: { task: PerfTask; arch: PerfArch; model: P
   pv.dispose(w0);
   data.dispose();
   return out;
+}
+
+registerTasks(import.meta.url, { testPerformanceRun });
+declare module '../run/tasks.js' {
+  interface TaskRegistry { testPerformanceRun: typeof testPerformanceRun }
 }
