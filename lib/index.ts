@@ -25,7 +25,7 @@ export { type Network, taylorCoefficients } from './nets/network.js';
 export { taylorModel, linearize, nqm } from './nets/taylor-models.js';
 export { tangentKernel } from './analysis/ntk.js';
 export { hessianSpectralNorm } from './analysis/hessian.js';
-export { criticalLearningRate } from './analysis/critical.js';
+export { criticalLearningRate, criticalSchedule } from './analysis/critical.js';
 export { mse, crossEntropy } from './analysis/losses.js';
 export { train } from './train/train.js';
 // results, sweeps, figures, claims

@@ -240,9 +240,9 @@ describe('analysis routines against float64 references and closed forms', () => 
     assert.throws(() => net.apply(w, tf.zeros([2, 5])), /input has shape \[2, 5\]; expected \[n, 3\]/);
     assert.throws(() => net.taylor(w, { W1: tf.zeros([4, 3]) }, x, 2), /direction is missing 'W2'/);
     assert.throws(() => net.taylor(w, { ...w, W2: tf.zeros([2, 4]) }, x, 2), /direction\['W2'\] has shape \[2, 4\]; expected \[1, 4\]/);
-    assert.throws(() => net.taylor(w, null, x, -1), /Taylor order k=-1 is invalid/);
-    assert.throws(() => fcn({ widths: [3, 4, 1], activation: 'gelu' as never }), /unknown activation 'gelu'/);
-    assert.throws(() => fcn({ widths: [3, 4, 1], activation: 'tanh', parameterization: 'mup' as never }), /unknown parameterization 'mup'/);
+    assert.throws(() => net.taylor(w, null, x, -1), /jet: k = -1; expected an integer >= 0/);
+    assert.throws(() => fcn({ widths: [3, 4, 1], activation: 'gelu' as never }), /activation: name = 'gelu'; expected one of/);
+    assert.throws(() => fcn({ widths: [3, 4, 1], activation: 'tanh', parameterization: 'mup' as never }), /fcn: parameterization = "mup"; expected 'ntk' or 'standard'/);
     assert.throws(() => fcn({ widths: [3], activation: 'tanh' }), /widths=\[3\] is invalid/);
     assert.throws(() => hvp(net, w, { W1: tf.zeros([4, 3]), W2: tf.zeros([1, 4]), extra: tf.zeros([1]) }, x), /unknown entry 'extra'/);
     // The engine is still usable after those errors.

@@ -7,7 +7,7 @@ test('layers are longest paths from the inputs (001 Def 2.1, 2.5); cycles and ba
   const edges: [number, number][] = [[0, 2], [1, 2], [0, 3], [2, 3], [1, 4], [3, 5], [4, 5], [2, 6], [5, 6]];
   assert.deepEqual(longestPathLayers(7, edges), [0, 0, 1, 2, 1, 3, 4]);
   assert.throws(() => longestPathLayers(3, [[0, 1], [1, 2], [2, 1]]), /cycle/);
-  assert.throws(() => longestPathLayers(2, [[0, 5]]), /edge \[0, 5\] names a vertex outside 0\.\.1/);
+  assert.throws(() => longestPathLayers(2, [[0, 5]]), /longestPathLayers: edge = \[0, 5\]; expected vertices in 0\.\.1/);
 });
 
 test('dropped edges: fixed masks with about the requested density, in-degrees counted after dropping', () => {
@@ -20,5 +20,5 @@ test('dropped edges: fixed masks with about the requested density, in-degrees co
   const fanIn = 10 + 64;
   const row0 = Array.from(masks[1].subarray(0, fanIn)).reduce((a, b) => a + b, 0);
   assert.equal(net.graph.inDegrees[1][0], row0);
-  assert.throws(() => denseNet({ d: 3, m: 4, depth: 2, activation: 'tanh', dropProbability: 1 }), /dropProbability=1 is invalid/);
+  assert.throws(() => denseNet({ d: 3, m: 4, depth: 2, activation: 'tanh', dropProbability: 1 }), /dagNetwork: dropProbability = 1; expected a number in \[0, 1\)/);
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/core/backend.js';
-import { criticalLearningRate } from '../lib/analysis/critical.js';
+import { criticalLearningRate, criticalSchedule } from '../lib/analysis/critical.js';
 import { twoClusterData } from '../lib/data/two-cluster.js';
 import { fcn } from '../lib/nets/fcn.js';
 import { mse } from '../lib/analysis/losses.js';
@@ -92,11 +92,12 @@ describe('critical learning rates', () => {
       // The exact loss Hessian gives the same value for a linear model.
       const exact = criticalLearningRate(net, params, x, y, loss, { method: 'hessian', tol: 1e-8 });
       assert.ok(Math.abs(exact.eta - crit.eta) <= 1e-3 * crit.eta, `hessian ${exact.eta} vs ntk ${crit.eta}`);
-      const below = train({ net, params, x, y, loss, lr: { kind: 'critical', multiple: 0.98 }, steps: 400 });
-      const above = train({ net, params, x, y, loss, lr: { kind: 'critical', multiple: 1.02 }, steps: 400, stop: { divergeAbove: 1e6 } });
+      const below = train({ net, params, x, y, loss, lr: criticalSchedule(0.98, net, params, x, y, loss), steps: 400 });
+      const above = train({ net, params, x, y, loss, lr: criticalSchedule(1.02, net, params, x, y, loss), steps: 400, stop: { divergeAbove: 1e6 } });
       const first = below.history.batchLoss.value[0] as number;
       assert.ok(below.finalLoss < first, `below: ${below.finalLoss} vs ${first}`);
       assert.equal(above.status, 'diverged');
+      assert.equal(below.critical?.eta, crit.eta, 'the run records the critical rate its schedule came from');
       assert.ok(above.steps < 400);
     });
   }
@@ -111,7 +112,7 @@ describe('training runs', () => {
     const loss = mse('mean');
     const crit = criticalLearningRate(model, w0, ds.x, ds.y, loss);
     const run = (multiple: number) =>
-      train({ net: model, params: w0, x: ds.x, y: ds.y, loss, lr: { kind: 'critical', multiple }, steps: 200, stop: { divergeAbove: 1e8 }, track: [trainLoss(1), ntkTopEigenvalues(1, 199)] });
+      train({ net: model, params: w0, x: ds.x, y: ds.y, loss, lr: criticalSchedule(multiple, model, w0, ds.x, ds.y, loss), steps: 200, stop: { divergeAbove: 1e8 }, track: [trainLoss(1), ntkTopEigenvalues(1, 199)] });
     const lambda = (r: ReturnType<typeof run>) => (r.history.ntkTop.value.at(-1) as number[])[0];
     const peak = (r: ReturnType<typeof run>) => Math.max(...(r.history.loss.value as number[]));
     const sub = run(0.7);
@@ -146,9 +147,9 @@ describe('training runs', () => {
     const y = tensorOf(seededMatrix(4, 1, 2));
     const net = fcn({ widths: [2, 3, 1], activation: 'tanh' });
     const params = net.init(0);
-    assert.throws(() => train({ net, params, x, y, loss: 'mse', optimizer: 'lbfgs', lr: 0.1, steps: 1 }), /unknown optimizer 'lbfgs'/);
+    assert.throws(() => train({ net, params, x, y, loss: 'mse', optimizer: 'lbfgs', lr: 0.1, steps: 1 }), /optimizer: name = 'lbfgs'; expected one of/);
     assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: 0.1, steps: 1, batchSize: 5 }), /train: batchSize = 5; expected an integer in \[1, 4\]/);
-    assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: -0.1, steps: 1 }), /learning rate=-0.1 is invalid/);
-    assert.throws(() => train({ net, params, x, y, loss: 'hinge', lr: 0.1, steps: 1 }), /unknown loss 'hinge'/);
+    assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: -0.1, steps: 1 }), /schedule: learning rate = -0.1; expected a finite learning rate >= 0/);
+    assert.throws(() => train({ net, params, x, y, loss: 'hinge', lr: 0.1, steps: 1 }), /loss: name = 'hinge'; expected/);
   });
 });

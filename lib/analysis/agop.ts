@@ -10,7 +10,7 @@ import { type Params, readScalar } from '../core/params.js';
  */
 export function agop(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D {
   checkArgs(net, params, x);
-  if (x.rank !== 2) throw new Error(`agop needs flat inputs [n, d]; got rank ${x.rank}`);
+  if (x.rank !== 2) throw new Error(`agop: x has rank ${x.rank}; expected flat inputs [n, d]`);
   const n = x.shape[0];
   return tf.tidy(() => {
     let G: tf.Tensor2D | null = null;
@@ -29,7 +29,7 @@ export function agopAlignment(G: tf.Tensor2D, Gstar: tf.Tensor2D | ArrayLike<num
   return readScalar(() => {
     const B = Gstar instanceof tf.Tensor ? Gstar : tf.tensor2d(Array.from(Gstar), G.shape);
     if (B.shape[0] !== G.shape[0] || B.shape[1] !== G.shape[1]) {
-      throw new Error(`AGOP alignment: matrices of shapes [${G.shape}] and [${B.shape}]; expected equal shapes`);
+      throw new Error(`agopAlignment: G has shape [${G.shape}] and Gstar [${B.shape}]; expected equal shapes`);
     }
     const num = tf.sum(tf.mul(G, B));
     const den = tf.mul(tf.norm(G), tf.norm(B));

@@ -55,7 +55,7 @@ export function criticalLearningRate(
     pv.dispose(start);
     return { eta: 2 / r.values[0], lambda: r.values[0], method };
   }
-  if (method !== 'ntk') throw new Error(`unknown method '${String(method)}'; expected 'ntk' or 'hessian'`);
+  if (method !== 'ntk') throw new Error(`criticalLearningRate: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
   const [n, C] = [x.shape[0], net.outputDim];
   const K = tangentKernel(net, params, x);
   try {
@@ -93,4 +93,34 @@ function blockSqrt(A: tf.Tensor3D): tf.Tensor2D {
       }
   }
   return tf.tensor2d(out, [n * C, n * C]);
+}
+
+/** A constant learning rate at a multiple of a computed critical rate, carrying the rate it came from. */
+export interface CriticalSchedule {
+  (step: number): number;
+  critical: CriticalLr;
+  multiple: number;
+}
+
+/**
+ * `multiple` × the critical learning rate of (net, params, x, y, loss) at these parameters, as a schedule for
+ * `train()` (which then records `critical` in its result). 003 Ch.3 places every learning rate this way.
+ *
+ * @example
+ * const lr = criticalSchedule(1.5, net, w0, x, y, mse('mean'));   // a catapult-phase rate, 1.5 η_crit
+ * const run = train({ net, params: w0, x, y, loss: mse('mean'), lr, steps: 200 });
+ */
+export function criticalSchedule(
+  multiple: number,
+  net: Network,
+  params: Params,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: Loss,
+  opts: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
+): CriticalSchedule {
+  if (!(Number.isFinite(multiple) && multiple > 0)) throw new Error(`criticalSchedule: multiple = ${multiple}; expected a finite number > 0`);
+  const critical = criticalLearningRate(net, params, x, y, loss, opts);
+  const lr = multiple * critical.eta;
+  return Object.assign((_step: number) => lr, { critical, multiple });
 }

@@ -30,7 +30,7 @@ function checkCotangent(net: Network, x: tf.Tensor, u: tf.Tensor | undefined): v
   if (u === undefined) return;
   const want = [x.shape[0], net.outputDim];
   if (u.shape.length !== 2 || u.shape[0] !== want[0] || u.shape[1] !== want[1]) {
-    throw new Error(`cotangent u has shape ${shapeString(u.shape)}; expected the output shape ${shapeString(want)}`);
+    throw new Error(`vjp: u has shape ${shapeString(u.shape)}; expected the output shape ${shapeString(want)}`);
   }
 }
 

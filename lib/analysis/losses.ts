@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { applyActivation, exp, log } from '../core/activations.js';
+import { logSoftmaxJet } from '../core/activations.js';
 import { type Jet, constantJet, mapLinear, mul, sub, scale } from '../core/jet.js';
 
 /**
@@ -24,7 +24,7 @@ export function lossValue(loss: Loss, f: tf.Tensor, y: tf.Tensor): tf.Scalar {
 
 export function mse(convention: MseConvention = 'mean'): Loss {
   if (convention !== 'mean' && convention !== 'halfSum' && convention !== 'meanAll') {
-    throw new Error(`unknown MSE convention '${String(convention)}'; expected 'mean', 'halfSum' or 'meanAll'`);
+    throw new Error(`mse: convention = '${String(convention)}'; expected 'mean', 'halfSum' or 'meanAll'`);
   }
   const factor = (n: number, C: number) => (convention === 'mean' ? 1 / n : convention === 'halfSum' ? 0.5 : 1 / (n * C));
   return {
@@ -48,13 +48,7 @@ export function crossEntropy(): Loss {
     jet(f, y) {
       checkTargets(f[0] as tf.Tensor, y);
       const n = y.shape[0];
-      const f0 = f[0] as tf.Tensor;
-      const shift = tf.max(f0, -1, true);
-      const shifted: Jet = [tf.sub(f0, shift), ...f.slice(1)];
-      const e = applyActivation(exp, shifted);
-      const lse = applyActivation(log, mapLinear(e, (t) => tf.sum(t, -1, true)));
-      // log softmax = shifted - lse
-      const logp = sub(shifted, mapLinear(lse, (t) => tf.tile(t, [1, y.shape[1] as number])));
+      const logp = logSoftmaxJet(f);
       return scale(mapLinear(logp, (t) => tf.sum(tf.mul(t, y))), -1 / n);
     },
   };
@@ -62,7 +56,7 @@ export function crossEntropy(): Loss {
 
 function checkTargets(f: tf.Tensor, y: tf.Tensor): void {
   if (f.rank !== 2 || y.rank !== 2 || f.shape[0] !== y.shape[0] || f.shape[1] !== y.shape[1]) {
-    throw new Error(`targets have shape [${y.shape}]; expected the output shape [${f.shape}]`);
+    throw new Error(`crossEntropy: y has shape [${y.shape}]; expected the output shape [${f.shape}]`);
   }
 }
 
@@ -71,5 +65,5 @@ export function lossByName(spec: string | Loss): Loss {
   if (spec === 'cross-entropy' || spec === 'ce') return crossEntropy();
   const m = /^mse(?:\((mean|halfSum|meanAll)\))?$/.exec(spec);
   if (m) return mse((m[1] as MseConvention) ?? 'mean');
-  throw new Error(`unknown loss '${spec}'; expected 'mse(mean)', 'mse(halfSum)', 'mse(meanAll)' or 'cross-entropy'`);
+  throw new Error(`loss: name = '${spec}'; expected 'mse(mean)', 'mse(halfSum)', 'mse(meanAll)' or 'cross-entropy'`);
 }

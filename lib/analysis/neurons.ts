@@ -21,7 +21,7 @@ export interface LayerCosines {
  */
 export function neuronGradientCosines(net: Network, params: Params, x: tf.Tensor, layers?: number[]): LayerCosines[] {
   checkArgs(net, params, x);
-  if (net.config.builder !== 'fcn') throw new Error(`neuronGradientCosines supports fully connected chains (fcn, bottleneck builders); got ${net.name}`);
+  if (net.config.builder !== 'fcn') throw new Error(`neuronGradientCosines: net = ${net.name}; expected a fully connected chain (fcn, bottleneck builders)`);
   const acts = (net.config.activation as string[]).map((a) => toActivation(a as ActivationSpec));
   const records: DenseRecord[] = [];
   const pre: tf.Tensor[] = [];
@@ -39,7 +39,7 @@ export function neuronGradientCosines(net: Network, params: Params, x: tf.Tensor
   const out: LayerCosines[] = [];
   try {
     for (const l of which) {
-      if (!Number.isInteger(l) || l < 1 || l > hidden) throw new Error(`layer ${l} is invalid; expected 1..${hidden} (hidden layers)`);
+      if (!Number.isInteger(l) || l < 1 || l > hidden) throw new Error(`neuronGradientCosines: layer = ${l}; expected 1..${hidden} (hidden layers)`);
       let total = 0;
       for (let i = 0; i < n; i++) {
         // One scope per sample: the m_l x m_k Jacobians of different samples are never alive together.

@@ -239,9 +239,9 @@ export function kernelTopEigenvalues(
  */
 export function lossDecomposition(K: tf.Tensor2D, residual: tf.Tensor, s: number, scale = 1 / residual.shape[0]) {
   const N = K.shape[0];
-  if (!Number.isInteger(s) || s < 0 || s > N) throw new Error(`s=${s} is invalid; expected an integer in [0, ${N}]`);
+  if (!Number.isInteger(s) || s < 0 || s > N) throw new Error(`lossDecomposition: s = ${s}; expected an integer in [0, ${N}]`);
   const r = residual.dataSync();
-  if (r.length !== N) throw new Error(`residual has ${r.length} entries; the kernel is ${N} x ${N}`);
+  if (r.length !== N) throw new Error(`lossDecomposition: residual has ${r.length} entries; expected ${N}, the size of the kernel`);
   const { vectors } = kernelEigen(K, s);
   let top = 0;
   for (let c = 0; c < s; c++) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Coef, type Jet, compose } from './jet.js';
+import { type Coef, type Jet, compose, div, mapLinear, sub } from './jet.js';
 
 /**
  * An elementwise function described by its derivatives: `derivatives(z, k)` returns
@@ -154,7 +154,7 @@ const NAMED: Record<Exclude<ActivationName, 'swish'>, Activation> = { identity, 
 export function activation(spec: ActivationSpec): Activation {
   if (typeof spec !== 'string') {
     if (typeof spec?.derivatives !== 'function') {
-      throw new Error(`activation ${JSON.stringify(spec)} is invalid; expected a name or an object with derivatives(z, k)`);
+      throw new Error(`activation: spec = ${JSON.stringify(spec)}; expected a name or an object with derivatives(z, k)`);
     }
     return spec;
   }
@@ -163,7 +163,7 @@ export function activation(spec: ActivationSpec): Activation {
   if (m) return swish(Number(m[1]));
   const a = (NAMED as Record<string, Activation>)[spec];
   if (!a) {
-    throw new Error(`unknown activation '${spec}'; expected one of ${[...Object.keys(NAMED), 'swish', 'swish(beta)'].join(', ')}`);
+    throw new Error(`activation: name = '${spec}'; expected one of ${[...Object.keys(NAMED), 'swish', 'swish(beta)'].join(', ')}`);
   }
   return a;
 }
@@ -172,4 +172,27 @@ export function activation(spec: ActivationSpec): Activation {
 export function applyActivation(phi: Activation, a: Jet): Jet {
   if (phi.identity) return a;
   return compose(a, phi.derivatives(a[0] as tf.Tensor, a.length - 1));
+}
+
+// Rules along the last axis (the class axis of logits), beside the elementwise ones.
+
+/** Softmax along the last axis of a jet: exp(z - max z_0) / sum. */
+export function softmaxJet(z: Jet): Jet {
+  const z0 = z[0] as tf.Tensor;
+  const e = expJet([tf.sub(z0, tf.max(z0, -1, true)), ...z.slice(1)]);
+  return div(e, mapLinear(e, (c) => tf.sum(c, -1, true)));
+}
+
+function expJet(z: Jet): Jet {
+  const e = tf.exp(z[0] as tf.Tensor);
+  return compose(z, new Array<tf.Tensor>(z.length).fill(e));
+}
+
+/** log softmax along the last axis of a jet: (z - max z_0) - log sum exp(z - max z_0) (002 eq. 46). */
+export function logSoftmaxJet(z: Jet): Jet {
+  const z0 = z[0] as tf.Tensor;
+  const shifted: Jet = [tf.sub(z0, tf.max(z0, -1, true)), ...z.slice(1)];
+  const e = applyActivation(exp, shifted);
+  const lse = applyActivation(log, mapLinear(e, (t) => tf.sum(t, -1, true)));
+  return sub(shifted, mapLinear(lse, (t) => tf.tile(t, [1, z0.shape[z0.rank - 1]])));
 }

@@ -70,12 +70,12 @@ export function decodePlain(value: unknown): unknown {
     const o = value as Record<string, unknown>;
     if (typeof o.$nonfinite === 'string' && Object.keys(o).length === 1) {
       const v = Number(o.$nonfinite);
-      if (Number.isNaN(v) && o.$nonfinite !== 'NaN') throw new Error(`bad non-finite tag ${o.$nonfinite}`);
+      if (Number.isNaN(v) && o.$nonfinite !== 'NaN') throw new Error(`decodePlain: $nonfinite = ${JSON.stringify(o.$nonfinite)}; expected 'NaN', 'Infinity' or '-Infinity'`);
       return v;
     }
     if (typeof o.$typed === 'string' && Array.isArray(o.data) && Object.keys(o).length === 2) {
       const C = TYPED[o.$typed as TypedName];
-      if (!C) throw new Error(`unknown typed array tag ${o.$typed}`);
+      if (!C) throw new Error(`decodePlain: $typed = ${JSON.stringify(o.$typed)}; expected a typed array name`);
       return C.from(o.data.map((v) => decodePlain(v) as number));
     }
     const out: Record<string, unknown> = {};

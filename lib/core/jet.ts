@@ -28,7 +28,7 @@ export function lineJet(x0: tf.Tensor, dx: tf.Tensor | null, k: number): Jet {
 }
 
 export function checkOrder(k: number): void {
-  if (!Number.isInteger(k) || k < 0) throw new Error(`Taylor order k=${k} is invalid; expected an integer >= 0`);
+  if (!Number.isInteger(k) || k < 0) throw new Error(`jet: k = ${k}; expected an integer >= 0`);
 }
 
 function addCoef(a: Coef, b: Coef): Coef {
@@ -105,7 +105,7 @@ export function concat(jets: Jet[], axis: number): Jet {
  */
 export function compose(a: Jet, derivs: Coef[]): Jet {
   const k = order(a);
-  if (derivs.length < k + 1) throw new Error(`compose needs ${k + 1} derivatives, got ${derivs.length}`);
+  if (derivs.length < k + 1) throw new Error(`compose: derivs has ${derivs.length} entries; expected ${k + 1} (orders 0..${k})`);
   const u: Jet = [null, ...a.slice(1)];
   const out: Jet = [derivs[0], ...new Array<Coef>(k).fill(null)];
   let power: Jet = u;
@@ -152,5 +152,5 @@ export function coefficients(a: Jet, like?: tf.Tensor): tf.Tensor[] {
 }
 
 function sameOrder(a: Jet, b: Jet): void {
-  if (a.length !== b.length) throw new Error(`jets of different orders: ${order(a)} and ${order(b)}`);
+  if (a.length !== b.length) throw new Error(`jet: orders = ${order(a)} and ${order(b)}; expected jets of one order`);
 }

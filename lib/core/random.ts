@@ -88,7 +88,7 @@ function seedPart(x: Seed | boolean): string {
 export function deriveSeed(seed: Seed, ...labels: (string | number | boolean)[]): number {
   checkSeed(seed);
   for (const l of labels) {
-    if (typeof l === 'number' && !Number.isFinite(l)) throw new Error(`deriveSeed label ${l} is not finite`);
+    if (typeof l === 'number' && !Number.isFinite(l)) throw new Error(`deriveSeed: label = ${l}; expected a finite number or a string`);
   }
   return hash53([seedPart(seed), ...labels.map(seedPart)]);
 }

@@ -111,7 +111,7 @@ export function encodeTargets(labels: Int32Array, classes: number, coding: Targe
     if (classes !== 2) throw new Error(`targets: 'signed' needs exactly 2 classes, got ${classes}; use 'onehot'`);
     return { y: Float32Array.from(labels, (l) => (l === 1 ? 1 : -1)), c: 1 };
   }
-  throw new Error(`targets = '${String(coding)}'; expected 'onehot' or 'signed'`);
+  throw new Error(`targets: coding = '${String(coding)}'; expected 'onehot' or 'signed'`);
 }
 
 /** The rows `indices` of `ds` as a new Dataset (new tensors; `ds` is untouched). */

@@ -45,7 +45,7 @@ export function dagRun(opts: { m: number; seed: number; n?: number; d0?: number;
   const data = dagData(n, d0, seed);
   const loss = mse('halfSum');
   const crit = criticalLearningRate(net, params, data.x, data.y, loss);
-  const r = train({ net, params, x: data.x, y: data.y, loss, lr: crit.eta / 2, steps, stop: { lossBelow }, track: [kernelChange(kernelEvery, 'spectral')], critical: false, progress: opts.progress ?? false, label: `m=${m} seed=${seed}` });
+  const r = train({ net, params, x: data.x, y: data.y, loss, lr: crit.eta / 2, steps, stop: { lossBelow }, track: [kernelChange(kernelEvery, 'spectral')], progress: opts.progress ?? false, label: `m=${m} seed=${seed}` });
   const inDeg = net.graph.inDegrees.slice(1).flat();
   const out: DagRun = { m, seed, deltaK: Math.max(...(r.history.kernelChange.value as number[])), finalLoss: r.finalLoss, initialLoss: r.history.batchLoss.value[0] as number, steps: r.steps, dagWidth: Math.min(...inDeg) };
   tf.dispose([data.x, data.y, ...Object.values(params), ...Object.values(r.params)]);

@@ -114,7 +114,7 @@ function trackedGd(o: {
   const crit = criticalLearningRate(net, params, data.x, data.y, mse('mean'));
   const lr = o.lrMultiple * crit.eta;
   const tk = kernelTracker(o.kernels, kernelEvery);
-  const r = train({ net, params, x: data.x, y: data.y, loss: o.loss, lr, steps: o.steps, stop: { lossBelow: o.lossBelow, divergeAbove: 1e6 }, track: [tk.tracker], progress: o.progress ?? false, label: o.label, critical: false });
+  const r = train({ net, params, x: data.x, y: data.y, loss: o.loss, lr, steps: o.steps, stop: { lossBelow: o.lossBelow, divergeAbove: 1e6 }, track: [tk.tracker], progress: o.progress ?? false, label: o.label });
   const out: KernelChangeRun = {
     steps: tk.steps,
     deltaK: tk.values,

@@ -21,9 +21,9 @@ export function bottleneckCascade(opts: {
 }): Network {
   const { d, m, bottlenecks, outputs = 1, layersPerBlock = 2, activation = 'identity', parameterization = 'ntk' } = opts;
   if (!Array.isArray(bottlenecks) || bottlenecks.length < 1) {
-    throw new Error(`bottlenecks=${JSON.stringify(bottlenecks)} is invalid; expected at least one bottleneck width`);
+    throw new Error(`bottleneckCascade: bottlenecks = ${JSON.stringify(bottlenecks)}; expected at least one bottleneck width`);
   }
-  if (!Number.isInteger(layersPerBlock) || layersPerBlock < 1) throw new Error(`layersPerBlock=${layersPerBlock} is invalid; expected an integer >= 1`);
+  if (!Number.isInteger(layersPerBlock) || layersPerBlock < 1) throw new Error(`bottleneckCascade: layersPerBlock = ${layersPerBlock}; expected an integer >= 1`);
   const ends = [d, ...bottlenecks, outputs];
   const widths: number[] = [d];
   const blocks: number[][] = [];
@@ -62,7 +62,7 @@ export function bottleneckRelu(opts: {
 }): Network {
   const { m, mb, d = 1, outputs = 3, bottleneckScale = 'as-written', activation = 'relu' } = opts;
   if (bottleneckScale !== 'as-written' && bottleneckScale !== 'ntk') {
-    throw new Error(`bottleneckScale='${String(bottleneckScale)}' is invalid; expected 'as-written' or 'ntk'`);
+    throw new Error(`bottleneckRelu: bottleneckScale = ${JSON.stringify(bottleneckScale)}; expected 'as-written' or 'ntk'`);
   }
   const layers: FcnOptions['layers'] = [{ scale: 1 / Math.sqrt(d) }, { scale: 1 / Math.sqrt(m) }, { scale: bottleneckScale === 'ntk' ? 1 / Math.sqrt(mb) : 1 }, { scale: 1 / Math.sqrt(m) }];
   return fcn({ widths: [d, m, mb, m, outputs], activation: [activation, 'identity', activation], layers, name: `bottleneck-eq48(${bottleneckScale})` });

@@ -15,7 +15,7 @@ export function longestPathLayers(vertices: number, edges: readonly (readonly [n
   const outEdges: number[][] = Array.from({ length: vertices }, () => []);
   for (const [u, v] of edges) {
     if (![u, v].every((i) => Number.isInteger(i) && i >= 0 && i < vertices)) {
-      throw new Error(`edge [${u}, ${v}] names a vertex outside 0..${vertices - 1}`);
+      throw new Error(`longestPathLayers: edge = [${u}, ${v}]; expected vertices in 0..${vertices - 1}`);
     }
     inEdges[v].push(u);
     outEdges[u].push(v);
@@ -64,14 +64,14 @@ export function dagNetwork(opts: DagOptions): DagNetwork {
   const sizes = checkWidths(opts.sizes, 'sizes');
   const G = sizes.length - 1;
   const inputs = opts.inputs ?? Array.from({ length: G }, (_, g) => Array.from({ length: g + 1 }, (_, j) => j));
-  if (inputs.length !== G) throw new Error(`inputs lists ${inputs.length} groups; expected ${G} (one per non-input group)`);
+  if (inputs.length !== G) throw new Error(`dagNetwork: inputs has ${inputs.length} groups; expected ${G} (one per non-input group)`);
   inputs.forEach((src, g) => {
     if (src.length === 0 || src.some((j) => !Number.isInteger(j) || j < 0 || j > g)) {
-      throw new Error(`inputs[${g}]=${JSON.stringify(src)} is invalid; group ${g + 1} can only read groups 0..${g}`);
+      throw new Error(`dagNetwork: inputs[${g}] = ${JSON.stringify(src)}; expected groups in 0..${g} (group ${g + 1} reads only earlier groups)`);
     }
   });
   const p = opts.dropProbability ?? 0;
-  if (!(p >= 0 && p < 1)) throw new Error(`dropProbability=${p} is invalid; expected a number in [0, 1)`);
+  if (!(p >= 0 && p < 1)) throw new Error(`dagNetwork: dropProbability = ${p}; expected a number in [0, 1)`);
   const maskSeed = opts.maskSeed ?? 0;
   const act = toActivation(opts.activation);
   const specs: ParamSpec[] = [];

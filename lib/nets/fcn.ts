@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Activation, type ActivationSpec, activation, applyActivation } from '../core/activations.js';
-import { type Jet, compose, div, mapLinear } from '../core/jet.js';
+import { type Activation, type ActivationSpec, activation, applyActivation, softmaxJet } from '../core/activations.js';
+import type { Jet } from '../core/jet.js';
+import { biasRule, checkParameterization, weightRule } from './init.js';
 import { type Network, type Parameterization, network } from './network.js';
 import type { Init, ParamSpec } from '../core/params.js';
 
@@ -25,11 +26,6 @@ export interface FcnOptions {
   /** Parameter-name blocks by layer index, e.g. [[0, 1], [2, 3]] for the 000 eq. 13 cascade. */
   blocks?: number[][];
   name?: string;
-}
-
-export function checkParameterization(p: unknown): Parameterization {
-  if (p !== 'ntk' && p !== 'standard') throw new Error(`unknown parameterization '${String(p)}'; expected 'ntk' or 'standard'`);
-  return p;
 }
 
 export function checkWidths(widths: unknown, what = 'widths'): number[] {
@@ -57,7 +53,7 @@ function activationName(a: ActivationSpec): string {
  */
 export function fcn(opts: FcnOptions): Network {
   const widths = checkWidths(opts.widths);
-  const parameterization = checkParameterization(opts.parameterization ?? 'ntk');
+  const parameterization = checkParameterization(opts.parameterization ?? 'ntk', 'fcn');
   const L = widths.length - 1;
   const specsAct = Array.isArray(opts.activation) ? opts.activation : new Array<ActivationSpec>(L - 1).fill(opts.activation);
   if (specsAct.length !== L - 1) {
@@ -69,11 +65,11 @@ export function fcn(opts: FcnOptions): Network {
   for (let l = 0; l < L; l++) {
     const fanIn = widths[l];
     const o = opts.layers?.[l] ?? {};
-    const ntk = parameterization === 'ntk';
-    scales.push(o.scale ?? (ntk ? 1 / Math.sqrt(fanIn) : 1));
+    const rule = weightRule(parameterization, fanIn);
+    scales.push(o.scale ?? rule.scale);
     const trainable = o.trainable ?? true;
-    specs.push({ name: `W${l + 1}`, shape: [widths[l + 1], fanIn], init: o.init ?? { kind: 'normal', std: ntk ? 1 : 1 / Math.sqrt(fanIn) }, trainable });
-    if (o.bias ?? opts.bias) specs.push({ name: `b${l + 1}`, shape: [widths[l + 1]], init: ntk ? { kind: 'normal', std: 1 } : { kind: 'zeros' }, trainable });
+    specs.push({ name: `W${l + 1}`, shape: [widths[l + 1], fanIn], init: o.init ?? rule.init, trainable });
+    if (o.bias ?? opts.bias) specs.push({ name: `b${l + 1}`, shape: [widths[l + 1]], init: biasRule(parameterization), trainable });
   }
   const hasBias = (l: number) => opts.layers?.[l]?.bias ?? Boolean(opts.bias);
   const blocks = opts.blocks?.map((ls) => ls.flatMap((l) => (hasBias(l) ? [`W${l + 1}`, `b${l + 1}`] : [`W${l + 1}`])));
@@ -104,18 +100,6 @@ export function fcn(opts: FcnOptions): Network {
 }
 
 export type OutputNonlinearity = 'softmax' | ActivationSpec;
-
-/** Softmax along the last axis of a jet: exp(z - max z_0) / sum. */
-export function softmaxJet(z: Jet): Jet {
-  const z0 = z[0] as tf.Tensor;
-  const e = expJet([tf.sub(z0, tf.max(z0, -1, true)), ...z.slice(1)]);
-  return div(e, mapLinear(e, (c) => tf.sum(c, -1, true)));
-}
-
-function expJet(z: Jet): Jet {
-  const e = tf.exp(z[0] as tf.Tensor);
-  return compose(z, new Array<tf.Tensor>(z.length).fill(e));
-}
 
 /** phi(f) on top of a network (002 eq. 26, 44, 45): softmax or any elementwise activation. */
 export function withOutput(base: Network, phi: OutputNonlinearity): Network {

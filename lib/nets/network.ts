@@ -69,7 +69,7 @@ export interface NetworkDefinition {
 }
 
 export function initParams(specs: readonly ParamSpec[], seed: number): Params {
-  if (!Number.isFinite(seed)) throw new Error(`seed ${seed} is invalid; expected a finite number`);
+  if (!Number.isFinite(seed)) throw new Error(`initParams: seed = ${seed}; expected a finite number`);
   const out: Params = {};
   for (const s of specs) {
     const size = s.shape.reduce((a, b) => a * b, 1);
@@ -114,7 +114,7 @@ function makeCtx(specs: readonly ParamSpec[], params: Params, direction: Params 
     let j = cache.get(name);
     if (!j) {
       const p = params[name];
-      if (!p) throw new Error(`parameter '${name}' is not defined; have ${specs.map((s) => s.name).join(', ')}`);
+      if (!p) throw new Error(`network: parameter = '${name}'; expected one of ${specs.map((s) => s.name).join(', ')}`);
       j = lineJet(p, direction?.[name] ?? null, k);
       cache.set(name, j);
     }

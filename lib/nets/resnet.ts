@@ -1,5 +1,6 @@
 import { type ActivationSpec, activation as toActivation, applyActivation } from '../core/activations.js';
-import { checkParameterization, checkWidths } from './fcn.js';
+import { checkWidths } from './fcn.js';
+import { biasRule, checkParameterization, weightRule } from './init.js';
 import { type Jet, add } from '../core/jet.js';
 import { type Network, type Parameterization, network } from './network.js';
 import type { ParamSpec } from '../core/params.js';
@@ -10,20 +11,19 @@ import type { ParamSpec } from '../core/params.js';
  */
 export function resnet(opts: { d: number; m: number; depth: number; outputs?: number; activation: ActivationSpec; parameterization?: Parameterization; bias?: boolean }): Network {
   const { d, m, depth, outputs = 1, bias = false } = opts;
-  const parameterization = checkParameterization(opts.parameterization ?? 'ntk');
+  const parameterization = checkParameterization(opts.parameterization ?? 'ntk', 'resnet');
   checkWidths([d, m, outputs]);
-  if (!Number.isInteger(depth) || depth < 1) throw new Error(`depth=${depth} is invalid; expected an integer >= 1 (hidden layers)`);
+  if (!Number.isInteger(depth) || depth < 1) throw new Error(`resnet: depth = ${depth}; expected an integer >= 1 (hidden layers)`);
   const act = toActivation(opts.activation);
-  const ntk = parameterization === 'ntk';
   const specs: ParamSpec[] = [];
   const fanIns = [d, ...new Array<number>(depth - 1).fill(m), m];
   fanIns.forEach((fanIn, l) => {
     const out = l === depth ? outputs : m;
     const name = l === depth ? 'v' : `W${l + 1}`;
-    specs.push({ name, shape: [out, fanIn], init: { kind: 'normal', std: ntk ? 1 : 1 / Math.sqrt(fanIn) }, trainable: true });
-    if (bias) specs.push({ name: l === depth ? 'bv' : `b${l + 1}`, shape: [out], init: ntk ? { kind: 'normal', std: 1 } : { kind: 'zeros' }, trainable: true });
+    specs.push({ name, shape: [out, fanIn], init: weightRule(parameterization, fanIn).init, trainable: true });
+    if (bias) specs.push({ name: l === depth ? 'bv' : `b${l + 1}`, shape: [out], init: biasRule(parameterization), trainable: true });
   });
-  const scale = (fanIn: number) => (ntk ? 1 / Math.sqrt(fanIn) : 1);
+  const scale = (fanIn: number) => weightRule(parameterization, fanIn).scale;
   return network({
     name: 'resnet',
     config: { builder: 'resnet', d, m, depth, outputs, activation: act.name, parameterization, bias },

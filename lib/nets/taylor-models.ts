@@ -14,10 +14,10 @@ import { type Params, checkStructure, pv } from '../core/params.js';
  * @example
  * const w0 = net.init(0);
  * const quad = taylorModel(net, w0, 2);            // or nqm(net, w0); linearize(net, w0) for order 1
- * const run = train({ net: quad, params: w0, x, y, loss: mse('mean'), lr: { kind: 'critical', multiple: 1.5 }, steps: 100 });
+ * const run = train({ net: quad, params: w0, x, y, loss: mse('mean'), lr: criticalSchedule(1.5, quad, w0, x, y, mse('mean')), steps: 100 });
  */
 export function taylorModel(base: Network, params0: Params, order: 1 | 2): Network {
-  if (order !== 1 && order !== 2) throw new Error(`Taylor model order ${String(order)} is not supported; expected 1 (linear) or 2 (quadratic)`);
+  if (order !== 1 && order !== 2) throw new Error(`taylorModel: order = ${String(order)}; expected 1 (linear) or 2 (quadratic)`);
   checkStructure(params0, base.specs, `${base.name} params0`);
   const w0 = pv.keep(pv.clone(params0));
   const value = (D: Params, x: tf.Tensor): tf.Tensor => sumJet(base.taylor(w0, D, x, order));
@@ -107,7 +107,7 @@ export function mixedDerivative(base: Network, params0: Params, dirs: Params[], 
  */
 export function multilinearModel(base: Network, params0: Params): Network {
   const blocks = base.blocks;
-  if (!blocks || blocks.length < 2) throw new Error(`${base.name} has no parameter blocks: build it with blocks (e.g. bottleneckCascade) for a multilinear model`);
+  if (!blocks || blocks.length < 2) throw new Error(`multilinearModel: ${base.name} has ${blocks?.length ?? 0} parameter blocks; expected at least 2 (build it with blocks, e.g. bottleneckCascade)`);
   checkStructure(params0, base.specs, `${base.name} params0`);
   const w0 = pv.keep(pv.clone(params0));
   const B = blocks.length;
@@ -158,7 +158,7 @@ function invert(A: number[][]): number[][] {
 /** q(t) = g0 + c_1 t + c_x t^2 along Delta = (Delta_1, Delta_2): c_x = D^2 g[Delta_1, Delta_2] (000 eq. 18 on a line). */
 export function bilinearCoefficients(base: Network, params0: Params, direction: Params, x: tf.Tensor): { c0: tf.Tensor; c1: tf.Tensor; cross: tf.Tensor } {
   const blocks = base.blocks;
-  if (!blocks || blocks.length !== 2) throw new Error(`bilinearCoefficients needs a network with exactly 2 blocks; ${base.name} has ${blocks?.length ?? 0}`);
+  if (!blocks || blocks.length !== 2) throw new Error(`bilinearCoefficients: ${base.name} has ${blocks?.length ?? 0} parameter blocks; expected exactly 2`);
   return tf.tidy(() => {
     const parts = blocks.map((names) => Object.fromEntries(Object.entries(direction).map(([k, t]) => [k, names.includes(k) ? t : tf.zerosLike(t)])));
     const jet = base.taylor(params0, direction, x, 1);

@@ -54,7 +54,7 @@ function perTensor(params: Params, grads: Params, weightDecay: number, f: (k: st
 
 export function optimizer(spec: OptimizerSpec | string): Optimizer {
   const s = (typeof spec === 'string' ? { name: spec } : spec) as OptimizerSpec;
-  if (!s || !NAMES.includes(s.name)) throw new Error(`unknown optimizer '${String(s?.name ?? spec)}'; expected one of ${NAMES.join(', ')}`);
+  if (!s || !NAMES.includes(s.name)) throw new Error(`optimizer: name = '${String(s?.name ?? spec)}'; expected one of ${NAMES.join(', ')}`);
   switch (s.name) {
     case 'gd':
     case 'sgd': {

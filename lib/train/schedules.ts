@@ -8,15 +8,16 @@ export type ScheduleSpec =
   | { kind: 'steps'; lr: number; at: number[]; values: number[] }
   /** PyTorch CyclicLR 'triangular': from base to max and back over 2*stepSize steps. */
   | { kind: 'cyclical'; base: number; max: number; stepSize: number }
-  /** A multiple of the critical learning rate computed at initialisation (resolved by train()). */
-  | { kind: 'critical'; multiple: number };
+  /** Any function of the step, e.g. `criticalSchedule(...)` from analysis/critical. */
+  | Schedule;
 
 function checkLr(lr: number, what: string): void {
-  if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`${what}=${lr} is invalid; expected a finite learning rate >= 0`);
+  if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`schedule: ${what} = ${lr}; expected a finite learning rate >= 0`);
 }
 
-/** Builds a schedule; `critical` is the critical learning rate, needed for { kind: 'critical' }. */
-export function schedule(spec: ScheduleSpec, critical?: number): Schedule {
+/** Builds a schedule from its spec (a function is used as it is). */
+export function schedule(spec: ScheduleSpec): Schedule {
+  if (typeof spec === 'function') return spec;
   if (typeof spec === 'number') {
     checkLr(spec, 'learning rate');
     return () => spec;
@@ -27,10 +28,10 @@ export function schedule(spec: ScheduleSpec, critical?: number): Schedule {
       return () => spec.lr;
     case 'steps': {
       checkLr(spec.lr, 'lr');
-      if (spec.at.length !== spec.values.length) throw new Error(`steps schedule: ${spec.at.length} change points but ${spec.values.length} values`);
+      if (spec.at.length !== spec.values.length) throw new Error(`schedule: steps.values has ${spec.values.length} entries; expected ${spec.at.length}, one per change point in at`);
       spec.values.forEach((v, i) => checkLr(v, `values[${i}]`));
       if (spec.at.some((t, i) => !Number.isInteger(t) || t < 0 || (i > 0 && t <= spec.at[i - 1]))) {
-        throw new Error(`steps schedule: at=${JSON.stringify(spec.at)} must be increasing integers >= 0`);
+        throw new Error(`schedule: steps.at = ${JSON.stringify(spec.at)}; expected increasing integers >= 0`);
       }
       return (step) => {
         let lr = spec.lr;
@@ -43,20 +44,14 @@ export function schedule(spec: ScheduleSpec, critical?: number): Schedule {
     case 'cyclical': {
       checkLr(spec.base, 'base');
       checkLr(spec.max, 'max');
-      if (!(Number.isInteger(spec.stepSize) && spec.stepSize > 0)) throw new Error(`cyclical schedule: stepSize=${spec.stepSize}; expected a positive integer`);
+      if (!(Number.isInteger(spec.stepSize) && spec.stepSize > 0)) throw new Error(`schedule: cyclical.stepSize = ${spec.stepSize}; expected a positive integer`);
       return (step) => {
         const cycle = Math.floor(1 + step / (2 * spec.stepSize));
         const x = Math.abs(step / spec.stepSize - 2 * cycle + 1);
         return spec.base + (spec.max - spec.base) * Math.max(0, 1 - x);
       };
     }
-    case 'critical': {
-      if (critical === undefined) throw new Error('a { kind: "critical" } schedule needs the critical learning rate: train() computes it');
-      if (!(spec.multiple > 0)) throw new Error(`critical multiple=${spec.multiple} is invalid; expected > 0`);
-      const lr = spec.multiple * critical;
-      return () => lr;
-    }
     default:
-      throw new Error(`unknown schedule ${JSON.stringify(spec)}; expected a number or { kind: 'constant' | 'steps' | 'cyclical' | 'critical', ... }`);
+      throw new Error(`schedule: spec = ${JSON.stringify(spec)}; expected a number, a function of the step or { kind: 'constant' | 'steps' | 'cyclical', ... }`);
   }
 }

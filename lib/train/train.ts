@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type CriticalLr, criticalLearningRate } from '../analysis/critical.js';
+import type { CriticalLr, CriticalSchedule } from '../analysis/critical.js';
 import { gradTrainable } from '../analysis/derivatives.js';
 import { type Loss, lossByName, lossValue } from '../analysis/losses.js';
 import { type Network, checkInput } from '../nets/network.js';
@@ -50,8 +50,6 @@ export interface TrainOptions {
   seed?: number;
   stop?: { lossBelow?: number; divergeAbove?: number };
   track?: Tracker[];
-  /** Method for the critical learning rate computed at initialisation (needed by { kind: 'critical' }). */
-  critical?: 'ntk' | 'hessian' | false;
   /** Progress lines: true = console.log, a function, or false. */
   progress?: boolean | ((line: string) => void);
   progressSeconds?: number;
@@ -81,7 +79,7 @@ export interface TrainResult {
 export function isDue(every: Cadence, step: number): boolean {
   if (typeof every === 'number') return every > 0 && step % every === 0;
   const r = every.geometric;
-  if (!(r > 1)) throw new Error(`geometric cadence ratio ${r} is invalid; expected > 1`);
+  if (!(r > 1)) throw new Error(`cadence: geometric = ${r}; expected a ratio > 1`);
   if (step === 0) return true;
   const i = Math.round(Math.log(step) / Math.log(r));
   for (const j of [i - 1, i, i + 1]) if (j >= 0 && Math.floor(r ** j) === step) return true;
@@ -105,11 +103,12 @@ function validate(o: TrainOptions, n: number): void {
  *
  * @param o.net, o.params the model and its starting parameters (not modified); `x`, `y` the training set
  * @param o.loss `mse('mean')`, `crossEntropy()`, ... ; `optimizer` 'sgd' (default), 'adam', ... (PyTorch's update rules)
- * @param o.lr a number or schedule: `{ kind: 'critical', multiple }`, `{ kind: 'steps', ... }`, `{ kind: 'cyclical', ... }`
+ * @param o.lr a number or schedule: `criticalSchedule(0.5, net, w, x, y, loss)` (analysis), `{ kind: 'steps', ... }`,
+ *   `{ kind: 'cyclical', ... }` or any function of the step
  * @param o.steps updates at most; `batchSize` (default full batch), `stop`, `track` (trackers), `progress`
  * @returns status, final params (caller owns them), history of the loss and every tracker
  * @example
- * const run = train({ net, params: w, x, y, loss: mse('mean'), lr: { kind: 'critical', multiple: 0.5 }, steps: 500, progress: true });
+ * const run = train({ net, params: w, x, y, loss: mse('mean'), lr: criticalSchedule(0.5, net, w, x, y, mse('mean')), steps: 500, progress: true });
  * console.log(run.status, run.finalLoss);
  */
 export function train(o: TrainOptions): TrainResult {
@@ -129,8 +128,8 @@ export function train(o: TrainOptions): TrainResult {
   const t0 = Date.now();
   let lastPrint = t0;
 
-  const critical = o.critical === false ? undefined : needsCritical(o.lr) || o.critical ? criticalLearningRate(net, o.params, x, y, loss, { method: o.critical || 'ntk' }) : undefined;
-  const lrAt = schedule(o.lr, critical?.eta);
+  const critical = typeof o.lr === 'function' ? (o.lr as Partial<CriticalSchedule>).critical : undefined;
+  const lrAt = schedule(o.lr);
   const params0 = o.params;
   let params = pv.clone(o.params);
   let state = opt.init(trainableOnly(net, params));
@@ -228,9 +227,6 @@ export function train(o: TrainOptions): TrainResult {
   return { status, steps: step, params, history, critical, finalLoss: lastLoss, seconds };
 }
 
-function needsCritical(lr: ScheduleSpec): boolean {
-  return typeof lr === 'object' && lr.kind === 'critical';
-}
 
 function trainableOnly(net: Network, p: Params): Params {
   return Object.fromEntries(net.specs.filter((s) => s.trainable).map((s) => [s.name, p[s.name]]));
