@@ -31,7 +31,7 @@ test('single-example recursion (003 eq. 3.11-3.12) equals GD on the NQM of a two
   const values: number[] = [];
   const lambdas: number[] = [];
   const r = train({
-    net: q, params: w0, x, y, loss: mse('halfSum'), lr: eta, steps, critical: false,
+    net: q, params: w0, x, y, loss: mse('halfSum'), lr: eta, steps,
     track: [{ name: 'gl', every: 1, record: (c) => { values.push(c.net.apply(c.params, c.x).dataSync()[0]); lambdas.push(kernelQuadraticForm(c.net, c.params, c.x, [1])); return {}; } }],
   });
   const xNormSqOverD = (0.9 ** 2 + 1.3 ** 2 + 0.4 ** 2) / d;
@@ -96,7 +96,7 @@ test('Rayleigh quotients, top eigenpair and top-direction r_f, r_K agree with th
   const lr = 0.7;
   const tr = topEigenDynamics({ tol: 1e-10, maxIter: 500 });
   const rows: Record<string, number>[] = [];
-  const res = train({ net, params: w, x, y, loss, lr, steps: 1, critical: false, track: [{ ...tr, record: (c) => { const v = tr.record(c) as Record<string, number>; rows.push(v); return v; } }] });
+  const res = train({ net, params: w, x, y, loss, lr, steps: 1, track: [{ ...tr, record: (c) => { const v = tr.record(c) as Record<string, number>; rows.push(v); return v; } }] });
   const K0 = tangentKernel(net, w, x);
   const K1 = tangentKernel(net, res.params, x);
   const e0 = kernelEigen(K0, 1);
@@ -121,7 +121,7 @@ test('bestHeldOut records the running best of the held-out loss and accuracy', (
   const y = tf.sign(tensorOf(seededMatrix(8, 1, 6)));
   const xt = tensorOf(seededMatrix(8, 2, 7));
   const yt = tf.sign(tensorOf(seededMatrix(8, 1, 8)));
-  const r = train({ net, params: w, x, y, loss: mse('mean'), lr: 3, steps: 15, critical: false, track: [bestHeldOut({ x: xt, y: yt })] });
+  const r = train({ net, params: w, x, y, loss: mse('mean'), lr: 3, steps: 15, track: [bestHeldOut({ x: xt, y: yt })] });
   const l = r.history.testLoss.value as number[];
   const b = r.history.testBestLoss.value as number[];
   const a = r.history.testAccuracy.value as number[];
@@ -133,4 +133,15 @@ test('bestHeldOut records the running best of the held-out loss and accuracy', (
   pv.dispose(r.params);
   pv.dispose(w);
   tf.dispose([x, y, xt, yt]);
+});
+
+test('a Taylor model releases its copy of w0 with dispose()', () => {
+  const base = fcn({ widths: [2, 8, 1], activation: 'relu' });
+  const w0 = base.init(1);
+  const before = tf.memory().numTensors;
+  const q = nqm(base, w0);
+  assert.ok(tf.memory().numTensors > before);
+  q.dispose?.();
+  assert.equal(tf.memory().numTensors, before);
+  pv.dispose(w0);
 });

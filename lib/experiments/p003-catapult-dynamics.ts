@@ -90,7 +90,7 @@ export function twoClusterCatapult(o: { model: 'network' | 'nqm'; placement: Pla
   const c2 = dot(e2, y);
   const plateau = (dot(y, y) - c1 * c1 - c2 * c2) / n;
   const r = train({
-    net, params: w0, x: data.x, y: data.y, loss: mse('mean'), lr, steps, critical: false,
+    net, params: w0, x: data.x, y: data.y, loss: mse('mean'), lr, steps,
     stop: { divergeAbove: 1e8 },
     track: [rayleighQuotients({ lambda1: p1, lambda2: p2 }, every), distanceFromInit(every), { name: 'loss', every, record: (c) => ({ loss: lossValue(c.loss, c.net.apply(c.params, c.x), c.y).dataSync()[0] }) }],
     progress: o.progress ?? false,
@@ -106,6 +106,7 @@ export function twoClusterCatapult(o: { model: 'network' | 'nqm'; placement: Pla
   };
   pv.dispose(r.params);
   pv.dispose(w0);
+  if (net !== base) net.dispose?.();
   data.dispose();
   return out;
 }
@@ -163,7 +164,7 @@ export function topEigenspaceRun(o: { model: 'network' | 'nqm'; m: number; n: nu
   const loss: Loss = mse('mean');
   const kernel = model === 'nqm' ? (p: Params) => twoLayerReluNqmKernel(w0, p, data.x) : (p: Params) => tangentKernel(base, p, data.x);
   const r = train({
-    net, params: w0, x: data.x, y: data.y, loss, lr, steps, critical: false, stop: { divergeAbove: 1e8 },
+    net, params: w0, x: data.x, y: data.y, loss, lr, steps, stop: { divergeAbove: 1e8 },
     track: [topEigenDynamics({ kernel: (_net, p) => kernel(p) }), { name: 'loss', every: 1, record: (c) => ({ loss: lossValue(c.loss, c.net.apply(c.params, c.x), c.y).dataSync()[0] }) }],
     progress: o.progress ?? false, label: `${model} B.2/B.3 m=${m}`,
   });
@@ -176,6 +177,7 @@ export function topEigenspaceRun(o: { model: 'network' | 'nqm'; m: number; n: nu
   };
   pv.dispose(r.params);
   pv.dispose(w0);
+  if (net !== base) net.dispose?.();
   data.dispose();
   return out;
 }
@@ -246,7 +248,7 @@ export function widthCatapultRun(o: { m: number; lrMultiple: number; steps: numb
   };
   const etaCrit = 2 / top(w0);
   const r = train({
-    net, params: w0, x: data.x, y: data.y, loss: mse('halfSum'), lr: lrMultiple * etaCrit, steps, critical: false, stop: { divergeAbove: 1e12 },
+    net, params: w0, x: data.x, y: data.y, loss: mse('halfSum'), lr: lrMultiple * etaCrit, steps, stop: { divergeAbove: 1e12 },
     track: [{ name: 'scale', every, record: (c) => ({ loss: lossValue(c.loss, c.net.apply(c.params, c.x), c.y).dataSync()[0], lambdaMax: top(c.params) }) }],
     progress: o.progress ?? false, label: `B.4(b) m=${m} lr=${lrMultiple}·η_crit`,
   });

@@ -52,7 +52,7 @@ export function nqmRecursionVsNetwork(o: { m: number; d: number; etaLambda: numb
   const eta = etaLambda / lambda0;
   const net = { loss: [] as number[], lambda: [] as number[] };
   const r = train({
-    net: q, params: w0, x, y, loss: mse('halfSum'), lr: eta, steps, critical: false,
+    net: q, params: w0, x, y, loss: mse('halfSum'), lr: eta, steps,
     track: [{ name: 'single', every: 1, record: (c) => {
       net.loss.push(0.5 * (c.net.apply(c.params, c.x).dataSync()[0] - 1) ** 2);
       net.lambda.push(kernelQuadraticForm(c.net, c.params, c.x, [1]));
@@ -65,6 +65,7 @@ export function nqmRecursionVsNetwork(o: { m: number; d: number; etaLambda: numb
   for (let t = 0; t < n; t++) maxRel = Math.max(maxRel, Math.abs(net.lambda[t] - rec.lambda[t]) / Math.abs(rec.lambda[t]));
   pv.dispose(r.params);
   pv.dispose(w0);
+  q.dispose?.();
   tf.dispose([x, y]);
   return { lambda0, eta, network: net, recursion: { loss: rec.loss.slice(0, n), lambda: rec.lambda.slice(0, n) }, maxRelLambdaError: maxRel };
 }

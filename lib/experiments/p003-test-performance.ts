@@ -128,7 +128,7 @@ export function testPerformanceRun(o: { task: PerfTask; arch: PerfArch; model: P
   const net = model === 'f' ? base : model === 'lin' ? linearize(base, w0) : nqm(base, w0);
   const L0 = tf.tidy(() => lossValue(loss, base.apply(w0, data.x), data.y).dataSync()[0]);
   const r = train({
-    net, params: w0, x: data.x, y: data.y, loss, lr: lrMultiple * crit.eta, steps, batchSize, seed, critical: false,
+    net, params: w0, x: data.x, y: data.y, loss, lr: lrMultiple * crit.eta, steps, batchSize, seed,
     stop: { divergeAbove: 1e6 * Math.max(1, L0) },
     track: [bestHeldOut({ x: data.xTest, y: data.yTest }, evalEvery)],
     progress: o.progress ?? false, label: `${task} ${arch} ${model} lr=${lrMultiple}·η_crit`,
@@ -143,6 +143,7 @@ export function testPerformanceRun(o: { task: PerfTask; arch: PerfArch; model: P
   };
   pv.dispose(r.params);
   pv.dispose(w0);
+  if (net !== base) net.dispose?.();
   data.dispose();
   return out;
 }
