@@ -39,6 +39,13 @@ const EXPECTED_FAIL: Record<string, Record<string, string>> = {
     '003-figC.17-fullrank-test-loss': 'as above',
     '003-figC.14-rank4-small-init': 'the σ = 0.1 run is capped at 1500 steps before it has fitted the data',
   },
+  '003_ch3_catapult_dynamics': {
+    '003-nqm-both': 'documented in the notebook: the NQM above both critical rates (see its markdown cell)',
+    '003-network-between-lambda2': 'documented in the notebook: λ₂ of the network between the two critical rates',
+  },
+  '003_ch3_test_performance': {
+    '003-perf-clusters-fc2-relu-f-acc-super-better': 'documented in the notebook: the cluster task does not show a super-critical accuracy gain',
+  },
 };
 
 describe('paper notebooks at the quick profile, through the real kernel, with fresh results', () => {
@@ -65,7 +72,9 @@ describe('paper notebooks at the quick profile, through the real kernel, with fr
         assert.ok(c, `${name}: claim ${id} (expected to fail: ${reason}) was not checked`);
         assert.equal(c.pass, false, `${name}: claim ${id} passed; it is documented as an expected FAIL (${reason}): update the notebook's explanation and EXPECTED_FAIL`);
       }
-      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      // The runner exits 1 when any claim fails, also an expected one; it must still have completed the notebook.
+      const expectedAny = Object.keys(expectedFail).length > 0;
+      assert.equal(r.code, expectedAny && /claim check\(s\) failed/.test(r.stdout) ? 1 : 0, `${r.stdout}\n${r.stderr}`);
       assert.ok(claims.every((c) => c.profile === 'quick'));
       const figures = readdirSync(join(out, 'figures', name)).filter((f) => f.endsWith('.json'));
       assert.ok(figures.length > 0, `${name} saved no figure specs`);

@@ -29,7 +29,7 @@ export async function slowSquare({ x, ms = 100, progress }) {
   await new Promise((r) => setTimeout(r, ms));
   return { x, square: x * x, third: x / 3 };
 }
-export function threads({ config: { x }, code: import.meta.url }) {
+export function threads({ x }) {
   return { x, openblas: process.env.OPENBLAS_NUM_THREADS, omp: process.env.OMP_NUM_THREADS, cpus: process.env.SLURM_CPUS_PER_TASK };
 }
 export function failsOn({ x, bad }) {

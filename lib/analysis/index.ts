@@ -5,3 +5,4 @@ export * from './hessian.js';
 export * from './losses.js';
 export * from './neurons.js';
 export * from './ntk.js';
+export * from './nqm-recursion.js';

@@ -3,4 +3,7 @@ export * from './p001-dag-linearity.js';
 export * from './p002-hessian-scaling.js';
 export * from './p002-kernel-change.js';
 export * from './p003-agop-alignment.js';
+export * from './p003-nqm-single-example.js';
+export * from './p003-catapult-dynamics.js';
+export * from './p003-test-performance.js';
 export * from './p004-neuron-cosines.js';

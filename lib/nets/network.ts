@@ -56,6 +56,8 @@ export interface Network {
   apply(params: Params, x: tf.Tensor): tf.Tensor;
   /** Taylor coefficients of t -> f(params + t direction; x) up to order k (null = exactly zero). */
   taylor(params: Params, direction: Params | null, x: tf.Tensor, k: number, hooks?: Hooks): Jet;
+  /** Frees tensors the network itself holds (a Taylor model keeps its copy of w0); the network is unusable afterwards. */
+  dispose?(): void;
 }
 
 export interface NetworkDefinition {

@@ -46,6 +46,7 @@ function modelOf(base: Network, w0: Params, name: string, kind: unknown, jet: (D
   const net: Network = {
     ...base,
     name,
+    dispose: () => pv.dispose(w0),
     config: { ...base.config, taylorModel: kind },
     apply: (params, x) => net.taylor(params, null, x, 0)[0] as tf.Tensor,
     taylor(params, direction, x, k) {

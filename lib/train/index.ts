@@ -1,4 +1,5 @@
 export * from './optimizers.js';
 export * from './schedules.js';
 export * from './trackers.js';
+export * from './kernel-trackers.js';
 export * from './train.js';
