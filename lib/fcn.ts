@@ -9,6 +9,8 @@ export interface LayerOptions {
   scale?: number;
   trainable?: boolean;
   init?: Init;
+  /** Initialisation of this layer's bias (default N(0,1) for NTK, zeros for standard). */
+  biasInit?: Init;
   /** Bias of this layer, overriding `bias` (002 eq. 43 has one in the hidden layer only). */
   bias?: boolean;
 }
@@ -65,7 +67,7 @@ export function fcn(opts: FcnOptions): Network {
     scales.push(o.scale ?? (ntk ? 1 / Math.sqrt(fanIn) : 1));
     const trainable = o.trainable ?? true;
     specs.push({ name: `W${l + 1}`, shape: [widths[l + 1], fanIn], init: o.init ?? { kind: 'normal', std: ntk ? 1 : 1 / Math.sqrt(fanIn) }, trainable });
-    if (o.bias ?? opts.bias) specs.push({ name: `b${l + 1}`, shape: [widths[l + 1]], init: ntk ? { kind: 'normal', std: 1 } : { kind: 'zeros' }, trainable });
+    if (o.bias ?? opts.bias) specs.push({ name: `b${l + 1}`, shape: [widths[l + 1]], init: o.biasInit ?? (ntk ? { kind: 'normal', std: 1 } : { kind: 'zeros' }), trainable });
   }
   const hasBias = (l: number) => opts.layers?.[l]?.bias ?? Boolean(opts.bias);
   const blocks = opts.blocks?.map((ls) => ls.flatMap((l) => (hasBias(l) ? [`W${l + 1}`, `b${l + 1}`] : [`W${l + 1}`])));

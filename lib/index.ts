@@ -48,3 +48,4 @@ export * from './experiments/neuron-cosines.js';
 export * from './experiments/dag-linearity.js';
 export * from './svg.js';
 export * from './report.js';
+export * from './experiments/p003-catapults.js';
