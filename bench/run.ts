@@ -24,15 +24,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BackendInfo, describeBackend, initBackend } from '../lib/backend.js';
-import { hvp } from '../lib/derivatives.js';
-import { fcn } from '../lib/fcn.js';
-import { hessianSpectralNorm, randomDirection } from '../lib/hessian.js';
-import { type Network, taylorCoefficients } from '../lib/network.js';
-import { saveParams } from '../lib/npz.js';
-import { tangentKernel } from '../lib/ntk.js';
-import { type Params, pv } from '../lib/params.js';
-import { normals, rngFor } from '../lib/random.js';
+import { type BackendInfo, describeBackend, initBackend } from '../lib/core/backend.js';
+import { hvp } from '../lib/analysis/derivatives.js';
+import { fcn } from '../lib/nets/fcn.js';
+import { hessianSpectralNorm, randomDirection } from '../lib/analysis/hessian.js';
+import { type Network, taylorCoefficients } from '../lib/nets/network.js';
+import { saveParams } from '../lib/nets/npz.js';
+import { tangentKernel } from '../lib/analysis/ntk.js';
+import { type Params, pv } from '../lib/core/params.js';
+import { normals, rngFor } from '../lib/core/random.js';
 import { countTransposedMatMuls, withExplicitTransposes } from './wasm-matmul.js';
 
 // ------------------------------------------------------------------------------------------ set-up

@@ -1,51 +1,42 @@
+// The curated root of the library. Everything is reachable through a layer namespace (`nets.fcn`,
+// `analysis.tangentKernel`, `run.sweep`, ...) or a subpath (`import { fcn } from 'tangent-lab/nets'`);
+// the root adds the names a notebook uses every day. Layers, lowest first, each importing only below:
+// core < nets < analysis < train < (stats, data: beside them, on core) < run, present < experiments.
 export * as tf from '@tensorflow/tfjs-core';
-export * from './backend.js';
-export * from './profile.js';
-export * from './notebook.js';
-// Networks and derivatives
-export * from './jet.js';
-export * from './activations.js';
-export * from './params.js';
-export * from './network.js';
-export * from './fcn.js';
-export * from './bottleneck.js';
-export * from './resnet.js';
-export * from './dag.js';
-export * from './conv.js';
-export * from './derivatives.js';
-export * from './hessian.js';
-export * from './linalg.js';
-export * from './ntk.js';
-export * from './taylor-models.js';
-export * from './neurons.js';
-export * from './agop.js';
-export * from './npz.js';
-// Training
-export * from './losses.js';
-export * from './optimizers.js';
-export * from './schedules.js';
-export * from './critical.js';
-export * from './train.js';
-// Data, results, statistics
-export * from './random.js';
-export * from './stats.js';
-export * from './fit.js';
-export * from './catapult.js';
-export * from './canonical-json.js';
-export * from './project.js';
-export * from './store.js';
-export * from './sweep.js';
-export * from './parallel.js';
-export * from './results-table.js';
-export * from './data/index.js';
-export * from './trackers.js';
-export * from './plot.js';
-export * from './claims.js';
-export * from './experiments/multilinearity.js';
-export * from './experiments/kernel-change.js';
-export * from './experiments/hessian-scaling.js';
-export * from './experiments/neuron-cosines.js';
-export * from './experiments/dag-linearity.js';
-export * from './svg.js';
-export * from './report.js';
-export * from './experiments/p003-catapults.js';
+export * as core from './core/index.js';
+export * as nets from './nets/index.js';
+export * as analysis from './analysis/index.js';
+// `training`, not `train`: the root's `train` is the training function itself.
+export * as training from './train/index.js';
+export * as stats from './stats/index.js';
+export * as data from './data/index.js';
+export * as run from './run/index.js';
+export * as present from './present/index.js';
+export * as experiments from './experiments/index.js';
+
+// Every day: set-up and profiles
+export { initBackend, describeBackend, type BackendInfo } from './core/backend.js';
+export { profile, byProfile, type Profile } from './core/profile.js';
+export { setupNotebook } from './present/notebook.js';
+export { type Params } from './core/params.js';
+// networks, derivatives, kernels
+export { fcn } from './nets/fcn.js';
+export { type Network, taylorCoefficients } from './nets/network.js';
+export { taylorModel, linearize, nqm } from './nets/taylor-models.js';
+export { tangentKernel } from './analysis/ntk.js';
+export { hessianSpectralNorm } from './analysis/hessian.js';
+export { criticalLearningRate } from './analysis/critical.js';
+export { mse, crossEntropy } from './analysis/losses.js';
+export { train } from './train/train.js';
+// results, sweeps, figures, claims
+export { openStore } from './run/store.js';
+export { sweep } from './run/sweep.js';
+export { remote } from './run/parallel.js';
+export { show } from './present/display.js';
+export { linePlot, loglogPlot, panels, heatmap, withMarkers } from './present/plot.js';
+export { checkClaim } from './present/claims.js';
+export { meanAndStd } from './stats/stats.js';
+export { loglogFit } from './stats/fit.js';
+
+// The experiment modules register the tasks that sweep workers may run (`remote('fig1Run', ...)`).
+import './experiments/index.js';

@@ -72,7 +72,7 @@ export function selectNotebooks(dir, only) {
 /** Static figure export (one headless Chromium) and report.html / REPORT.md. */
 async function report(root, outDir) {
   try {
-    const lib = await import(pathToFileURL(join(root, 'dist', 'lib', 'report.js')).href);
+    const lib = await import(pathToFileURL(join(root, 'dist', 'scripts', 'report.js')).href);
     const browser = await lib.launchBrowser();
     try {
       const files = await lib.exportFigures(join(outDir, 'figures'), browser);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { requestedBackend } from '../lib/backend.js';
+import { requestedBackend } from '../lib/core/backend.js';
 import { root, run } from './kernel-support.js';
 
 const backendModule = pathToFileURL(join(root, 'dist', 'lib', 'backend.js')).href;

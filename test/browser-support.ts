@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHROMIUM_ARGS, findChromium } from '../lib/report.js';
+import { CHROMIUM_ARGS, findChromium } from '../scripts/report.js';
 import { root } from './kernel-support.js';
 
 /** Where browser tests keep screenshots (not versioned). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { countSgdCatapults, detectCatapults, exceedsCritical, lossIncreases, matchRate } from '../lib/catapult.js';
+import { countSgdCatapults, detectCatapults, exceedsCritical, lossIncreases, matchRate } from '../lib/stats/catapult.js';
 
 /** Smooth decay with two spikes: 1 → 0.9 → 0.8 → [spike to 40] → 0.5 …, then a small wiggle and a second spike. */
 function constructedLoss(): number[] {

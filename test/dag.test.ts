@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { denseNet, longestPathLayers } from '../lib/dag.js';
+import { denseNet, longestPathLayers } from '../lib/nets/dag.js';
 
 test('layers are longest paths from the inputs (001 Def 2.1, 2.5); cycles and bad edges are rejected', () => {
   // v0, v1 inputs; v2 <- v0, v1; v3 <- v0, v2; v4 <- v1; v5 <- v3, v4; v6 <- v2, v5

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../lib/backend.js';
-import { createRng } from '../lib/random.js';
+import { initBackend } from '../lib/core/backend.js';
+import { createRng } from '../lib/core/random.js';
 import {
   CIFAR10_RECORD_BYTES, CIFAR10_TEST_FILES, CIFAR10_TRAIN_FILES, type Dataset, REGRESSION_TASKS, downloadVerified,
   extractCifar10Archive, featureStats, gaussianClusters, generalQuadraticModel, loadCifar10, loadImageSubset, loadMnist,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fitWithFixedSlope, linearFit, loglogFit } from '../lib/fit.js';
-import { meanAndStd, normalQuantile, studentTCdf, studentTQuantile } from '../lib/stats.js';
-import { createRng } from '../lib/random.js';
+import { fitWithFixedSlope, linearFit, loglogFit } from '../lib/stats/fit.js';
+import { meanAndStd, normalQuantile, studentTCdf, studentTQuantile } from '../lib/stats/stats.js';
+import { createRng } from '../lib/core/random.js';
 
 const close = (a: number, b: number, rel: number, what: string) => assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Params } from '../lib/params.js';
+import type { Params } from '../lib/core/params.js';
 import type { P64 } from './oracle64.js';
 
 export function toP64(p: Params): P64 {

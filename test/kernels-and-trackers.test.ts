@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend.js';
-import { criticalLearningRate } from '../lib/critical.js';
-import { fcn, withOutput } from '../lib/fcn.js';
-import { crossEntropy, lossValue, mse } from '../lib/losses.js';
-import { kernelEigen, outputKernel, softmaxJacobians, tangentKernel } from '../lib/ntk.js';
-import { train } from '../lib/train.js';
-import { batchCritical, distanceFromInit, heldOutMetrics, lossSplit, trainLoss } from '../lib/trackers.js';
+import { initBackend } from '../lib/core/backend.js';
+import { criticalLearningRate } from '../lib/analysis/critical.js';
+import { fcn, withOutput } from '../lib/nets/fcn.js';
+import { crossEntropy, lossValue, mse } from '../lib/analysis/losses.js';
+import { kernelEigen, outputKernel, softmaxJacobians, tangentKernel } from '../lib/analysis/ntk.js';
+import { train } from '../lib/train/train.js';
+import { batchCritical, distanceFromInit, heldOutMetrics, lossSplit, trainLoss } from '../lib/train/trackers.js';
 import { assertClose, seededMatrix, tensorOf } from './helpers.js';
 
 before(async () => {

@@ -1,10 +1,10 @@
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend.js';
-import { lossHvp } from '../lib/critical.js';
-import { fcn } from '../lib/fcn.js';
-import { randomDirection } from '../lib/hessian.js';
-import { crossEntropy, type Loss, mse } from '../lib/losses.js';
+import { initBackend } from '../lib/core/backend.js';
+import { lossHvp } from '../lib/analysis/critical.js';
+import { fcn } from '../lib/nets/fcn.js';
+import { randomDirection } from '../lib/analysis/hessian.js';
+import { crossEntropy, type Loss, mse } from '../lib/analysis/losses.js';
 import { fcn64 } from './nets64.js';
 import { type P64, axpy, softmax64, taylorFit, unit } from './oracle64.js';
 import { assertClose, seededMatrix, tensorOf, toP64 } from './helpers.js';

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { initBackend } from '../lib/backend.js';
-import { fcn } from '../lib/fcn.js';
-import { decodeNpz, loadParams, saveParams } from '../lib/npz.js';
+import { initBackend } from '../lib/core/backend.js';
+import { fcn } from '../lib/nets/fcn.js';
+import { decodeNpz, loadParams, saveParams } from '../lib/nets/npz.js';
 
 before(async () => {
   await initBackend();

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { initBackend } from '../lib/backend.js';
-import { hessianScaling } from '../lib/experiments/hessian-scaling.js';
-import { remote, resolveWorkers, runTask, workerPool } from '../lib/parallel.js';
-import { openStore, readEntries } from '../lib/store.js';
-import { sweep } from '../lib/sweep.js';
+import { initBackend } from '../lib/core/backend.js';
+import { hessianScaling } from '../lib/experiments/p002-hessian-scaling.js';
+import { remote, resolveWorkers, runTask, workerPool } from '../lib/run/parallel.js';
+import { openStore, readEntries } from '../lib/run/store.js';
+import { sweep } from '../lib/run/sweep.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tangent-parallel-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

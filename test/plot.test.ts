@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkFigure, figureBundle, heatmap, linePlot, loglogPlot, panels, withMarkers } from '../lib/plot.js';
-import { figureToSvg } from '../lib/svg.js';
+import { checkFigure } from '../lib/present/figure.js';
+import { figureBundle } from '../lib/present/display.js';
+import { heatmap, linePlot, loglogPlot, panels, withMarkers } from '../lib/present/plot.js';
+import { figureToSvg } from '../lib/present/svg.js';
 
 const xs = [10, 100, 1000];
 

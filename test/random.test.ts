@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import {
   createRng, deriveSeed, fillNormal, fillUniform, normals, normals64, permutation, rademacher, rngFor, rngFromState,
   sample, sampleIndices, shuffle, weightedIndex,
-} from '../lib/random.js';
+} from '../lib/core/random.js';
 
 function moments(a: ArrayLike<number>) {
   let m = 0;

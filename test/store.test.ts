@@ -4,11 +4,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalJson, decodePlain, encodePlain } from '../lib/canonical-json.js';
-import { cached, cachedRun, entryPath, keyFor, lookup, openStore, readEntries, runKey, RESULT_FORMAT } from '../lib/store.js';
-import { gridPoints, sweep } from '../lib/sweep.js';
-import { resultsTable } from '../lib/results-table.js';
-import { initBackend } from '../lib/backend.js';
+import { canonicalJson, decodePlain, encodePlain } from '../lib/core/canonical-json.js';
+import { cached, cachedRun, entryPath, keyFor, lookup, openStore, readEntries, runKey, RESULT_FORMAT } from '../lib/run/store.js';
+import { gridPoints, sweep } from '../lib/run/sweep.js';
+import { resultsTable } from '../lib/run/results-table.js';
+import { initBackend } from '../lib/core/backend.js';
 
 let root: string;
 before(() => {
@@ -169,8 +169,8 @@ describe('sweep and results table', () => {
   });
 });
 
-const storeUrl = new URL('../lib/store.js', import.meta.url).href;
-const sweepUrl = new URL('../lib/sweep.js', import.meta.url).href;
+const storeUrl = new URL('../lib/run/store.js', import.meta.url).href;
+const sweepUrl = new URL('../lib/run/sweep.js', import.meta.url).href;
 
 /** A child process running a 6-point sweep whose points take 100 ms; in mode 'kill' it blocks half-way through writing point 3. */
 const CHILD = `

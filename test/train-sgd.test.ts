@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend.js';
-import { fcn } from '../lib/fcn.js';
-import { lossValue, mse } from '../lib/losses.js';
-import { lossDecomposition, tangentKernel, topEigenpairs } from '../lib/ntk.js';
-import { readScalar } from '../lib/params.js';
-import { train } from '../lib/train.js';
-import { batchCritical, batchHessianTop, kernelSpectrum, trainLoss } from '../lib/trackers.js';
+import { initBackend } from '../lib/core/backend.js';
+import { fcn } from '../lib/nets/fcn.js';
+import { lossValue, mse } from '../lib/analysis/losses.js';
+import { lossDecomposition, tangentKernel, topEigenpairs } from '../lib/analysis/ntk.js';
+import { readScalar } from '../lib/core/params.js';
+import { train } from '../lib/train/train.js';
+import { batchCritical, batchHessianTop, kernelSpectrum, trainLoss } from '../lib/train/trackers.js';
 import { assertClose, seededMatrix, tensorOf } from './helpers.js';
 
 before(async () => {
@@ -144,7 +144,7 @@ describe('kernel spectrum without a dense eigendecomposition', () => {
 });
 
 test('symmetricEigen converges on a float32 NTK close to 11ᵀ (step 16 of a PyTorch-default SGD run; QL used not to deflate)', async () => {
-  const { symmetricEigen } = await import('../lib/linalg.js');
+  const { symmetricEigen } = await import('../lib/core/linalg.js');
   const { readFileSync } = await import('node:fs');
   const buf = readFileSync(new URL('../../test/fixtures/kernel-near-rank-one-128.f32', import.meta.url));
   const A = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../lib/backend.js';
-import { criticalLearningRate } from '../lib/critical.js';
+import { initBackend } from '../lib/core/backend.js';
+import { criticalLearningRate } from '../lib/analysis/critical.js';
 import { twoClusterData } from '../lib/data/two-cluster.js';
-import { fcn } from '../lib/fcn.js';
-import { mse } from '../lib/losses.js';
-import { optimizer } from '../lib/optimizers.js';
-import { schedule } from '../lib/schedules.js';
-import { nqm } from '../lib/taylor-models.js';
-import { train } from '../lib/train.js';
-import { kernelChange, ntkTopEigenvalues, trainLoss } from '../lib/trackers.js';
+import { fcn } from '../lib/nets/fcn.js';
+import { mse } from '../lib/analysis/losses.js';
+import { optimizer } from '../lib/train/optimizers.js';
+import { schedule } from '../lib/train/schedules.js';
+import { nqm } from '../lib/nets/taylor-models.js';
+import { train } from '../lib/train/train.js';
+import { kernelChange, ntkTopEigenvalues, trainLoss } from '../lib/train/trackers.js';
 import { seededMatrix, tensorOf } from './helpers.js';
 
 before(async () => {
@@ -147,7 +147,7 @@ describe('training runs', () => {
     const net = fcn({ widths: [2, 3, 1], activation: 'tanh' });
     const params = net.init(0);
     assert.throws(() => train({ net, params, x, y, loss: 'mse', optimizer: 'lbfgs', lr: 0.1, steps: 1 }), /unknown optimizer 'lbfgs'/);
-    assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: 0.1, steps: 1, batchSize: 5 }), /batchSize=5 is invalid; expected an integer in \[1, 4\]/);
+    assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: 0.1, steps: 1, batchSize: 5 }), /train: batchSize = 5; expected an integer in \[1, 4\]/);
     assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: -0.1, steps: 1 }), /learning rate=-0.1 is invalid/);
     assert.throws(() => train({ net, params, x, y, loss: 'hinge', lr: 0.1, steps: 1 }), /unknown loss 'hinge'/);
   });

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { type Dataset } from './dataset.js';
 import { type ImageOptions, imageDataset, selectPerClass, validateClasses } from './image-dataset.js';
 import { chwToHwc } from './preprocess.js';
-import { dataDir } from '../project.js';
-import { checkOneOf } from './checks.js';
+import { dataDir } from '../core/env.js';
+import { checkOneOf } from '../core/checks.js';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
 /** Official binary format: 1 label byte, then 1024 red, 1024 green, 1024 blue bytes (rows of 32). */

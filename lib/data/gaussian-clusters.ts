@@ -1,6 +1,6 @@
 import { type Dataset, type TargetCoding, encodeTargets, makeDataset } from './dataset.js';
-import { type Seed, rngFor, shuffle } from '../random.js';
-import { checkInt, checkNonNegative, checkOneOf, checkPositive } from './checks.js';
+import { type Seed, rngFor, shuffle } from '../core/random.js';
+import { checkInt, checkNonNegative, checkOneOf, checkPositive } from '../core/checks.js';
 
 export interface GaussianClustersOptions {
   /** Examples per class (classes are exactly balanced). */

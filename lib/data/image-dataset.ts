@@ -1,7 +1,7 @@
 import { type Dataset, type TargetCoding, encodeTargets, makeDataset } from './dataset.js';
 import { type PixelScale, scalePixels, standardizeInPlace } from './preprocess.js';
-import { type Seed, rngFor, sampleIndices, shuffle } from '../random.js';
-import { checkInt, checkOneOf } from './checks.js';
+import { type Seed, rngFor, sampleIndices, shuffle } from '../core/random.js';
+import { checkInt, checkOneOf } from '../core/checks.js';
 
 /** Options shared by the image loaders. */
 export interface ImageOptions {

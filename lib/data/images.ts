@@ -2,7 +2,7 @@ import { type Dataset } from './dataset.js';
 import { type ImageOptions } from './image-dataset.js';
 import { type Cifar10Options, type Cifar10Split, cifar10Dir, loadCifar10, missingCifar10Files } from './cifar10.js';
 import { loadMnist } from './mnist.js';
-import { checkOneOf } from './checks.js';
+import { checkOneOf } from '../core/checks.js';
 
 export type ImageSource = 'cifar10' | 'mnist';
 

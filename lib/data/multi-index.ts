@@ -1,6 +1,6 @@
 import { type Dataset, makeDataset } from './dataset.js';
-import { type Seed, rngFor } from '../random.js';
-import { checkInt, checkNonNegative, checkOneOf } from './checks.js';
+import { type Seed, rngFor } from '../core/random.js';
+import { checkInt, checkNonNegative, checkOneOf } from '../core/checks.js';
 
 /** The synthetic regression tasks of 003 Ch.4 (T:L1159, T:L3360). */
 export type RegressionTaskName = 'rank2' | 'rank3' | 'rank4' | 'fullRank';

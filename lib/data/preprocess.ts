@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Dataset, fromTensors } from './dataset.js';
-import { checkOneOf } from './checks.js';
+import { checkOneOf } from '../core/checks.js';
 
 /** Pixel scaling of byte images: 'unit' maps 0..255 to [0, 1], 'raw' keeps 0..255. */
 export type PixelScale = 'unit' | 'raw';

@@ -1,5 +1,5 @@
-import { type Seed, rngFor } from '../random.js';
-import { checkInt, checkPositive } from './checks.js';
+import { type Seed, rngFor } from '../core/random.js';
+import { checkInt, checkPositive } from '../core/checks.js';
 
 /**
  * The general quadratic model of 003 eq. 3.3 in the setting of Fig B.4(a) (T:L3078–3088):

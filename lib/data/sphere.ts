@@ -1,6 +1,6 @@
 import { type Dataset, makeDataset } from './dataset.js';
-import { type Seed, rngFor } from '../random.js';
-import { checkInt, checkPositive } from './checks.js';
+import { type Seed, rngFor } from '../core/random.js';
+import { checkInt, checkPositive } from '../core/checks.js';
 
 export interface SphereOptions {
   /** Training size (100 in 003 Fig 4.5). */

@@ -1,5 +1,5 @@
 import { type Dataset, datasetSize, subsetDataset } from './dataset.js';
-import { type Seed, permutation, rngFor, shuffle } from '../random.js';
+import { type Seed, permutation, rngFor, shuffle } from '../core/random.js';
 
 /** Sizes of the parts: all counts (integers ≥ 0) or all fractions of n (in [0, 1], summing to ≤ 1). */
 export interface SplitSizes {

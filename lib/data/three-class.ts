@@ -1,6 +1,6 @@
 import { type Dataset, makeDataset, oneHot } from './dataset.js';
-import { type Seed, rngFor } from '../random.js';
-import { checkInt, checkPositive } from './checks.js';
+import { type Seed, rngFor } from '../core/random.js';
+import { checkInt, checkPositive } from '../core/checks.js';
 
 export interface ThreeClassOptions {
   /** Number of points; 002 App. B uses N = 60. */

@@ -1,6 +1,6 @@
 import { type Dataset, makeDataset } from './dataset.js';
-import { type Seed, rngFor } from '../random.js';
-import { checkInt, checkPositive } from './checks.js';
+import { type Seed, rngFor } from '../core/random.js';
+import { checkInt, checkPositive } from '../core/checks.js';
 
 export interface TwoClusterOptions {
   /** Number of points; 003 App. B (Fig 3.3 / B.1 setup) uses 128. */

@@ -1,20 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { detectCatapults, matchRate } from '../catapult.js';
-import { convNet } from '../conv.js';
-import { criticalLearningRate } from '../critical.js';
+import { detectCatapults, matchRate } from '../stats/catapult.js';
+import { convNet } from '../nets/conv.js';
+import { criticalLearningRate } from '../analysis/critical.js';
 import { type Dataset, fromTensors } from '../data/dataset.js';
 import { gaussianClusters } from '../data/gaussian-clusters.js';
 import { loadMnist } from '../data/mnist.js';
 import { type RegressionTaskName, regressionData } from '../data/multi-index.js';
 import { unitSphereData } from '../data/sphere.js';
-import { fcn } from '../fcn.js';
-import { mse } from '../losses.js';
-import type { Network } from '../network.js';
-import { tangentKernel } from '../ntk.js';
-import { pv } from '../params.js';
-import { type ScheduleSpec, schedule } from '../schedules.js';
-import { type Tracker, train } from '../train.js';
-import { batchCritical, batchHessianTop, kernelSpectrum, trainLoss } from '../trackers.js';
+import { fcn } from '../nets/fcn.js';
+import { mse } from '../analysis/losses.js';
+import type { Network } from '../nets/network.js';
+import { tangentKernel } from '../analysis/ntk.js';
+import { pv } from '../core/params.js';
+import { type ScheduleSpec, schedule } from '../train/schedules.js';
+import { registerTasks } from '../run/tasks.js';
+import { type Tracker, train } from '../train/train.js';
+import { batchCritical, batchHessianTop, kernelSpectrum, trainLoss } from '../train/trackers.js';
 
 /**
  * Catapult runs of 003 Ch.4 (§4.3, App. C.1–C.12): GD and SGD on the MSE L = (1/n)‖f − y‖² (eq. 4.1) with every
@@ -358,4 +359,9 @@ function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+registerTasks(import.meta.url, { catapultRun });
+declare module '../run/tasks.js' {
+  interface TaskRegistry { catapultRun: typeof catapultRun }
 }

@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkArgs, gradTrainable } from './derivatives.js';
+import { checkData } from '../core/checks.js';
+import { paramOps, randomDirection } from './hessian.js';
+import { lanczos, symmetricEigen } from '../core/linalg.js';
+import type { Loss } from './losses.js';
+import type { Network } from '../nets/network.js';
+import { tangentKernel, softmaxJacobians } from './ntk.js';
+import { type Params, pv, trainableNames } from '../core/params.js';
+
+/** Hessian-vector product of the training loss, H_L v = grad_w <grad_w L, v>, by reverse mode over the order-1 jet. */
+export function lossHvp(net: Network, params: Params, x: tf.Tensor, y: tf.Tensor, loss: Loss, v: Params): Params {
+  checkArgs(net, params, x, v);
+  return gradTrainable(net, params, (p) => {
+    const c1 = loss.jet(net.taylor(p, v, x, 1), y)[1];
+    return (c1 ?? tf.mul(tf.sum(net.apply(p, x)), 0)) as tf.Scalar;
+  }).grad;
+}
+
+export interface CriticalLr {
+  /** eta_crit */
+  eta: number;
+  /** The eigenvalue it comes from: lambda_max(H_L), or lambda_max(K) (MSE) / lambda_max of the CE Gauss-Newton kernel. */
+  lambda: number;
+  method: 'hessian' | 'ntk';
+}
+
+/**
+ * Critical learning rate (003 eq. 3.6, Def 3.2.2; reference §1.3): `hessian`: 2 / lambda_max(H_L) from HVPs;
+ * `ntk`: its Gauss-Newton approximation, 2 / (c lambda_max(K)) for MSE whose output Hessian is c I, i.e.
+ * n/lambda for `mean`, 2/lambda for `halfSum`, nC/lambda for `meanAll`; for cross-entropy
+ * 2 / lambda_max((1/n) S K S) with S the block-diagonal square roots of the softmax Jacobians.
+ * On a mini-batch this is the per-batch b/lambda_max(K_batch) of 003 Ch.4.
+ *
+ * @param loss decides the convention: `mse('mean')` → n/λ, `mse('halfSum')` → 2/λ, `crossEntropy()`
+ * @param opts.method 'ntk' (default, dense kernel) or 'hessian' (Lanczos on loss-Hessian-vector products)
+ * @returns { eta, lambda, method }
+ * @example
+ * const { eta } = criticalLearningRate(net, w, x, y, mse('mean'));   // train at 0.5 * eta, 1.5 * eta, ...
+ */
+export function criticalLearningRate(
+  net: Network,
+  params: Params,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: Loss,
+  { method = 'ntk', maxIter = 60, tol = 1e-6, seed = 0 }: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
+): CriticalLr {
+  if (method !== 'ntk' && method !== 'hessian') throw new Error(`criticalLearningRate: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
+  checkArgs(net, params, x);
+  checkData('criticalLearningRate', params, x, y);
+  if (method === 'hessian') {
+    const start = randomDirection(params, seed, trainableNames(net.specs));
+    const r = lanczos((v: Params) => lossHvp(net, params, x, y, loss, v), start, paramOps, { k: 1, maxIter, tol, which: 'largest' });
+    pv.dispose(start);
+    return { eta: 2 / r.values[0], lambda: r.values[0], method };
+  }
+  if (method !== 'ntk') throw new Error(`unknown method '${String(method)}'; expected 'ntk' or 'hessian'`);
+  const [n, C] = [x.shape[0], net.outputDim];
+  const K = tangentKernel(net, params, x);
+  try {
+    if (loss.outputCurvature) {
+      const lambda = topEigenvalue(K.dataSync(), n * C);
+      return { eta: 2 / (loss.outputCurvature(n, C) * lambda), lambda, method };
+    }
+    const S = tf.tidy(() => blockSqrt(softmaxJacobians(net.apply(params, x) as tf.Tensor2D)));
+    const M = tf.tidy(() => tf.div(tf.matMul(tf.matMul(S, K), S), n));
+    const lambda = topEigenvalue(M.dataSync(), n * C);
+    tf.dispose([S, M]);
+    return { eta: 2 / lambda, lambda, method };
+  } finally {
+    K.dispose();
+  }
+}
+
+function topEigenvalue(a: ArrayLike<number>, N: number): number {
+  return symmetricEigen(a, N, { vectors: false }).values[0];
+}
+
+/** Block-diagonal [nC, nC] of the PSD square roots of A_i ([n, C, C]). */
+function blockSqrt(A: tf.Tensor3D): tf.Tensor2D {
+  const [n, C] = A.shape;
+  const a = A.dataSync();
+  const out = new Float32Array(n * C * n * C);
+  for (let i = 0; i < n; i++) {
+    const block = Array.from(a.subarray(i * C * C, (i + 1) * C * C));
+    const { values, vectors } = symmetricEigen(block, C);
+    for (let r = 0; r < C; r++)
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let k = 0; k < C; k++) s += vectors[r * C + k] * Math.sqrt(Math.max(values[k], 0)) * vectors[c * C + k];
+        out[(i * C + r) * n * C + i * C + c] = s;
+      }
+  }
+  return tf.tensor2d(out, [n * C, n * C]);
+}

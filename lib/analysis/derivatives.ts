@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type Network, checkDirection, checkInput } from '../nets/network.js';
+import { type Params, checkStructure, pv, shapeString, trainableNames } from '../core/params.js';
+
+/**
+ * Validates arguments before any gradient tape is opened: an exception thrown inside tf.grads leaves
+ * tfjs' engine with an unclosed scope, which breaks every later call.
+ */
+export function checkArgs(net: Network, params: Params, x: tf.Tensor, direction?: Params | null): void {
+  checkStructure(params, net.specs, `${net.name} params`);
+  if (direction) checkDirection(direction, net.specs, net.name);
+  checkInput(net, x);
+}
+
+/** Differentiates a scalar function of the trainable parameters (fixed ones are held constant). */
+export function gradTrainable(net: Network, params: Params, scalar: (p: Params) => tf.Scalar): { value: number; grad: Params } {
+  const names = trainableNames(net.specs);
+  const fixed = Object.fromEntries(net.specs.filter((s) => !s.trainable).map((s) => [s.name, params[s.name]]));
+  // The zero term (one element of each parameter, times 0) connects every parameter to the output: tfjs refuses
+  // gradients of unused inputs, e.g. an output bias in a Hessian-vector product.
+  const f = (...xs: tf.Tensor[]) =>
+    tf.add(scalar({ ...fixed, ...Object.fromEntries(names.map((n, i) => [n, xs[i]])) }), tf.mul(tf.addN(xs.map((t) => tf.reshape(tf.slice(tf.reshape(t, [-1]), 0, 1), []))), 0)) as tf.Scalar;
+  const { value, grads } = tf.valueAndGrads(f)(names.map((n) => params[n]));
+  const v = value.dataSync()[0];
+  value.dispose();
+  return { value: v, grad: Object.fromEntries(names.map((n, i) => [n, grads[i]])) };
+}
+
+function checkCotangent(net: Network, x: tf.Tensor, u: tf.Tensor | undefined): void {
+  if (u === undefined) return;
+  const want = [x.shape[0], net.outputDim];
+  if (u.shape.length !== 2 || u.shape[0] !== want[0] || u.shape[1] !== want[1]) {
+    throw new Error(`cotangent u has shape ${shapeString(u.shape)}; expected the output shape ${shapeString(want)}`);
+  }
+}
+
+function weighted(f: tf.Tensor, u: tf.Tensor | undefined): tf.Scalar {
+  return u === undefined ? tf.sum(f) : tf.sum(tf.mul(f, u));
+}
+
+/** J v: directional derivative of the outputs, [n, C]. */
+export function jvp(net: Network, params: Params, v: Params, x: tf.Tensor): tf.Tensor {
+  checkArgs(net, params, x, v);
+  return tf.tidy(() => {
+    const c = net.taylor(params, v, x, 1);
+    return c[1] ?? tf.zerosLike(c[0] as tf.Tensor);
+  });
+}
+
+/** J^T u: gradient of sum(u * f) over the trainable parameters (u defaults to ones). */
+export function vjp(net: Network, params: Params, x: tf.Tensor, u?: tf.Tensor): Params {
+  checkArgs(net, params, x);
+  checkCotangent(net, x, u);
+  return gradTrainable(net, params, (p) => weighted(net.apply(p, x), u)).grad;
+}
+
+/**
+ * Hessian-vector product of the model: H v = grad_w <u, J(w) v>, reverse mode over the order-1 jet
+ * (no nested tf.grad). u weights outputs and samples; with one input and one output it is the Hessian of f.
+ */
+export function hvp(net: Network, params: Params, v: Params, x: tf.Tensor, u?: tf.Tensor): Params {
+  checkArgs(net, params, x, v);
+  checkCotangent(net, x, u);
+  return gradTrainable(net, params, (p) => {
+    const c = net.taylor(p, v, x, 1);
+    // A model affine in w along v has H v = 0: keep the graph connected so the gradient is zeros.
+    return c[1] === null ? tf.mul(tf.sum(c[0] as tf.Tensor), 0) as tf.Scalar : weighted(c[1], u);
+  }).grad;
+}
+
+/**
+ * Mixed second directional derivative D^2 f[a, b] by polarization of order-2 jets:
+ * c_2(w) = D^2 f[w, w]/2, so D^2 f[a, b] = c_2(a + b) - c_2(a) - c_2(b).
+ */
+export function mixedSecond(net: Network, params: Params, a: Params, b: Params, x: tf.Tensor): tf.Tensor {
+  checkArgs(net, params, x, a);
+  checkArgs(net, params, x, b);
+  return tf.tidy(() => {
+    const c2 = (d: Params) => net.taylor(params, d, x, 2)[2] ?? tf.zeros([x.shape[0], net.outputDim]);
+    return tf.sub(tf.sub(c2(pv.add(a, b)), c2(a)), c2(b));
+  });
+}
+
+/** Gradient of every (sample, output) pair: rows ordered i*C + c. 002 eq. 1. */
+export function perSampleGradients(net: Network, params: Params, x: tf.Tensor): Params[] {
+  checkArgs(net, params, x);
+  const n = x.shape[0];
+  const C = net.outputDim;
+  const rows: Params[] = [];
+  for (let i = 0; i < n; i++) {
+    const xi = tf.slice(x, [i], [1]);
+    for (let c = 0; c < C; c++) {
+      rows.push(gradTrainable(net, params, (p) => tf.sum(tf.slice(net.apply(p, xi), [0, c], [1, 1]))).grad);
+    }
+    xi.dispose();
+  }
+  return rows;
+}

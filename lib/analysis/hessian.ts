@@ -1,0 +1,139 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkArgs, hvp } from './derivatives.js';
+import { checkData } from '../core/checks.js';
+import { type VectorOps, lanczos } from '../core/linalg.js';
+import type { Network } from '../nets/network.js';
+import { type Params, pv, trainableNames } from '../core/params.js';
+import { normals, rngFor } from '../core/random.js';
+
+export const paramOps: VectorOps<Params> = {
+  dot: (a, b) => pv.dot(a, b),
+  axpy: (a, s, b) => tf.tidy(() => pv.keep(pv.add(a, b, s))),
+  scale: (a, s) => tf.tidy(() => pv.keep(pv.scale(a, s))),
+  dispose: (a) => pv.dispose(a),
+};
+
+/** A seeded Gaussian vector shaped like the given parameters (only the named ones). */
+export function randomDirection(params: Params, seed: number, names: readonly string[] = Object.keys(params)): Params {
+  return Object.fromEntries(names.map((n) => [n, tf.tensor(normals(rngFor(seed, 'direction', n), params[n].size), params[n].shape)]));
+}
+
+export interface SpectralNormResult {
+  /** |lambda|_max of the model Hessian. */
+  value: number;
+  /** The extreme eigenvalue(s) found (largest magnitude first). */
+  eigenvalues: number[];
+  iterations: number;
+  converged: boolean;
+  tolerance: number;
+  method: 'lanczos' | 'power';
+}
+
+export interface SpectralNormOptions {
+  /** Output/sample weights u of the scalar function <u, f(w; x)> (default: ones, i.e. the Hessian of sum f). */
+  u?: tf.Tensor;
+  method?: 'lanczos' | 'power';
+  maxIter?: number;
+  /** Relative tolerance on the eigenvalue (power: change between iterations; Lanczos: residual bound). */
+  tol?: number;
+  seed?: number;
+}
+
+/**
+ * ||H|| = max |lambda(H)| of the Hessian of the model output (002 Table 1, §6.2 of the reference), from
+ * Hessian-vector products (reverse mode over the order-1 jet).
+ *
+ * @param x inputs; the Hessian is that of <u, f(w; x)>, u = ones by default (`opts.u`)
+ * @param opts.method 'lanczos' (default; few HVPs) or 'power'; `maxIter`, `tol` (relative), `seed` of the start vector
+ * @example
+ * const { value, converged } = hessianSpectralNorm(net, w, tf.tensor2d([[1]]));   // ||H|| at one input
+ */
+export function hessianSpectralNorm(net: Network, params: Params, x: tf.Tensor, opts: SpectralNormOptions = {}): SpectralNormResult {
+  const { u, method = 'lanczos', maxIter = method === 'power' ? 200 : 80, tol = 1e-5, seed = 0 } = opts;
+  if (method !== 'lanczos' && method !== 'power') throw new Error(`hessianSpectralNorm: method = ${JSON.stringify(method)}; expected 'lanczos' or 'power'`);
+  checkArgs(net, params, x);
+  checkData('hessianSpectralNorm', params, x);
+  const names = trainableNames(net.specs);
+  const op = (v: Params) => hvp(net, params, v, x, u);
+  const start = randomDirection(params, seed, names);
+  if (method === 'lanczos') {
+    const r = lanczos(op, start, paramOps, { k: 1, maxIter, tol, which: 'magnitude' });
+    pv.dispose(start);
+    return { value: Math.abs(r.values[0]), eigenvalues: r.values, iterations: r.iterations, converged: r.converged, tolerance: tol, method };
+  }
+  let v = paramOps.scale(start, 1 / pv.norm(start));
+  pv.dispose(start);
+  let lambda = 0;
+  let converged = false;
+  let it = 0;
+  for (; it < maxIter && !converged; it++) {
+    const w = op(v);
+    const rayleigh = pv.dot(v, w);
+    const norm = pv.norm(w);
+    pv.dispose(v);
+    if (norm === 0) {
+      pv.dispose(w);
+      lambda = 0;
+      converged = true;
+      v = {};
+      break;
+    }
+    v = paramOps.scale(w, 1 / norm);
+    pv.dispose(w);
+    converged = it > 0 && Math.abs(Math.abs(rayleigh) - Math.abs(lambda)) <= tol * Math.abs(rayleigh);
+    lambda = rayleigh;
+  }
+  pv.dispose(v);
+  return { value: Math.abs(lambda), eigenvalues: [lambda], iterations: it, converged, tolerance: tol, method };
+}
+
+/**
+ * Spectral norms of the Hessian blocks H^(a,b) = d^2 f / dw_a dw_b between parameter groups (002 eq. 58),
+ * by power iteration on B^T B. Groups default to one per trainable parameter tensor (a layer's W or b).
+ */
+export function hessianBlockNorms(
+  net: Network,
+  params: Params,
+  x: tf.Tensor,
+  { groups, u, iters = 30, tol = 1e-4, seed = 0 }: { groups?: Record<string, string[]>; u?: tf.Tensor; iters?: number; tol?: number; seed?: number } = {},
+): { a: string; b: string; norm: number; iterations: number }[] {
+  const g = groups ?? Object.fromEntries(trainableNames(net.specs).map((n) => [n, [n]]));
+  const keys = Object.keys(g);
+  const out: { a: string; b: string; norm: number; iterations: number }[] = [];
+  const zeros = (names: string[]) => Object.fromEntries(trainableNames(net.specs).filter((n) => !names.includes(n)).map((n) => [n, tf.zerosLike(params[n])]));
+  for (let i = 0; i < keys.length; i++) {
+    for (let j = i; j < keys.length; j++) {
+      const A = g[keys[i]];
+      const B = g[keys[j]];
+      // B^T B v for the block mapping group B to group A.
+      const blockApply = (v: Params, from: string[], to: string[]): Params => {
+        const z = zeros(from);
+        const hv = hvp(net, params, { ...v, ...z }, x, u);
+        pv.dispose(z);
+        const keep = pv.pick(hv, to);
+        pv.dispose(Object.fromEntries(Object.entries(hv).filter(([k]) => !to.includes(k))));
+        return keep;
+      };
+      let v = randomDirection(params, seed + 7 * i + j, B);
+      let sigma2 = 0;
+      let it = 0;
+      for (; it < iters; it++) {
+        const n0 = pv.norm(v);
+        const vn = paramOps.scale(v, 1 / n0);
+        pv.dispose(v);
+        const w = blockApply(vn, B, A);
+        const w2 = blockApply(w, A, B);
+        pv.dispose(w);
+        const s2 = pv.dot(vn, w2);
+        pv.dispose(vn);
+        v = w2;
+        const done = it > 0 && Math.abs(s2 - sigma2) <= tol * Math.abs(s2);
+        sigma2 = s2;
+        if (done || s2 === 0) break;
+      }
+      pv.dispose(v);
+      out.push({ a: keys[i], b: keys[j], norm: Math.sqrt(Math.max(sigma2, 0)), iterations: it + 1 });
+    }
+  }
+  return out;
+}

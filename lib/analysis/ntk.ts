@@ -1,0 +1,319 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkArgs, jvp, perSampleGradients, vjp } from './derivatives.js';
+import { checkData, checkSymmetric } from '../core/checks.js';
+import { type SymmetricEigen, float64Ops, lanczos, symmetricEigen } from '../core/linalg.js';
+import { gram, mm } from '../core/matmul.js';
+import type { DenseRecord, Network } from '../nets/network.js';
+import { type Params, pv, readScalar, trainableNames } from '../core/params.js';
+import { normals64, rngFor } from '../core/random.js';
+
+/**
+ * How `tangentKernel` computes K. Both are exact (same float32 products, summed in a different order):
+ * - `layerwise`: for networks built of plain dense layers (fcn, bottlenecks, ResNets of dense blocks). Never forms J;
+ *   one forward and C backward passes, cost O(n² · width) per layer: the fast path, by far, for wide nets.
+ * - `jacobian`: per-sample gradients, then J Jᵀ (float64 accumulation where affordable). Serves every network
+ *   (convolutions, masked DAG layers, Taylor models); memory n·C × #params, so it suits small n or small nets.
+ * - `auto` (default): `layerwise` where the network allows it, else `jacobian`.
+ */
+export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
+
+/**
+ * Empirical tangent kernel K = J J^T (002 eq. 1) over n inputs and C outputs: an (nC) x (nC) tensor with
+ * rows ordered i*C + c. `layerwise` never materialises J: for each dense layer z = s a W^T + s_b b,
+ * K += s^2 (D D^T) ⊙ (A A^T ⊗ 1_CC) + s_b^2 D D^T, with D the backpropagated vectors dF_c/dz (one backward
+ * pass per output, all samples at once) and A the layer inputs. `jacobian` uses per-sample gradients and
+ * serves any network (convolutions, masked DAG layers, Taylor models).
+ *
+ * @param x [n, d] inputs; `method` see KernelMethod
+ * @returns K, (nC) x (nC), owned by the caller (dispose it)
+ * @example
+ * const net = fcn({ widths: [2, 512, 1], activation: 'relu' });
+ * const K = tangentKernel(net, net.init(0), x);    // [n, n]
+ * const { values } = kernelEigen(K, 1);            // lambda_max
+ */
+export function tangentKernel(net: Network, params: Params, x: tf.Tensor, { method = 'auto' as KernelMethod } = {}): tf.Tensor2D {
+  if (method !== 'auto' && method !== 'layerwise' && method !== 'jacobian') {
+    throw new Error(`tangentKernel: method = ${JSON.stringify(method)}; expected 'auto', 'layerwise' or 'jacobian'`);
+  }
+  checkArgs(net, params, x);
+  checkData('tangentKernel', params, x);
+  if (method !== 'jacobian') {
+    const K = layerwiseKernel(net, params, x);
+    if (K) return K;
+    if (method === 'layerwise') throw new Error(`${net.name}: the layer-wise kernel needs plain dense layers covering every trainable parameter`);
+  }
+  return jacobianKernel(net, params, x);
+}
+
+function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D | null {
+  const trainable = new Set(trainableNames(net.specs));
+  const records: DenseRecord[] = [];
+  const shapes: number[][] = [];
+  const f0 = tf.tidy(() =>
+    net.taylor(params, null, x, 0, {
+      dense(rec, z) {
+        records.push({ ...rec, input: tf.keep(tf.clone(rec.input)) });
+        shapes.push(z.shape);
+        return z;
+      },
+    })[0] as tf.Tensor,
+  );
+  f0.dispose();
+  const covered = new Set(records.flatMap((r) => [r.weight, ...(r.bias ? [r.bias] : [])]));
+  const usable = records.every((r) => !r.structured) && [...trainable].every((n) => covered.has(n));
+  if (!usable) {
+    tf.dispose(records.map((r) => r.input));
+    return null;
+  }
+  const n = x.shape[0];
+  const C = net.outputDim;
+  try {
+    return tf.tidy(() => {
+      const probes = shapes.map((s) => tf.zeros(s));
+      // deltas[l][c]: [n, out_l] = d f_c(x_i) / d z_l(x_i), rows independent across samples.
+      const deltas: tf.Tensor[][] = records.map(() => []);
+      for (let c = 0; c < C; c++) {
+        const g = tf.grads((...ps: tf.Tensor[]) => {
+          let idx = 0;
+          const f = net.taylor(params, null, x, 0, { dense: (_r, z) => tf.add(z, ps[idx++]) })[0] as tf.Tensor;
+          return tf.sum(tf.slice(f, [0, c], [n, 1]));
+        })(probes);
+        g.forEach((d, l) => deltas[l].push(d));
+      }
+      let K: tf.Tensor2D = tf.zeros([n * C, n * C]);
+      records.forEach((rec, l) => {
+        const D = tf.reshape(tf.stack(deltas[l], 1), [n * C, -1]) as tf.Tensor2D;
+        const DD = gram(D);
+        if (trainable.has(rec.weight)) {
+          const a = tf.reshape(rec.input, [n, -1]) as tf.Tensor2D;
+          const AA = expandSamples(gram(a), C);
+          K = tf.add(K, tf.mul(tf.mul(DD, AA), rec.scale * rec.scale));
+        }
+        if (rec.bias && trainable.has(rec.bias)) K = tf.add(K, tf.mul(DD, rec.biasScale * rec.biasScale));
+      });
+      return K;
+    });
+  } finally {
+    tf.dispose(records.map((r) => r.input));
+  }
+}
+
+/** [n, n] -> [nC, nC] with entry (i*C+c, j*C+c') = G[i, j]. */
+function expandSamples(G: tf.Tensor2D, C: number): tf.Tensor2D {
+  if (C === 1) return G;
+  const n = G.shape[0];
+  return tf.reshape(tf.tile(tf.reshape(G, [n, 1, n, 1]), [1, C, 1, C]), [n * C, n * C]) as tf.Tensor2D;
+}
+
+function jacobianKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D {
+  const rows = perSampleGradients(net, params, x);
+  const N = rows.length;
+  const P = Object.values(rows[0] ?? {}).reduce((s, t) => s + t.size, 0);
+  try {
+    // Inner products over up to millions of parameters: accumulate in float64 where that is affordable
+    // (a float32 Gram loses ~1e-4 relative accuracy at 10^6 parameters).
+    if ((N * (N + 1) * P) / 2 <= FLOAT64_GRAM_LIMIT) return float64Gram(rows);
+    return tf.tidy(() => {
+      let K: tf.Tensor2D | null = null;
+      for (const name of Object.keys(rows[0])) {
+        const J = tf.stack(rows.map((r) => tf.reshape(r[name], [-1]))) as tf.Tensor2D;
+        const KK = gram(J);
+        K = K ? (tf.add(K, KK) as tf.Tensor2D) : KK;
+      }
+      return K ?? (tf.zeros([N, N]) as tf.Tensor2D);
+    });
+  } finally {
+    rows.forEach((r) => pv.dispose(r));
+  }
+}
+
+/** Multiply-adds below which the Jacobian path forms J J^T in float64 on the host. */
+const FLOAT64_GRAM_LIMIT = 2e9;
+
+function float64Gram(rows: Params[]): tf.Tensor2D {
+  const N = rows.length;
+  const names = Object.keys(rows[0] ?? {});
+  const K = new Float64Array(N * N);
+  for (const name of names) {
+    const data = rows.map((r) => r[name].dataSync() as Float32Array);
+    for (let a = 0; a < N; a++) {
+      const u = data[a];
+      for (let b = 0; b <= a; b++) {
+        const v = data[b];
+        let s = 0;
+        for (let j = 0; j < u.length; j++) s += u[j] * v[j];
+        K[a * N + b] += s;
+      }
+    }
+  }
+  for (let a = 0; a < N; a++) for (let b = 0; b < a; b++) K[b * N + a] = K[a * N + b];
+  return tf.tensor2d(Float32Array.from(K), [N, N]);
+}
+
+/**
+ * Kernel of an output non-linearity from the kernel of the logits: K~_ij = A_i K_ij A_j^T with
+ * A_i = diag(p_i) - p_i p_i^T for softmax, diag(phi'(f_i)) elementwise (002 eq. 27). A: [n, C, C].
+ */
+export function outputKernel(K: tf.Tensor2D, A: tf.Tensor3D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [n, C] = A.shape;
+    const blockDiag = tf.reshape(tf.mul(tf.reshape(tf.eye(n), [n, 1, n, 1]), tf.reshape(A, [n, C, 1, C])), [n * C, n * C]);
+    return mm(tf.matMul(blockDiag, K), blockDiag, false, true);
+  });
+}
+
+/** Softmax Jacobians A_i = diag(p_i) - p_i p_i^T of logits f: [n, C] -> [n, C, C]. */
+export function softmaxJacobians(logits: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const p = tf.softmax(logits);
+    const [n, C] = p.shape;
+    const diag = tf.mul(tf.reshape(p, [n, C, 1]), tf.eye(C));
+    return tf.sub(diag, tf.mul(tf.reshape(p, [n, C, 1]), tf.reshape(p, [n, 1, C]))) as tf.Tensor3D;
+  });
+}
+
+export type MatrixNorm = 'fro' | 'spectral';
+
+/** ||M|| in Frobenius or spectral norm (symmetric M). */
+export function matrixNorm(M: tf.Tensor2D, norm: MatrixNorm = 'fro'): number {
+  if (norm === 'fro') return readScalar(() => tf.sqrt(tf.sum(tf.square(M))));
+  const n = M.shape[0];
+  const { values } = symmetricEigen(M.dataSync(), n, { vectors: false });
+  return Math.max(Math.abs(values[0]), Math.abs(values[n - 1]));
+}
+
+/** ||K_t - K_0|| / ||K_0|| (002 L445: the quantity ΔK of Figs 1-2; 001 Fig 2 uses the spectral norm). */
+export function relativeKernelChange(Kt: tf.Tensor2D, K0: tf.Tensor2D, norm: MatrixNorm = 'fro'): number {
+  const diff = tf.sub(Kt, K0) as tf.Tensor2D;
+  try {
+    return matrixNorm(diff, norm) / matrixNorm(K0, norm);
+  } finally {
+    diff.dispose();
+  }
+}
+
+/** Top-k eigenpairs of a kernel matrix, values descending; vectors as columns of a [N, k] float64 array. */
+export function kernelEigen(K: tf.Tensor2D, k?: number): { values: number[]; vectors: Float64Array; n: number; k: number } {
+  if (!(K instanceof tf.Tensor) || K.rank !== 2 || K.shape[0] !== K.shape[1] || K.shape[0] === 0) {
+    throw new Error(`kernelEigen: K has shape ${K instanceof tf.Tensor ? `[${K.shape.join(', ')}]` : String(K)}; expected a non-empty square matrix`);
+  }
+  const N = K.shape[0];
+  if (k !== undefined && !(Number.isInteger(k) && k >= 0)) throw new Error(`kernelEigen: k = ${k}; expected an integer >= 0`);
+  const kk = Math.min(k ?? N, N);
+  const data = K.dataSync();
+  checkSymmetric('kernelEigen', 'K', data, N);
+  const e: SymmetricEigen = symmetricEigen(data, N);
+  const vectors = new Float64Array(N * kk);
+  for (let r = 0; r < N; r++) for (let c = 0; c < kk; c++) vectors[r * kk + c] = e.vectors[r * N + c];
+  return { values: Array.from(e.values.slice(0, kk)), vectors, n: N, k: kk };
+}
+
+/**
+ * Top-k eigenvalues of the tangent kernel without forming it, by Lanczos on K u = J (J^T u)
+ * (one VJP and one JVP per iteration): for sizes beyond the dense solver.
+ */
+export function kernelTopEigenvalues(
+  net: Network,
+  params: Params,
+  x: tf.Tensor,
+  { k = 1, maxIter = 60, tol = 1e-6, seed = 0 }: { k?: number; maxIter?: number; tol?: number; seed?: number } = {},
+) {
+  const n = x.shape[0];
+  const C = net.outputDim;
+  const op = (u: Float64Array): Float64Array => {
+    const ut = tf.tensor(Float32Array.from(u), [n, C]);
+    const g = vjp(net, params, x, ut);
+    const Ku = jvp(net, params, g, x);
+    const out = Float64Array.from(Ku.dataSync());
+    tf.dispose([ut, Ku]);
+    pv.dispose(g);
+    return out;
+  };
+  const start = normals64(rngFor(seed, 'lanczos-start'), n * C);
+  return lanczos(op, start, float64Ops, { k, maxIter: Math.min(maxIter, n * C), tol, which: 'largest' });
+}
+
+export type EigenMethod = 'auto' | 'dense' | 'lanczos';
+
+export interface TopEigenpairs {
+  /** Descending. */
+  values: number[];
+  /** Eigenvectors as columns of a row-major [N, k] float64 array. */
+  vectors: Float64Array;
+  n: number;
+  k: number;
+  /** Lanczos iterations (0 for the dense solver) and whether every Ritz pair met the tolerance. */
+  iterations: number;
+  converged: boolean;
+}
+
+/** Matrices up to this size get the dense solver under `auto`; beyond it Lanczos on K u products. */
+export const DENSE_EIGEN_LIMIT = 300;
+
+/**
+ * Top-k eigenpairs of a symmetric kernel matrix. `lanczos` runs Lanczos (full reorthogonalisation) on dense
+ * float64 products K u, O(N^2) per iteration instead of the O(N^3) dense solver: a 2000 x 2000 kernel's top 5
+ * takes a few dozen products. `auto` picks dense for N <= DENSE_EIGEN_LIMIT.
+ * Example: `const { values, vectors } = topEigenpairs(tangentKernel(net, w, x), 5)`.
+ */
+export function topEigenpairs(K: tf.Tensor2D, k: number, { method = 'auto' as EigenMethod, tol = 1e-8, maxIter, seed = 0 }: { method?: EigenMethod; tol?: number; maxIter?: number; seed?: number } = {}): TopEigenpairs {
+  const N = K.shape[0];
+  if (K.shape.length !== 2 || K.shape[1] !== N) throw new Error(`topEigenpairs: K has shape [${K.shape}]; expected a square matrix`);
+  if (!Number.isInteger(k) || k < 0 || k > N) throw new Error(`topEigenpairs: k = ${k}; expected an integer in [0, ${N}]`);
+  if (method !== 'auto' && method !== 'dense' && method !== 'lanczos') throw new Error(`topEigenpairs: method = '${String(method)}'; expected 'auto', 'dense' or 'lanczos'`);
+  if (k === 0) return { values: [], vectors: new Float64Array(0), n: N, k: 0, iterations: 0, converged: true };
+  if (method === 'dense' || (method === 'auto' && N <= DENSE_EIGEN_LIMIT)) return { ...kernelEigen(K, k), iterations: 0, converged: true };
+  const a = Float64Array.from(K.dataSync());
+  const op = (u: Float64Array): Float64Array => {
+    const out = new Float64Array(N);
+    for (let i = 0; i < N; i++) {
+      let s = 0;
+      const row = i * N;
+      for (let j = 0; j < N; j++) s += a[row + j] * u[j];
+      out[i] = s;
+    }
+    return out;
+  };
+  return lanczosPairs(op, N, k, { tol, maxIter, seed });
+}
+
+function lanczosPairs(op: (u: Float64Array) => Float64Array, N: number, k: number, { tol, maxIter, seed }: { tol: number; maxIter?: number; seed: number }): TopEigenpairs {
+  const start = normals64(rngFor(seed, 'lanczos-start'), N);
+  const r = lanczos(op, start, float64Ops, { k, maxIter: Math.min(maxIter ?? 3 * k + 60, N), tol, which: 'largest', vectors: true });
+  const kk = r.values.length;
+  const vectors = new Float64Array(N * kk);
+  (r.vectors as Float64Array[]).forEach((v, c) => {
+    for (let i = 0; i < N; i++) vectors[i * kk + c] = v[i];
+  });
+  return { values: r.values, vectors, n: N, k: kk, iterations: r.iterations, converged: r.converged };
+}
+
+/**
+ * Split of the residual r = f - y into the top-s eigenspace of K and its complement (003 eq. 4.2):
+ * L_{<=s} = scale ||P_{<=s} r||^2, L_{>s} = scale ||P_{>s} r||^2; r is [n, C], scale defaults to 1/n (MSE of Ch.4).
+ * `eigen` chooses the eigensolver (see topEigenpairs) or passes precomputed top-s eigenpairs of K.
+ */
+export function lossDecomposition(K: tf.Tensor2D, residual: tf.Tensor, s: number, scale = 1 / residual.shape[0], eigen: EigenMethod | TopEigenpairs = 'auto') {
+  const N = K.shape[0];
+  if (!Number.isInteger(s) || s < 0 || s > N) throw new Error(`s=${s} is invalid; expected an integer in [0, ${N}]`);
+  const r = residual.dataSync();
+  if (r.length !== N) throw new Error(`residual has ${r.length} entries; the kernel is ${N} x ${N}`);
+  const pairs = typeof eigen === 'string' ? topEigenpairs(K, s, { method: eigen }) : eigen;
+  if (pairs.k < s) throw new Error(`lossDecomposition: ${pairs.k} eigenpairs given; expected at least s = ${s}`);
+  return projectResidual(pairs, r, s, scale);
+}
+
+/** L_{<=s}, L_{>s} and L of a residual r (length N) given the top eigenpairs (003 eq. 4.2). */
+export function projectResidual(pairs: TopEigenpairs, r: ArrayLike<number>, s: number, scale: number) {
+  const N = r.length;
+  const kk = pairs.k;
+  let top = 0;
+  for (let c = 0; c < s; c++) {
+    let p = 0;
+    for (let i = 0; i < N; i++) p += pairs.vectors[i * kk + c] * r[i];
+    top += p * p;
+  }
+  let total = 0;
+  for (let i = 0; i < N; i++) total += r[i] * r[i];
+  return { top: scale * top, rest: scale * Math.max(total - top, 0), total: scale * total };
+}

@@ -1,0 +1,5 @@
+export * from './parallel.js';
+export * from './results-table.js';
+export * from './store.js';
+export * from './sweep.js';
+export * from './tasks.js';

@@ -1,0 +1,140 @@
+import { type RemoteFn, type WorkerPool, resolveWorkers, workerPool } from './parallel.js';
+import { type CachedRun, type ResultStore, cachedRun } from './store.js';
+
+/** Parameter lists of a sweep, e.g. `{ width: [64, 256], seed: [0, 1, 2], lr: [0.5, 2] }`. */
+export type Grid = Record<string, readonly unknown[]>;
+export type GridPoint<G extends Grid> = { [K in keyof G]: G[K][number] };
+
+/** Cartesian product of a grid; the first key varies slowest. */
+export function gridPoints<G extends Grid>(grid: G): GridPoint<G>[] {
+  if (!grid || typeof grid !== 'object' || Array.isArray(grid)) throw new Error(`sweep grid = ${JSON.stringify(grid)}; expected an object of non-empty arrays`);
+  const keys = Object.keys(grid);
+  if (keys.length === 0) throw new Error('sweep grid has no parameters; expected an object of non-empty arrays');
+  for (const k of keys) {
+    if (!Array.isArray(grid[k]) || grid[k].length === 0) throw new Error(`sweep grid.${k} = ${JSON.stringify(grid[k])}; expected a non-empty array`);
+  }
+  let points: Record<string, unknown>[] = [{}];
+  for (const k of keys) points = points.flatMap((p) => grid[k].map((v) => ({ ...p, [k]: v })));
+  return points as GridPoint<G>[];
+}
+
+export interface SweepProgress<P> {
+  /** 1-based position in the sweep. */
+  index: number;
+  total: number;
+  point: P;
+  key: string;
+  fromCache: boolean;
+  /** Time for this point (reading or computing). */
+  elapsedMs: number;
+  totalElapsedMs: number;
+  /** Estimated time left, from the mean time of the points computed so far. */
+  etaMs: number | undefined;
+  /** Formatted progress line, e.g. `[3/12] width=64 seed=1 · 3fa2b1c0 · computed 1.2s · total 9.8s · eta ~13s`. */
+  line: string;
+}
+
+export interface SweepOptions<P> {
+  store: ResultStore;
+  /** Config stored and keyed for a point; default the point itself. Put every parameter the result depends on in it. */
+  config?: (point: P) => unknown;
+  /** Called after each point; default prints `line` with the store's log. */
+  onProgress?: (p: SweepProgress<P>) => void;
+  quiet?: boolean;
+  /**
+   * Points computed at once, each in a worker process (`fn` must come from `remote`): a number, or 'auto'
+   * (one per core on wasm/cpu, 1 on tfjs-node). Default 1 (in this process); TANGENT_WORKERS overrides.
+   */
+  workers?: number | 'auto';
+}
+
+export interface SweepRun<P, R> {
+  point: P;
+  key: string;
+  result: R;
+  fromCache: boolean;
+}
+
+function formatValue(v: unknown): string {
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+}
+
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+/**
+ * Runs `fn` over the cartesian product of `grid`, each point through the store: finished points are
+ * read back, the rest computed and written atomically, so an interrupted sweep resumes where it stopped.
+ *
+ * @param grid parameter lists, e.g. `{ m: [100, 1000], seed: [0, 1] }` (the first key varies slowest)
+ * @param fn the computation of one point; `remote(task, args)` lets worker processes run it
+ * @param options.store `openStore(experiment)`; `workers` ('auto' = one per core); `onProgress`, `quiet`
+ * @returns one { point, key, result, fromCache } per grid point, in grid order
+ * @example
+ * const runs = await sweep({ m: [300, 1000], seed: [0, 1] },
+ *   remote('fig1Run', ({ m, seed }) => [{ m, seed, objective: 'ce', steps: 1000, kernelEvery: 100 }]),
+ *   { store: openStore('002-fig1'), workers: 'auto' });
+ */
+export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>) => Promise<R> | R, options: SweepOptions<GridPoint<G>>): Promise<SweepRun<GridPoint<G>, R>[]> {
+  if (!options?.store) throw new Error('sweep: options.store is required (openStore(experiment))');
+  const points = gridPoints(grid);
+  const total = points.length;
+  const task = (fn as Partial<RemoteFn<GridPoint<G>, R>>).task;
+  if (typeof task !== 'function' && typeof options.workers === 'number' && options.workers > 1) {
+    throw new Error(`sweep: workers = ${options.workers} needs a function that worker processes can run; build it with remote(name, args), e.g. remote('fig1Run', (pt) => [{ ...pt }])`);
+  }
+  // A plain closure runs in this process whatever 'auto' or TANGENT_WORKERS ask for.
+  const workers = typeof task === 'function' ? Math.min(await resolveWorkers(options.workers), total) : 1;
+  // Workers start with the first point that is not in the store (a fully cached sweep starts none).
+  let pool: Promise<WorkerPool> | undefined;
+  const compute = workers > 1
+    ? async (p: GridPoint<G>) => (await (pool ??= workerPool(workers, options.quiet ? () => undefined : options.store.log))).run(task!(p)) as Promise<R>
+    : fn;
+  const t0 = performance.now();
+  const runs: SweepRun<GridPoint<G>, R>[] = new Array(total);
+  let done = 0;
+  let computed = 0;
+  let computeMs = 0;
+  let failure: Error | undefined;
+  const finish = (i: number, point: GridPoint<G>, run: CachedRun<R>, elapsedMs: number) => {
+    runs[i] = { point, key: run.key, result: run.result, fromCache: run.fromCache };
+    done++;
+    if (!run.fromCache) {
+      computed++;
+      computeMs += elapsedMs;
+    }
+    const totalElapsedMs = performance.now() - t0;
+    const left = total - done;
+    const etaMs = computed > 0 ? (computeMs / computed) * left / workers : undefined;
+    const desc = Object.entries(point).map(([k, v]) => `${k}=${formatValue(v)}`).join(' ');
+    const position = workers > 1 ? `${done}/${total}` : `${i + 1}/${total}`;
+    const line = `[${position}] ${desc} · ${run.key.slice(0, 8)} · ${run.fromCache ? 'cached' : 'computed'} ${seconds(elapsedMs)} · total ${seconds(totalElapsedMs)}${etaMs !== undefined && left > 0 ? ` · eta ~${seconds(etaMs)}` : ''}`;
+    const progress = { index: i + 1, total, point, key: run.key, fromCache: run.fromCache, elapsedMs, totalElapsedMs, etaMs, line };
+    if (options.onProgress) options.onProgress(progress);
+    else if (!options.quiet) options.store.log(line);
+  };
+  let next = 0;
+  // Each lane takes the next point in grid order; after a failure no new point starts, and the points
+  // already running finish and are stored.
+  const lane = async () => {
+    while (next < total && !failure) {
+      const i = next++;
+      const point = points[i];
+      const t = performance.now();
+      try {
+        const run = await cachedRun(options.store, options.config ? options.config(point) : point, () => compute(point));
+        finish(i, point, run, performance.now() - t);
+      } catch (e) {
+        failure ??= new Error(`sweep point ${i + 1}/${total} ${JSON.stringify(point)} failed: ${(e as Error).message}`, { cause: e });
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: workers }, lane));
+  } finally {
+    if (pool) (await pool).close();
+  }
+  if (failure) throw failure;
+  return runs;
+}

@@ -1,0 +1,38 @@
+/**
+ * The functions a sweep worker may run, by name. Experiment modules register theirs:
+ *
+ * ```ts
+ * registerTasks(import.meta.url, { fig1Run, fig2Run });
+ * declare module '../run/tasks.js' { interface TaskRegistry { fig1Run: typeof fig1Run; fig2Run: typeof fig2Run } }
+ * ```
+ *
+ * so that `remote('fig1Run', ...)` is typed by the function and a worker process imports exactly the module
+ * that defines it (the module, not the library root, is what a result's code fingerprint covers).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface TaskRegistry {}
+
+export type TaskName = keyof TaskRegistry & string;
+
+const modules = new Map<string, string>();
+
+/** Registers `fns` (name → function) as tasks defined in the module at `moduleUrl` (its `import.meta.url`). */
+export function registerTasks(moduleUrl: string, fns: Record<string, (...args: never[]) => unknown>): void {
+  for (const name of Object.keys(fns)) {
+    const prev = modules.get(name);
+    if (prev !== undefined && prev !== moduleUrl) {
+      throw new Error(`registerTasks: name = '${name}' is already registered by ${prev}; expected a name unique across experiment modules`);
+    }
+    modules.set(name, moduleUrl);
+  }
+}
+
+/** The module URL that defines task `name`, or undefined. */
+export function taskModule(name: string): string | undefined {
+  return modules.get(name);
+}
+
+/** Names of all registered tasks, sorted. */
+export function registeredTasks(): string[] {
+  return [...modules.keys()].sort();
+}

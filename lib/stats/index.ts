@@ -1,0 +1,3 @@
+export * from './catapult.js';
+export * from './fit.js';
+export * from './stats.js';

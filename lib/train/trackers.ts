@@ -1,0 +1,187 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { agop, agopAlignment } from '../analysis/agop.js';
+import { criticalLearningRate } from '../analysis/critical.js';
+import { lossValue } from '../analysis/losses.js';
+import { type EigenMethod, kernelEigen, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
+import type { Cadence, TrackContext, Tracker } from './train.js';
+
+/** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
+
+export function trainLoss(every: Cadence = 1): Tracker {
+  return { name: 'loss', every, record: (c) => ({ loss: lossValue(c.loss, c.net.apply(c.params, c.x), c.y).dataSync()[0] }) };
+}
+
+/** Loss and accuracy on held-out data (argmax for several outputs, sign for one output with ±1 targets). */
+export function heldOutMetrics(data: { x: tf.Tensor; y: tf.Tensor }, every: Cadence = 1, prefix = 'test'): Tracker {
+  return {
+    name: prefix,
+    every,
+    record(c) {
+      const f = c.net.apply(c.params, data.x);
+      const l = lossValue(c.loss, f, data.y).dataSync()[0];
+      const C = f.shape[1] as number;
+      const correct = C === 1 ? tf.equal(tf.sign(f), tf.sign(data.y)) : tf.equal(tf.argMax(f, 1), tf.argMax(data.y, 1));
+      const acc = tf.mean(tf.cast(correct, 'float32')).dataSync()[0];
+      return { [`${prefix}Loss`]: l, [`${prefix}Accuracy`]: acc };
+    },
+  };
+}
+
+/** Top-k eigenvalues of the training-set NTK. */
+export function ntkTopEigenvalues(k = 1, every: Cadence = 1): Tracker {
+  return {
+    name: 'ntkTop',
+    every,
+    record(c) {
+      const K = tangentKernel(c.net, c.params, c.x);
+      return { ntkTop: kernelEigen(K, k).values };
+    },
+  };
+}
+
+/** ||K_t - K_0|| / ||K_0|| on the training set (002 ΔK(t); its sup over t is ΔK). */
+export function kernelChange(every: Cadence = 1, norm: 'fro' | 'spectral' = 'fro'): Tracker {
+  let K0: tf.Tensor2D | null = null;
+  return {
+    name: 'kernelChange',
+    every,
+    init(c) {
+      K0 = tf.keep(tangentKernel(c.net, c.params0, c.x));
+    },
+    record(c) {
+      return { kernelChange: relativeKernelChange(tangentKernel(c.net, c.params, c.x), K0 as tf.Tensor2D, norm) };
+    },
+    dispose() {
+      K0?.dispose();
+      K0 = null;
+    },
+  };
+}
+
+/** Loss split into the top-s eigenspace of the current NTK and its complement (003 eq. 4.2); s counts eigenvectors. */
+export function lossSplit(s: number, every: Cadence = 1, scale?: number, eigen: EigenMethod = 'auto'): Tracker {
+  return {
+    name: 'lossSplit',
+    every,
+    record(c) {
+      const K = tangentKernel(c.net, c.params, c.x);
+      const r = tf.sub(c.net.apply(c.params, c.x), c.y);
+      const parts = lossDecomposition(K, r, s, scale ?? lossScale(c.loss.config, r.shape[0], r.shape[1] as number), eigen);
+      return { lossTop: parts.top, lossRest: parts.rest };
+    },
+  };
+}
+
+export interface KernelSpectrumOptions {
+  /** Top-s split of the loss per output: the top s·C eigenvectors of the nC x nC kernel (003 C.2: "s = 1 refers to 10" for 10 classes); 0: norm only. */
+  s?: number;
+  every?: Cadence;
+  /** Eigensolver (see topEigenpairs): dense below DENSE_EIGEN_LIMIT, else Lanczos on K u, under 'auto'. */
+  eigen?: EigenMethod;
+  /** Loss scale of the split (default from the loss convention, 1/n for the MSE of Ch.4). */
+  scale?: number;
+}
+
+/**
+ * ‖K‖₂ = λ_max of the full training-set NTK, and with s > 0 the split L = L_{≤s} + L_{>s} on the current
+ * kernel's top eigenspace (003 eq. 4.2, Figs 4.3, 4.7), from one kernel per record. Records `kernelNorm`,
+ * `lossTop`, `lossRest` and `eigenIterations` (Lanczos products; 0 when dense).
+ * Example: `train({ ..., track: [kernelSpectrum({ s: 5, every: 1 })] })`.
+ */
+export function kernelSpectrum({ s = 0, every = 1, eigen = 'auto', scale }: KernelSpectrumOptions = {}): Tracker {
+  if (!Number.isInteger(s) || s < 0) throw new Error(`kernelSpectrum: s = ${s}; expected an integer >= 0`);
+  return {
+    name: 'kernelSpectrum',
+    every,
+    record(c) {
+      const K = tangentKernel(c.net, c.params, c.x);
+      // A run about to diverge (non-finite parameters) records NaN; train() stops it at the next loss.
+      if (!K.dataSync().every(Number.isFinite)) return s > 0 ? { kernelNorm: NaN, eigenIterations: 0, lossTop: NaN, lossRest: NaN } : { kernelNorm: NaN, eigenIterations: 0 };
+      const C = c.net.outputDim;
+      const k = Math.min(Math.max(s * C, 1), K.shape[0]);
+      const pairs = topEigenpairs(K, k, { method: eigen });
+      const out: Record<string, number> = { kernelNorm: pairs.values[0], eigenIterations: pairs.iterations };
+      if (s > 0) {
+        const r = tf.sub(c.net.apply(c.params, c.x), c.y);
+        const parts = projectResidual(pairs, r.dataSync(), k, scale ?? lossScale(c.loss.config, r.shape[0], r.shape[1] as number));
+        out.lossTop = parts.top;
+        out.lossRest = parts.rest;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * λ_max of the loss Hessian on the coming mini-batch, H_L(X_batch), by Lanczos on Hessian-vector products, and
+ * the exact batch critical rate 2/λ_max (003 eq. 3.6; Fig C.1 plots it against b/λ_max(K(X_batch)) of
+ * batchCritical). Records `hessianTopBatch` and `etaCritHessianBatch`.
+ */
+export function batchHessianTop(every: Cadence = 1, { maxIter = 40, tol = 1e-5 }: { maxIter?: number; tol?: number } = {}): Tracker {
+  return {
+    name: 'batchHessianTop',
+    every,
+    record(c): Record<string, number> {
+      if (!c.batch) return {};
+      if (!finiteOutputs(c)) return { hessianTopBatch: NaN, etaCritHessianBatch: NaN };
+      const crit = criticalLearningRate(c.net, c.params, c.batch.x, c.batch.y, c.loss, { method: 'hessian', maxIter, tol, seed: c.step });
+      return { hessianTopBatch: crit.lambda, etaCritHessianBatch: crit.eta };
+    },
+  };
+}
+
+/** The network's outputs on the batch are finite (else the run is diverging and eigensolvers would fail). */
+function finiteOutputs(c: TrackContext): boolean {
+  return (c.net.apply(c.params, (c.batch as { x: tf.Tensor }).x).dataSync() as Float32Array).every(Number.isFinite);
+}
+
+function lossScale(config: Record<string, unknown>, n: number, C: number): number {
+  if (config.convention === 'halfSum') return 0.5;
+  if (config.convention === 'meanAll') return 1 / (n * C);
+  return 1 / n;
+}
+
+/** Per-batch critical learning rate b / lambda_max(K_batch) and whether eta exceeded it (003 Ch.4, C.1); every step. */
+export function batchCritical(every: Cadence = 1): Tracker {
+  return {
+    name: 'batchCritical',
+    every,
+    record(c): Record<string, number> {
+      if (!c.batch) return {};
+      if (!finiteOutputs(c)) return { etaCritBatch: NaN, exceeded: 0 };
+      const crit = criticalLearningRate(c.net, c.params, c.batch.x, c.batch.y, c.loss, { method: 'ntk' });
+      return { etaCritBatch: crit.eta, exceeded: c.lr > crit.eta ? 1 : 0 };
+    },
+  };
+}
+
+/** ||w_t - w_0||_2, ||w_t - w_0||_inf and per-tensor Frobenius distances (002 L65; 000 per-layer ball). */
+export function distanceFromInit(every: Cadence = 1): Tracker {
+  return {
+    name: 'distance',
+    every,
+    record(c) {
+      const out: Record<string, number> = {};
+      let sq = 0;
+      let inf = 0;
+      for (const s of c.net.specs) {
+        if (!s.trainable) continue;
+        const d = tf.sub(c.params[s.name], c.params0[s.name]);
+        const f = tf.sum(tf.square(d)).dataSync()[0];
+        sq += f;
+        inf = Math.max(inf, tf.max(tf.abs(d)).dataSync()[0]);
+        out[`distance.${s.name}`] = Math.sqrt(f);
+      }
+      return { distanceL2: Math.sqrt(sq), distanceLinf: inf, ...out };
+    },
+  };
+}
+
+/** AGOP alignment cos(G, G*) of the network's AGOP on `x` (default: training inputs) against G* (003 eq. 4.6). */
+export function agopAlignmentTracker(Gstar: tf.Tensor2D, every: Cadence = 1, x?: tf.Tensor): Tracker {
+  return {
+    name: 'agopAlignment',
+    every,
+    record: (c) => ({ agopAlignment: agopAlignment(agop(c.net, c.params, x ?? c.x), Gstar) }),
+  };
+}

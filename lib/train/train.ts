@@ -1,0 +1,274 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type CriticalLr, criticalLearningRate } from '../analysis/critical.js';
+import { gradTrainable } from '../analysis/derivatives.js';
+import { type Loss, lossByName, lossValue } from '../analysis/losses.js';
+import { type Network, checkInput } from '../nets/network.js';
+import { type OptimizerSpec, disposeState, optimizer as makeOptimizer } from './optimizers.js';
+import { type Params, checkStructure, pv, readScalar } from '../core/params.js';
+import { permutation, rngFor } from '../core/random.js';
+import { checkData } from '../core/checks.js';
+import { type ScheduleSpec, schedule } from './schedules.js';
+
+/** When a tracker records: every k steps, or at geometrically spaced steps (1, r, r^2, ... rounded). */
+export type Cadence = number | { geometric: number };
+
+export interface TrackContext {
+  step: number;
+  net: Network;
+  params: Params;
+  params0: Params;
+  x: tf.Tensor;
+  y: tf.Tensor;
+  loss: Loss;
+  lr: number;
+  /** The mini-batch of the coming update (absent at the final record). */
+  batch?: { x: tf.Tensor; y: tf.Tensor; indices: Int32Array };
+}
+
+export interface Tracker {
+  name: string;
+  every: Cadence;
+  /** Runs at the very first step (initialisation) to set up state, e.g. K_0. */
+  init?(ctx: TrackContext): void;
+  record(ctx: TrackContext): Record<string, number | number[]>;
+  dispose?(): void;
+}
+
+export interface TrainOptions {
+  net: Network;
+  params: Params;
+  x: tf.Tensor;
+  y: tf.Tensor;
+  loss: Loss | string;
+  optimizer?: OptimizerSpec | string;
+  lr: ScheduleSpec;
+  steps: number;
+  /** Mini-batch size (default: full batch, i.e. GD). */
+  batchSize?: number;
+  /**
+   * `shuffle` (default): without replacement, a fresh permutation every epoch (a last incomplete batch is
+   * dropped); `replacement`: every index drawn iid uniformly (a batch may repeat an example).
+   */
+  sampling?: 'shuffle' | 'replacement';
+  seed?: number;
+  stop?: StopOptions;
+  /** Record the indices of every mini-batch in `history.batchIndices` (value: the b indices of update `step`). */
+  recordIndices?: boolean;
+  track?: Tracker[];
+  /** Method for the critical learning rate computed at initialisation (needed by { kind: 'critical' }). */
+  critical?: 'ntk' | 'hessian' | false;
+  /** Progress lines: true = console.log, a function, or false. */
+  progress?: boolean | ((line: string) => void);
+  progressSeconds?: number;
+  label?: string;
+}
+
+export interface StopOptions {
+  /**
+   * Stop ('converged') once the full training loss L(w^t) < lossBelow (003 Ch.4 stops at 1e-3). GD checks the
+   * loss of every step; mini-batch runs evaluate the full training loss every `checkEvery` steps (recorded in
+   * `history.fullLoss`), which neither draws random numbers nor touches the optimizer state.
+   */
+  lossBelow?: number;
+  /** Steps between full-loss checks of a mini-batch run (default 1). */
+  checkEvery?: number;
+  /** Stop ('diverged') once a mini-batch loss is non-finite or above this. */
+  divergeAbove?: number;
+}
+
+export type TrainStatus = 'converged' | 'diverged' | 'max-steps';
+
+export interface Series {
+  step: number[];
+  value: (number | number[])[];
+}
+
+export interface TrainResult {
+  status: TrainStatus;
+  /** Updates performed. */
+  steps: number;
+  /** Final parameters (owned by the caller). */
+  params: Params;
+  /**
+   * Mini-batch loss before each update (`batchLoss`), the full-loss checks of `stop.lossBelow` (`fullLoss`),
+   * the batch indices (`batchIndices`, with `recordIndices`), and every tracker's quantities, by name.
+   */
+  history: Record<string, Series>;
+  critical?: CriticalLr;
+  finalLoss: number;
+  seconds: number;
+}
+
+export function isDue(every: Cadence, step: number): boolean {
+  if (typeof every === 'number') return every > 0 && step % every === 0;
+  const r = every.geometric;
+  if (!(r > 1)) throw new Error(`geometric cadence ratio ${r} is invalid; expected > 1`);
+  if (step === 0) return true;
+  const i = Math.round(Math.log(step) / Math.log(r));
+  for (const j of [i - 1, i, i + 1]) if (j >= 0 && Math.floor(r ** j) === step) return true;
+  return false;
+}
+
+function validate(o: TrainOptions, n: number): void {
+  if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`train: steps = ${o.steps}; expected an integer >= 0`);
+  if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > n)) {
+    throw new Error(`train: batchSize = ${o.batchSize}; expected an integer in [1, ${n}] (the data has ${n} examples)`);
+  }
+  if (o.sampling && o.sampling !== 'shuffle' && o.sampling !== 'replacement') {
+    throw new Error(`train: sampling = ${JSON.stringify(o.sampling)}; expected 'shuffle' or 'replacement'`);
+  }
+  const k = o.stop?.checkEvery;
+  if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw new Error(`train: stop.checkEvery = ${k}; expected an integer >= 1`);
+  const lb = o.stop?.lossBelow;
+  if (lb !== undefined && !(lb > 0)) throw new Error(`train: stop.lossBelow = ${lb}; expected a loss threshold > 0`);
+}
+
+/**
+ * Trains any network of the library (Taylor models included) with the given loss, optimizer and schedule,
+ * recording trackers along the way. A diverged run (non-finite loss, or above `divergeAbove`) ends with
+ * status 'diverged' and its history; it does not throw.
+ *
+ * @param o.net, o.params the model and its starting parameters (not modified); `x`, `y` the training set
+ * @param o.loss `mse('mean')`, `crossEntropy()`, ... ; `optimizer` 'sgd' (default), 'adam', ... (PyTorch's update rules)
+ * @param o.lr a number or schedule: `{ kind: 'critical', multiple }`, `{ kind: 'steps', ... }`, `{ kind: 'cyclical', ... }`
+ * @param o.steps updates at most; `batchSize` (default full batch), `stop`, `track` (trackers), `progress`
+ * @returns status, final params (caller owns them), history of the loss and every tracker
+ * @example
+ * const run = train({ net, params: w, x, y, loss: mse('mean'), lr: { kind: 'critical', multiple: 0.5 }, steps: 500, progress: true });
+ * console.log(run.status, run.finalLoss);
+ */
+export function train(o: TrainOptions): TrainResult {
+  const { net, x, y } = o;
+  checkStructure(o.params, net.specs, `${net.name} params`);
+  checkInput(net, x);
+  checkData('train', o.params, x, y);
+  const n = x.shape[0];
+  validate(o, n);
+  const loss = lossByName(o.loss);
+  const opt = makeOptimizer(o.optimizer ?? 'gd');
+  const b = o.batchSize ?? n;
+  const seed = o.seed ?? 0;
+  const rng = rngFor(seed, 'batches');
+  const log = o.progress === true ? (l: string) => console.log(l) : o.progress || null;
+  const progressEvery = (o.progressSeconds ?? 5) * 1000;
+  const t0 = Date.now();
+  let lastPrint = t0;
+
+  const critical = o.critical === false ? undefined : needsCritical(o.lr) || o.critical ? criticalLearningRate(net, o.params, x, y, loss, { method: o.critical || 'ntk' }) : undefined;
+  const lrAt = schedule(o.lr, critical?.eta);
+  const params0 = o.params;
+  let params = pv.clone(o.params);
+  let state = opt.init(trainableOnly(net, params));
+  const history: Record<string, Series> = {};
+  const push = (name: string, step: number, value: number | number[]) => {
+    (history[name] ??= { step: [], value: [] }).step.push(step);
+    history[name].value.push(value);
+  };
+  const trackers = o.track ?? [];
+  const recorded = new Set<string>();
+  const runTrackers = (ctx: TrackContext, force: boolean) => {
+    for (const tr of trackers) {
+      if (!force && !isDue(tr.every, ctx.step)) continue;
+      const key = `${tr.name}@${ctx.step}`;
+      if (recorded.has(key)) continue;
+      recorded.add(key);
+      const values = tf.tidy(() => tr.record(ctx) as never) as Record<string, number | number[]>;
+      for (const [k, v] of Object.entries(values)) push(k, ctx.step, v);
+    }
+  };
+
+  let order = b < n ? permutation(rng, n) : null;
+  let cursor = 0;
+  const nextBatch = (): Int32Array => {
+    if (b === n) return Int32Array.from({ length: n }, (_, i) => i);
+    if (o.sampling === 'replacement') return Int32Array.from({ length: b }, () => rng.int(0, n));
+    if (cursor + b > n) {
+      order = permutation(rng, n);
+      cursor = 0;
+    }
+    const idx = (order as Int32Array).slice(cursor, cursor + b);
+    cursor += b;
+    return idx;
+  };
+
+  let status: TrainStatus = 'max-steps';
+  let step = 0;
+  let lastLoss = NaN;
+  const divergeAbove = o.stop?.divergeAbove ?? Infinity;
+  try {
+    for (const tr of trackers) tr.init?.({ step: 0, net, params, params0, x, y, loss, lr: lrAt(0) });
+    const checkEvery = o.stop?.checkEvery ?? 1;
+    for (; step < o.steps; step++) {
+      const lr = lrAt(step);
+      const full = b === n;
+      if (!full && o.stop?.lossBelow !== undefined && step % checkEvery === 0) {
+        const fl = readScalar(() => lossValue(loss, net.apply(params, x), y));
+        push('fullLoss', step, fl);
+        if (fl < o.stop.lossBelow) {
+          lastLoss = fl;
+          status = 'converged';
+          break;
+        }
+      }
+      const idx = nextBatch();
+      if (o.recordIndices) push('batchIndices', step, Array.from(idx));
+      const xb = full ? x : tf.gather(x, idx);
+      const yb = full ? y : tf.gather(y, idx);
+      runTrackers({ step, net, params, params0, x, y, loss, lr, batch: { x: xb, y: yb, indices: idx } }, false);
+      const { value, grad } = gradTrainable(net, params, (p) => lossValue(loss, net.apply(p, xb), yb));
+      if (!full) tf.dispose([xb, yb]);
+      lastLoss = value;
+      push('batchLoss', step, value);
+      if (!Number.isFinite(value) || value > divergeAbove) {
+        pv.dispose(grad);
+        status = 'diverged';
+        break;
+      }
+      if (o.stop?.lossBelow !== undefined && full && value < o.stop.lossBelow) {
+        pv.dispose(grad);
+        status = 'converged';
+        break;
+      }
+      const next = tf.tidy(() => {
+        const r = opt.step(trainableOnly(net, params), grad, state, lr);
+        Object.values(r.params).forEach((t) => tf.keep(t));
+        for (const v of Object.values(r.state)) if (typeof v !== 'number') Object.values(v).forEach((t) => tf.keep(t));
+        return r;
+      });
+      pv.dispose(grad);
+      disposeState(state);
+      const fixed = Object.fromEntries(net.specs.filter((s) => !s.trainable).map((s) => [s.name, params[s.name]]));
+      pv.dispose(trainableOnly(net, params));
+      params = { ...fixed, ...next.params };
+      state = next.state;
+      const now = Date.now();
+      if (log && now - lastPrint >= progressEvery) {
+        lastPrint = now;
+        log(`${o.label ? `${o.label}  ` : ''}step ${step + 1}/${o.steps}  loss ${value.toExponential(3)}  lr ${lr.toPrecision(3)}  ${((now - t0) / 1000).toFixed(1)}s`);
+      }
+    }
+    if (status !== 'diverged') {
+      runTrackers({ step, net, params, params0, x, y, loss, lr: lrAt(Math.max(step - 1, 0)) }, true);
+      if (status === 'max-steps' && o.stop?.lossBelow !== undefined) {
+        const final = readScalar(() => lossValue(loss, net.apply(params, x), y));
+        lastLoss = final;
+        if (b < n) push('fullLoss', step, final);
+        if (final < o.stop.lossBelow) status = 'converged';
+      }
+    }
+  } finally {
+    disposeState(state);
+    trackers.forEach((t) => t.dispose?.());
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  if (log) log(`${o.label ? `${o.label}  ` : ''}${status} after ${step} steps  loss ${lastLoss.toExponential(3)}  ${seconds.toFixed(1)}s`);
+  return { status, steps: step, params, history, critical, finalLoss: lastLoss, seconds };
+}
+
+function needsCritical(lr: ScheduleSpec): boolean {
+  return typeof lr === 'object' && lr.kind === 'critical';
+}
+
+function trainableOnly(net: Network, p: Params): Params {
+  return Object.fromEntries(net.specs.filter((s) => s.trainable).map((s) => [s.name, p[s.name]]));
+}
