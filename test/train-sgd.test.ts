@@ -142,3 +142,13 @@ describe('kernel spectrum without a dense eigendecomposition', () => {
     assert.ok(gap < 0.1, `relative gap ${gap}`);
   });
 });
+
+test('symmetricEigen converges on a float32 NTK close to 11ᵀ (step 16 of a PyTorch-default SGD run; QL used not to deflate)', async () => {
+  const { symmetricEigen } = await import('../lib/core/linalg.js');
+  const { readFileSync } = await import('node:fs');
+  const buf = readFileSync(new URL('../../test/fixtures/kernel-near-rank-one-128.f32', import.meta.url));
+  const A = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  const e = symmetricEigen(A, 128);
+  // numpy.linalg.eigvalsh in float64 of the same matrix:
+  assertClose([e.values[0], e.values[1], e.values[2]], [128.00043929469172, 0.0036402511787414406, 0.0033626086813489647], 1e-9, 'top eigenvalues', 1e-12);
+});

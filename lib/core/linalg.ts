@@ -110,12 +110,18 @@ function tridiagonalize(a: Float64Array, n: number, d: Float64Array, e: Float64A
 function ql(d: Float64Array, e: Float64Array, n: number, z: Float64Array | null): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   if (n > 0) e[n - 1] = 0;
+  // Off-diagonals below eps ||T|| are at the rounding level of the whole matrix (a backward-stable
+  // perturbation): without this floor a cluster of numerically zero eigenvalues, e.g. of a kernel close to
+  // the rank-one 11^T, never deflates.
+  let norm = 0;
+  for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(d[i]) + Math.abs(e[i]));
+  const floor = Number.EPSILON * norm;
   for (let l = 0; l < n; l++) {
     for (let iter = 0; ; iter++) {
       let m = l;
       for (; m < n - 1; m++) {
         const dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
-        if (Math.abs(e[m]) <= Number.EPSILON * dd) break;
+        if (Math.abs(e[m]) <= Number.EPSILON * dd || Math.abs(e[m]) <= floor) break;
       }
       if (m === l) break;
       if (iter > 60) throw new Error('symmetricEigen: QL iteration did not converge');

@@ -7,3 +7,4 @@ export * from './p003-nqm-single-example.js';
 export * from './p003-catapult-dynamics.js';
 export * from './p003-test-performance.js';
 export * from './p004-neuron-cosines.js';
+export * from './p003-catapults.js';

@@ -10,6 +10,8 @@ export interface LayerOptions {
   scale?: number;
   trainable?: boolean;
   init?: Init;
+  /** Initialisation of this layer's bias (default N(0,1) for NTK, zeros for standard). */
+  biasInit?: Init;
   /** Bias of this layer, overriding `bias` (002 eq. 43 has one in the hidden layer only). */
   bias?: boolean;
 }
@@ -69,7 +71,7 @@ export function fcn(opts: FcnOptions): Network {
     scales.push(o.scale ?? rule.scale);
     const trainable = o.trainable ?? true;
     specs.push({ name: `W${l + 1}`, shape: [widths[l + 1], fanIn], init: o.init ?? rule.init, trainable });
-    if (o.bias ?? opts.bias) specs.push({ name: `b${l + 1}`, shape: [widths[l + 1]], init: biasRule(parameterization), trainable });
+    if (o.bias ?? opts.bias) specs.push({ name: `b${l + 1}`, shape: [widths[l + 1]], init: o.biasInit ?? biasRule(parameterization), trainable });
   }
   const hasBias = (l: number) => opts.layers?.[l]?.bias ?? Boolean(opts.bias);
   const blocks = opts.blocks?.map((ls) => ls.flatMap((l) => (hasBias(l) ? [`W${l + 1}`, `b${l + 1}`] : [`W${l + 1}`])));

@@ -3,7 +3,7 @@ import { agop, agopAlignment } from '../analysis/agop.js';
 import { criticalLearningRate } from '../analysis/critical.js';
 import { lossValue } from '../analysis/losses.js';
 import { type EigenMethod, kernelEigen, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
-import type { Cadence, Tracker } from './train.js';
+import type { Cadence, TrackContext, Tracker } from './train.js';
 
 /** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
 
@@ -95,6 +95,8 @@ export function kernelSpectrum({ s = 0, every = 1, eigen = 'auto', scale }: Kern
     every,
     record(c) {
       const K = tangentKernel(c.net, c.params, c.x);
+      // A run about to diverge (non-finite parameters) records NaN; train() stops it at the next loss.
+      if (!K.dataSync().every(Number.isFinite)) return s > 0 ? { kernelNorm: NaN, eigenIterations: 0, lossTop: NaN, lossRest: NaN } : { kernelNorm: NaN, eigenIterations: 0 };
       const C = c.net.outputDim;
       const k = Math.min(Math.max(s * C, 1), K.shape[0]);
       const pairs = topEigenpairs(K, k, { method: eigen });
@@ -121,10 +123,16 @@ export function batchHessianTop(every: Cadence = 1, { maxIter = 40, tol = 1e-5 }
     every,
     record(c): Record<string, number> {
       if (!c.batch) return {};
+      if (!finiteOutputs(c)) return { hessianTopBatch: NaN, etaCritHessianBatch: NaN };
       const crit = criticalLearningRate(c.net, c.params, c.batch.x, c.batch.y, c.loss, { method: 'hessian', maxIter, tol, seed: c.step });
       return { hessianTopBatch: crit.lambda, etaCritHessianBatch: crit.eta };
     },
   };
+}
+
+/** The network's outputs on the batch are finite (else the run is diverging and eigensolvers would fail). */
+function finiteOutputs(c: TrackContext): boolean {
+  return (c.net.apply(c.params, (c.batch as { x: tf.Tensor }).x).dataSync() as Float32Array).every(Number.isFinite);
 }
 
 function lossScale(config: Record<string, unknown>, n: number, C: number): number {
@@ -140,6 +148,7 @@ export function batchCritical(every: Cadence = 1): Tracker {
     every,
     record(c): Record<string, number> {
       if (!c.batch) return {};
+      if (!finiteOutputs(c)) return { etaCritBatch: NaN, exceeded: 0 };
       const crit = criticalLearningRate(c.net, c.params, c.batch.x, c.batch.y, c.loss, { method: 'ntk' });
       return { etaCritBatch: crit.eta, exceeded: c.lr > crit.eta ? 1 : 0 };
     },
