@@ -12,6 +12,7 @@ import { after, describe, test } from 'node:test';
 import { launch, local, testOutput, watch, type Page } from './browser-support.js';
 import { jupyterPython, root } from './kernel-support.js';
 
+const NO_DEBUGGER = 'Error: No active debugger session';
 const NOTEBOOK = '000_multilinearity.ipynb'; // the quickest paper notebook (quick profile)
 const KERNEL = 'TypeScript (tangent-lab)';
 
@@ -186,7 +187,9 @@ describe('JupyterLab 4 and Notebook 7 in headless Chromium (project venv)', () =
       assert.match(await runNewCell(page, 'console.log("after restart", 6 * 7, String((globalThis as { marker?: string }).marker));', /after restart 42 \w+/), /after restart 42 undefined/);
       await page.screenshot({ path: join(testOutput, 'jupyterlab-restart.png') });
       assert.deepEqual(w.external, [], 'no request left the machine');
-      assert.deepEqual(w.consoleErrors, [], 'no console errors');
+      // JupyterLab's debugger extension logs this when it probes a kernel without a debugger (tslab has none);
+      // seen on a fresh clone's venv, not from the project's code. Any other console error fails the test.
+      assert.deepEqual(w.consoleErrors.filter((e) => e !== NO_DEBUGGER), [], 'no console errors');
     } catch (e) {
       await pageOf(browser)?.screenshot({ path: join(testOutput, 'jupyterlab-failure.png') }).catch(() => undefined);
       const outputs = await pageOf(browser)?.evaluate<string>(`[...document.querySelectorAll('.jp-OutputArea-output')].map((o) => o.className + ': ' + o.innerText.slice(0, 60).replace(/\\n/g, ' ')).join('\\n')`).catch(() => '');
@@ -221,7 +224,7 @@ describe('JupyterLab 4 and Notebook 7 in headless Chromium (project venv)', () =
       // Notebook 7.6.3 logs this one error on opening a notebook (with or without the debugger extension;
       // not from the project's code: see environment.md). Any other console error fails the test.
       const known = "TypeError: Cannot read properties of undefined (reading 'schema')";
-      assert.deepEqual(w.consoleErrors.filter((e) => e !== known), [], 'no console errors (besides the known Notebook 7 one)');
+      assert.deepEqual(w.consoleErrors.filter((e) => e !== known && e !== NO_DEBUGGER), [], 'no console errors (besides the known Notebook 7 one)');
     } catch (e) {
       await pageOf(browser)?.screenshot({ path: join(testOutput, 'notebook7-failure.png') }).catch(() => undefined);
       const outputs = await pageOf(browser)?.evaluate<string>(`[...document.querySelectorAll('.jp-OutputArea-output')].map((o) => o.className + ': ' + o.innerText.slice(0, 60).replace(/\\n/g, ' ')).join('\\n')`).catch(() => '');
