@@ -201,6 +201,22 @@ function ensureKernelTest(python, stamp) {
   stamp.kernelTestChecked = python;
 }
 
+/**
+ * The classic front end (notebook 6, Debian's jupyter-notebook) beside the venv's Notebook 7: the classic
+ * browser test drives it. Installed by apt-get when it can; warns once otherwise.
+ */
+function ensureClassicNotebook(stamp) {
+  const python = '/usr/bin/python3';
+  if (stamp.classicNotebookChecked || !existsSync(python)) return;
+  const has = () => spawnSync(python, ['-c', "import notebook, sys; sys.exit(0 if notebook.__version__ < '7' else 1)"]).status === 0;
+  if (!has() && canApt()) {
+    run('apt-get', ['update'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    aptInstall(['jupyter-notebook']);
+  }
+  if (!has()) log('warning: no classic notebook (< 7) for the classic front-end test: Debian: apt-get install jupyter-notebook');
+  stamp.classicNotebookChecked = true;
+}
+
 function ensurePython(stamp) {
   const wantBrowser = !browserPresent() && canApt() && !stamp.browserTried;
   const venv = ensureVenv(stamp);
@@ -211,6 +227,7 @@ function ensurePython(stamp) {
       stamp.browserTried = true;
     }
     ensureKernelTest(venv, stamp);
+    ensureClassicNotebook(stamp);
     return venv;
   }
   if (stamp.python && pythonCandidates().includes(stamp.python) && !wantBrowser &&
