@@ -23,16 +23,12 @@ const paperNotebooks = readdirSync(join(root, 'notebooks'))
  * measurement): each must be checked and must fail; every other claim must pass. Never list a claim here to make a
  * test green without saying, in the notebook, why the substitute does not show it.
  */
-/**
- * Notebooks not yet asserted here, with the reason (each is tracked by its open issue). The thesis notebooks were
- * written on branches against the store and backend of that time; after merging the fingerprinted store, the
- * OpenBLAS backend and the one-error-format and schedule changes, their quick-profile claims differ from the values
- * measured on the branches (e.g. 003_ch4_agop_batch_size's rank-2 Spearman signs), and 003_ch3_nqm_single_example and
- * 003_ch4_sgd_catapults stop at a cell: to be re-verified before they are asserted.
- */
-const PENDING: Record<string, string> = Object.fromEntries(
-  paperNotebooks.filter((n) => n.startsWith('003_')).map((n) => [n, 'thesis notebook pending re-verification after integration (issues 14-16)']),
-);
+/** Notebooks not yet asserted here, with the reason (each is tracked by its open issue). */
+const PENDING: Record<string, string> = {
+  '003_ch4_sgd_catapults': 'symmetricEigen does not converge on the fcn-pytorch run (issue 15)',
+  '003_ch4_gd_catapults': 'three claims fail since integration; being diagnosed (issue 15)',
+  '003_ch4_agop_multiple_catapults': 'the whole-schedule run diverges for every dataset since integration; being diagnosed (issue 16)',
+};
 
 const EXPECTED_FAIL: Record<string, Record<string, string>> = {
   '003_ch4_agop_batch_size': {

@@ -20,8 +20,7 @@ const tags = (c: Cell) => c.metadata.tags ?? [];
 describe("every notebook's parameters cell is tagged 'parameters'", () => {
   const files = readdirSync(join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
   for (const f of files) {
-    // The thesis notebooks are pending re-verification after integration (see test/notebooks.test.ts, issues 14-16).
-    test(f, { skip: f.startsWith('003_') ? 'thesis notebook pending re-verification after integration (issues 14-16)' : false }, () => {
+    test(f, () => {
       const cells = (JSON.parse(readFileSync(join(root, 'notebooks', f), 'utf8')) as { cells: Cell[] }).cells;
       const defining = cells.filter((c) => c.cell_type === 'code' && /^(const|let) P\b/m.test(text(c.source)));
       const tagged = cells.filter((c) => tags(c).includes('parameters'));
