@@ -26,8 +26,6 @@ const paperNotebooks = readdirSync(join(root, 'notebooks'))
 /** Notebooks not yet asserted here, with the reason (each is tracked by its open issue). */
 const PENDING: Record<string, string> = {
   '003_ch4_sgd_catapults': 'symmetricEigen does not converge on the fcn-pytorch run (issue 15)',
-  '003_ch4_gd_catapults': 'three claims fail since integration; being diagnosed (issue 15)',
-  '003_ch4_agop_multiple_catapults': 'the whole-schedule run diverges for every dataset since integration; being diagnosed (issue 16)',
 };
 
 const EXPECTED_FAIL: Record<string, Record<string, string>> = {
@@ -45,6 +43,11 @@ const EXPECTED_FAIL: Record<string, Record<string, string>> = {
     '003-figC.17-fullrank-alignment': 'the full-rank schedule diverges after its last raise (13.8 η_crit(0)) at the quick size',
     '003-figC.17-fullrank-test-loss': 'as above',
     '003-figC.14-rank4-small-init': 'the σ = 0.1 run is capped at 1500 steps before it has fitted the data',
+  },
+  '003_ch4_gd_catapults': {
+    '003-fig4.2-rise': 'the loss rises 4.7× at the quick width 256 (an independent float64 GD agrees); the peak grows with width',
+    '003-fig4.4-kernel': 'the first raise lowers ‖K‖₂ so far that the second raise (4.17 η_crit(0)) stays below the current η_crit: no catapult follows it',
+    '003-figC.7-diverges': "the schedule's final 4.17 η_crit(0) is below η_max(0) (between 4.17 and 5 η_crit(0) by float64 GD): from initialisation it catapults and converges",
   },
   '003_ch3_catapult_dynamics': {
     '003-nqm-both': 'documented in the notebook: the NQM above both critical rates (see its markdown cell)',
