@@ -66,6 +66,11 @@ describe('003 Ch.4 AGOP experiment (p003-agop-alignment)', () => {
     const q = pt.init(0);
     const bound = Math.max(...Array.from(q.W1.dataSync(), Math.abs));
     assert.ok(bound <= 1 / Math.sqrt(50) && bound > 0.9 / Math.sqrt(50), `max |W1| ${bound}`);
+    // nn.Linear's bias is U(±1/√fan-in) too, not zero.
+    const b1 = Math.max(...Array.from(q.b1.dataSync(), Math.abs));
+    assert.ok(b1 <= 1 / Math.sqrt(50) && b1 > 0.9 / Math.sqrt(50), `max |b1| ${b1} over 200 draws`);
+    const b2 = Math.abs(q.b2.dataSync()[0]);
+    assert.ok(b2 > 0 && b2 <= 1 / Math.sqrt(200), `|b2| ${b2}`);
     tf.dispose([...Object.values(p), ...Object.values(q)]);
   });
 

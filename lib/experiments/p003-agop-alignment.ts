@@ -117,7 +117,10 @@ export function agopNetwork(c: Pick<AgopRunConfig, 'd' | 'hidden' | 'parameteriz
   const widths = [c.d, ...c.hidden, 1];
   if ((c.parameterization ?? 'ntk') === 'pytorch') {
     // nn.Linear: W, b ~ U(±1/√fan-in), no multiplier (003 C.18; reference §1.6).
-    const layers = widths.slice(0, -1).map((fanIn) => ({ init: { kind: 'uniform' as const, bound: 1 / Math.sqrt(fanIn) }, bias: true }));
+    const layers = widths.slice(0, -1).map((fanIn) => {
+      const init = { kind: 'uniform' as const, bound: 1 / Math.sqrt(fanIn) };
+      return { init, biasInit: init, bias: true };
+    });
     return fcn({ widths, activation: 'relu', parameterization: 'standard', layers, name: 'fcn-pytorch' });
   }
   const std = c.initStd ?? 1;
