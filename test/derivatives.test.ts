@@ -98,6 +98,11 @@ describe('Taylor propagation, JVP, HVP and NTK against the float64 oracle', () =
       const K64: number[] = [];
       for (const ga of grads) for (const gb of grads) K64.push(names.reduce((acc, nm) => acc + ga[nm].data.reduce((s2, v, q) => s2 + v * gb[nm].data[q], 0), 0));
       assertClose(tangentKernel(net, params, x).dataSync(), K64, 2e-4, `${c.name}: NTK (auto)`);
+      // Later calls reuse the layer structure found on first use (per input shape).
+      assertClose(tangentKernel(net, params, x).dataSync(), K64, 2e-4, `${c.name}: NTK (auto, second call)`);
+      const N = n * C;
+      const K64first = Array.from({ length: C * C }, (_, q) => K64[Math.floor(q / C) * N + (q % C)]);
+      assertClose(tangentKernel(net, params, x0).dataSync(), K64first, 2e-4, `${c.name}: NTK (auto, one sample)`);
       assertClose(tangentKernel(net, params, x, { method: 'jacobian' }).dataSync(), K64, 2e-4, `${c.name}: NTK (jacobian)`);
     });
   }

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { initBackend } from '../lib/core/backend.js';
 import { blasThreads, installNativeMatMul, nativeAddonPath, nativeBlasInfo, nativeMatMulActive, setNativeMatMul } from '../lib/core/openblas.js';
+import { pv } from '../lib/core/params.js';
 import { assertClose } from './helpers.js';
 import { root } from './kernel-support.js';
 
@@ -177,5 +178,32 @@ describe('native OpenBLAS BatchMatMul on the wasm backend', { skip: missing && `
     const b = rand([5, 2]);
     assert.throws(() => tf.matMul(a, b), /inner/);
     tf.dispose([a, b]);
+  });
+});
+
+describe('pv.dot on the BLAS path', () => {
+  before(async () => {
+    await initBackend();
+  });
+  test('Σ a∘b over parameter tensors equals the float64 sum, with and without the native matrix product, leaking nothing', { skip: missing }, () => {
+    const a = { w: rand([300, 700]), b: rand([700]), s: rand([1]) };
+    const b = { w: rand([300, 700]), b: rand([700]), s: rand([1]) };
+    let exact = 0;
+    for (const k of Object.keys(a) as (keyof typeof a)[]) {
+      const x = a[k].dataSync();
+      const y = b[k].dataSync();
+      for (let i = 0; i < x.length; i++) exact += x[i] * y[i];
+    }
+    const before = tf.memory().numTensors;
+    const native = pv.dot(a, b);
+    setNativeMatMul(false);
+    const plain = pv.dot(a, b);
+    setNativeMatMul(true);
+    assert.equal(tf.memory().numTensors, before);
+    // Entries uniform in [-1, 1]: Σ|a b| ≈ N/4 over N = 2.1e5 terms; float32 accumulation errs ~1e-6 relative to it.
+    const scale = 2.1e5 / 4;
+    assert.ok(Math.abs(native - exact) < 1e-5 * scale, `native ${native} vs float64 ${exact}`);
+    assert.ok(Math.abs(plain - exact) < 1e-5 * scale, `plain ${plain} vs float64 ${exact}`);
+    tf.dispose([...Object.values(a), ...Object.values(b)]);
   });
 });

@@ -120,8 +120,27 @@ describe('cached', () => {
     const store = openStore('backend', { root, log: () => undefined });
     const r = await cachedRun(store, run({ a: 1 }), () => 1);
     assert.equal(r.entry.backend, info.name);
-    assert.equal(r.entry.backendVersion, info.version);
+    assert.equal(r.entry.backendVersion, info.name === 'wasm+openblas' ? `${info.version}; OpenBLAS ${info.threads} thread${info.threads === 1 ? '' : 's'}` : info.version);
     assert.equal((r.entry.meta.backendInfo as { name: string }).name, info.name);
+  });
+
+  test('on OpenBLAS the thread count is keyed (1 and 2 threads round large products differently)', async (t) => {
+    const info = await initBackend();
+    if (info.name !== 'wasm+openblas') return t.skip(`backend ${info.name}`);
+    const keyIn = (threads: number) => new Promise<string>((resolve, reject) => {
+      const src = `import { initBackend } from ${JSON.stringify(new URL('../lib/core/backend.js', import.meta.url).href)};
+import { keyFor, openStore } from ${JSON.stringify(storeUrl)};
+await initBackend();
+process.stdout.write(await keyFor(openStore('threads', { root: ${JSON.stringify(root)}, log: () => undefined }), { config: { a: 1 }, code: ${JSON.stringify(code)} }));`;
+      const p = spawn(process.execPath, ['--input-type=module', '-e', src], { env: { ...process.env, TANGENT_BLAS_THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      p.on('close', (c) => (c === 0 ? resolve(out) : reject(new Error(`child exited ${c}`))));
+    });
+    const [one, two, oneAgain] = [await keyIn(1), await keyIn(2), await keyIn(1)];
+    assert.match(one, /^[0-9a-f]{64}$/);
+    assert.notEqual(one, two);
+    assert.equal(one, oneAgain);
   });
 
   test('corrupt entries (truncated, altered payload, wrong key, old format) are reported, kept aside and recomputed', async () => {

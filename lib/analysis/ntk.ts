@@ -45,41 +45,60 @@ export function tangentKernel(net: Network, params: Params, x: tf.Tensor, { meth
   return jacobianKernel(net, params, x);
 }
 
-function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D | null {
+/** Per network and input shape: the dense pre-activation shapes, or null where the layer-wise kernel does not apply. */
+const denseStructure = new WeakMap<Network, Map<string, number[][] | null>>();
+
+function structureOf(net: Network, params: Params, x: tf.Tensor): number[][] | null {
+  const byShape = denseStructure.get(net) ?? new Map<string, number[][] | null>();
+  denseStructure.set(net, byShape);
+  const key = x.shape.join('x');
+  if (byShape.has(key)) return byShape.get(key)!;
   const trainable = new Set(trainableNames(net.specs));
-  const records: DenseRecord[] = [];
+  const records: Omit<DenseRecord, 'input'>[] = [];
   const shapes: number[][] = [];
-  const f0 = tf.tidy(() =>
+  tf.tidy(() => {
     net.taylor(params, null, x, 0, {
       dense(rec, z) {
-        records.push({ ...rec, input: tf.keep(tf.clone(rec.input)) });
+        records.push({ ...rec });
         shapes.push(z.shape);
         return z;
       },
-    })[0] as tf.Tensor,
-  );
-  f0.dispose();
+    });
+  });
   const covered = new Set(records.flatMap((r) => [r.weight, ...(r.bias ? [r.bias] : [])]));
   const usable = records.every((r) => !r.structured) && [...trainable].every((n) => covered.has(n));
-  if (!usable) {
-    tf.dispose(records.map((r) => r.input));
-    return null;
-  }
+  byShape.set(key, usable ? shapes : null);
+  return usable ? shapes : null;
+}
+
+function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D | null {
+  // The structure is found by one forward pass on first use; later calls record the layer inputs during the
+  // forward pass of the first backward pass, so a kernel costs one forward and C backward passes.
+  const shapes = structureOf(net, params, x);
+  if (!shapes) return null;
+  const trainable = new Set(trainableNames(net.specs));
+  const records: DenseRecord[] = [];
   const n = x.shape[0];
   const C = net.outputDim;
   try {
     return tf.tidy(() => {
       const probes = shapes.map((s) => tf.zeros(s));
       // deltas[l][c]: [n, out_l] = d f_c(x_i) / d z_l(x_i), rows independent across samples.
-      const deltas: tf.Tensor[][] = records.map(() => []);
+      const deltas: tf.Tensor[][] = shapes.map(() => []);
       for (let c = 0; c < C; c++) {
         const g = tf.grads((...ps: tf.Tensor[]) => {
           let idx = 0;
-          const f = net.taylor(params, null, x, 0, { dense: (_r, z) => tf.add(z, ps[idx++]) })[0] as tf.Tensor;
+          const f = net.taylor(params, null, x, 0, {
+            dense: (rec, z) => {
+              if (c === 0) records.push({ ...rec, input: tf.keep(tf.clone(rec.input)) });
+              return tf.add(z, ps[idx++]);
+            },
+          })[0] as tf.Tensor;
           return tf.sum(tf.slice(f, [0, c], [n, 1]));
         })(probes);
         g.forEach((d, l) => deltas[l].push(d));
       }
+      if (records.length !== shapes.length) throw new Error(`${net.name}: ${records.length} dense layers in the forward pass, ${shapes.length} on first use; expected a fixed structure`);
       let K: tf.Tensor2D = tf.zeros([n * C, n * C]);
       records.forEach((rec, l) => {
         const D = tf.reshape(tf.stack(deltas[l], 1), [n * C, -1]) as tf.Tensor2D;

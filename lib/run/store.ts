@@ -134,7 +134,10 @@ export function runKey(value: unknown): string {
 async function storeBackend(store: ResultStore): Promise<{ backend: string; backendVersion: string }> {
   if (store.backend !== undefined) return { backend: store.backend, backendVersion: store.backendVersion ?? backendPackageVersion(store.backend) ?? '' };
   const info = await initBackend();
-  return { backend: info.name, backendVersion: store.backendVersion ?? info.version };
+  // OpenBLAS sgemm partitions large products by thread count, which changes float32 roundings (measured on
+  // products of >= 4 Mi multiply-adds, 1 vs 2 threads): results are reproducible per thread count, so it is keyed.
+  const version = info.name === 'wasm+openblas' ? `${info.version}; OpenBLAS ${info.threads} thread${info.threads === 1 ? '' : 's'}` : info.version;
+  return { backend: info.name, backendVersion: store.backendVersion ?? version };
 }
 
 /** An options argument's `progress` (a flag or a printer) does not change the result: it is not keyed. */
