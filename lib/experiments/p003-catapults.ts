@@ -10,7 +10,7 @@ import { unitSphereData } from '../data/sphere.js';
 import { fcn } from '../nets/fcn.js';
 import { mse } from '../analysis/losses.js';
 import type { Network } from '../nets/network.js';
-import { tangentKernel } from '../analysis/ntk.js';
+import { type EigenMethod, tangentKernel } from '../analysis/ntk.js';
 import { pv } from '../core/params.js';
 import { type ScheduleSpec, schedule } from '../train/schedules.js';
 import { registerTasks } from '../run/tasks.js';
@@ -59,6 +59,11 @@ export interface CatapultRunOptions {
   kernelEvery?: number;
   /** s of L≤s (per output: s·C eigenvectors for C outputs). */
   s?: number;
+  /**
+   * Eigensolver of the ‖K‖₂ / L≤s records (topEigenpairs): 'auto' (default: dense up to DENSE_EIGEN_LIMIT, else
+   * Lanczos on K u), 'dense' or 'lanczos'. Dense is faster for a few hundred rows with many vectors (top 50 of 500).
+   */
+  eigen?: EigenMethod;
   /** Steps between records of the full training loss (default 1). */
   lossEvery?: number;
   /** Record b/λ_max(K(X_batch)) at every update (SGD runs). */
@@ -196,7 +201,7 @@ export function catapultRun(o: CatapultRunOptions): CatapultRun {
   const lrSpec = 'specialMultiple' in o.lr ? o.lr.specialMultiple * (special as { etaCrit: number }).etaCrit : relativeSchedule(o.lr, crit.eta);
   const track: Tracker[] = [trainLoss(o.lossEvery ?? 1)];
   const kernelEvery = o.kernelEvery ?? 1;
-  if (kernelEvery > 0) track.push(kernelSpectrum({ s: o.s ?? 0, every: kernelEvery }));
+  if (kernelEvery > 0) track.push(kernelSpectrum({ s: o.s ?? 0, every: kernelEvery, eigen: o.eigen ?? 'auto' }));
   if (o.batchCritical) track.push(batchCritical(1));
   if (o.hessianEvery) track.push(batchHessianTop(o.hessianEvery));
   const r = train({
