@@ -33,6 +33,10 @@ function figures(): Record<string, Figure> {
       withMarkers(linePlot({ title: 'final loss', x: { title: 'learning rate η', log: true }, y: { title: 'loss', log: true }, series: [{ name: 'loss', x: lr, y: [1, 0.5, 0.2, 3, 100] }] }), [{ x: 0.5, label: 'η_crit' }, { x: 5, label: 'η_max' }]),
       withReferenceLines(withMarkers(linePlot({ title: 'top Hessian eigenvalue', x: { title: 'learning rate η', log: true }, y: { title: 'λ_max' }, series: [{ name: 'λ_max', x: lr, y: [20, 20, 19, 4, 2] }] }), [{ x: 0.5, label: 'η_crit' }]), [{ y: 4, label: '2/η level' }]),
     ]),
+    // One panel: the figure is narrow, so a long title wraps instead of leaving the canvas (003 test-performance, paper profile).
+    'panels-1-long-title': panels('Thesis 003, Fig B.6 (substitute tasks): best test accuracy vs learning rate', [
+      linePlot({ title: '2-layer FC (ReLU), MNIST 0 vs 2, GD', x: { title: 'η / η_crit' }, y: { title: 'best test accuracy' }, series: series(['f (network)', 'f_lin', 'f_quad']) }),
+    ], { columns: 1 }),
     'panels-3': panels('Paper 004, Figure 3: mean |cos| between neuron gradients of one layer (at initialisation)', [
       loglogPlot({ title: 'by width m', x: 'width m', y: 'mean |cos|', series: series(['layer 1', 'layer 2', 'layer 3']) }),
       loglogPlot({ title: 'by bottleneck width m_b', x: 'bottleneck width m_b', y: 'mean |cos|', series: series(['layer 1', 'layer 2 (after the bottleneck)', 'layer 3']) }),

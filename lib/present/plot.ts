@@ -161,6 +161,24 @@ function panelRef(ref: unknown, axisLetter: 'x' | 'y', own: string): string {
   return String(ref);
 }
 
+/** Width of a title character (17 px font, generous) and the height of a wrapped title line, in px. */
+const TITLE_CHAR_PX = 9.5;
+const TITLE_LINE_PX = 22;
+
+/** Greedy word wrap to at most `maxChars` per line (a longer word gets a line of its own). */
+function wrapWords(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > maxChars) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines;
+}
+
 /**
  * Panels mirroring a paper figure's (a), (b), ...: each keeps its axes, its title above it (clear of the
  * x-axis title of the row above), its vertical markers and reference lines; one legend below everything;
@@ -226,12 +244,14 @@ export function panels(title: string, figs: Figure[], { columns = figs.length, l
     }
   });
   const { legend, height: legendHeight } = legendBelow(legendNames(data), width, plotH);
-  const height = PX.top + PX.subplotTitle + plotH + PX.xAxisBlock + legendHeight;
+  const titleLines = wrapWords(title, Math.floor((width - 24) / TITLE_CHAR_PX));
+  const titleExtra = (titleLines.length - 1) * TITLE_LINE_PX;
+  const height = PX.top + titleExtra + PX.subplotTitle + plotH + PX.xAxisBlock + legendHeight;
   Object.assign(layout, {
-    title: { text: title, x: 0.5, xanchor: 'center', y: 1 - 16 / height, yanchor: 'top' },
+    title: { text: titleLines.join('<br>'), x: 0.5, xanchor: 'center', y: 1 - 16 / height, yanchor: 'top' },
     width,
     height,
-    margin: { l: PX.left, r: PX.right, t: PX.top + PX.subplotTitle, b: PX.xAxisBlock + legendHeight, autoexpand: false },
+    margin: { l: PX.left, r: PX.right, t: PX.top + titleExtra + PX.subplotTitle, b: PX.xAxisBlock + legendHeight, autoexpand: false },
     template: 'plotly_white',
     showlegend: legendNames(data).length > 0,
     legend,
