@@ -406,7 +406,7 @@ function render(a: RenderArgs): string {
   const t1 = torchOut[1];
   const tN = torchOut[CORES];
   const tAny = t1 ?? tN;
-  L.push(tAny ? `- PyTorch ${tAny.torch} (${tAny.func_api}), Python ${tAny.python_version} at \`${tAny.python}\`, eager; one process per thread count with \`torch.set_num_threads(t)\` and OMP_NUM_THREADS = MKL_NUM_THREADS = OPENBLAS_NUM_THREADS = t.` : '- PyTorch: not run.');
+  L.push(tAny ? `- PyTorch ${tAny.torch} (${tAny.func_api}), Python ${tAny.python_version} at \`${tAny.python.startsWith(ROOT + path.sep) ? path.relative(ROOT, tAny.python) : tAny.python}\`, eager; one process per thread count with \`torch.set_num_threads(t)\` and OMP_NUM_THREADS = MKL_NUM_THREADS = OPENBLAS_NUM_THREADS = t.` : '- PyTorch: not run.');
   L.push(jaxOut ? `- JAX ${jaxOut.jax} (jaxlib ${(jaxOut as unknown as { jaxlib: string }).jaxlib}), Python ${jaxOut.python_version}, \`jit\`, default CPU threading (all cores); timings exclude compilation (one warm-up call).` : '- JAX: not run.');
   for (const n of a.peerNotes) L.push(`- Peer set-up: ${n}`);
   const s = a.limits.sgemm;
