@@ -49,8 +49,8 @@ export function tangentKernel(net: Network, params: Params, x: tf.Tensor, { meth
 const denseStructure = new WeakMap<Network, Map<string, number[][] | null>>();
 
 function structureOf(net: Network, params: Params, x: tf.Tensor): number[][] | null {
-  const byShape = denseStructure.get(net) ?? new Map<string, number[][] | null>();
-  denseStructure.set(net, byShape);
+  let byShape = denseStructure.get(net);
+  if (!byShape) denseStructure.set(net, (byShape = new Map()));
   const key = x.shape.join('x');
   if (byShape.has(key)) return byShape.get(key)!;
   const trainable = new Set(trainableNames(net.specs));

@@ -81,23 +81,19 @@ export function kernelTopEigenpair(
   let s = Math.sqrt(norm2(u));
   if (!(s > 0)) throw new Error('kernelTopEigenpair: start vector is zero; expected a non-zero vector');
   u = u.map((v) => v / s);
-  let value = NaN;
-  let residual = Infinity;
   let best = { residual: Infinity, value: NaN, vector: u, it: 0 };
   for (let it = 1; it <= maxIter; it++) {
     const ut = tf.tensor2d(Float32Array.from(u), [n, C]);
     const g = vjp(net, params, x, ut);
-    let lam = 0;
-    for (const t of Object.values(g)) lam += tf.tidy(() => tf.sum(tf.square(t)).dataSync()[0]);
+    const lam = pv.dot(g, g); // uᵀKu = ‖Jᵀu‖²
     const Ku = jvp(net, params, g, x);
     const next = Float64Array.from(Ku.dataSync());
     tf.dispose([ut, Ku]);
     pv.dispose(g);
-    value = lam;
     s = Math.sqrt(norm2(next));
     if (!(s > 0)) return { value: 0, vector: u, iterations: it, residual: 0 };
-    residual = Math.sqrt(norm2(next.map((v, i) => v - lam * u[i]))) / Math.abs(lam);
-    if (residual < best.residual) best = { residual, value, vector: u, it };
+    const residual = Math.sqrt(norm2(next.map((v, i) => v - lam * u[i]))) / Math.abs(lam);
+    if (residual < best.residual) best = { residual, value: lam, vector: u, it };
     if (residual <= tol || it - best.it >= stall) return { value: best.value, vector: best.vector, iterations: it, residual: best.residual };
     u = next.map((v) => v / s);
   }
