@@ -5,7 +5,7 @@ import { initBackend } from '../lib/core/backend.js';
 import { fcn } from '../lib/nets/fcn.js';
 import { lossValue, mse } from '../lib/analysis/losses.js';
 import { lossDecomposition, tangentKernel, topEigenpairs } from '../lib/analysis/ntk.js';
-import { readScalar } from '../lib/core/params.js';
+import { pv, readScalar } from '../lib/core/params.js';
 import { train } from '../lib/train/train.js';
 import { batchCritical, batchHessianTop, kernelSpectrum, trainLoss } from '../lib/train/trackers.js';
 import { assertClose, seededMatrix, tensorOf } from './helpers.js';
@@ -55,6 +55,30 @@ describe('SGD runs (003 Ch.4)', () => {
     assert.ok(Math.abs(r.finalLoss - readScalar(() => lossValue(mse('mean'), net.apply(r.params, x), y))) < 1e-6);
   });
 
+  test('stop.from: lossBelow stops no earlier than that step, and the final loss still decides convergence', () => {
+    const { x, y } = data(16, 3);
+    const net = fcn({ widths: [3, 32, 1], activation: 'tanh' });
+    const w0 = net.init(0);
+    for (const batchSize of [undefined, 4]) {
+      const base = { net, params: w0, x, y, loss: mse('mean'), lr: 0.3, batchSize, seed: 3 };
+      const free = train({ ...base, steps: 120, track: [trainLoss(1)] });
+      const curve = free.history.loss.value as number[];
+      const threshold = (curve[0] + Math.min(...curve)) / 2;
+      const first = curve.findIndex((v) => v < threshold);
+      assert.ok(first > 0 && first < 60, `threshold first crossed at ${first}`);
+      const early = train({ ...base, steps: 120, stop: { lossBelow: threshold } });
+      assert.equal(early.status, 'converged');
+      assert.equal(early.steps, first, `b = ${batchSize ?? 'n'}`);
+      const late = train({ ...base, steps: 120, stop: { lossBelow: threshold, from: 80 } });
+      assert.equal(late.status, 'converged');
+      assert.equal(late.steps, 80 + (curve.slice(80).findIndex((v) => v < threshold)), `b = ${batchSize ?? 'n'}`);
+      const end = train({ ...base, steps: 120, stop: { lossBelow: threshold, from: 120 } });
+      assert.equal(end.steps, 120);
+      assert.equal(end.status, curve[120] < threshold ? 'converged' : 'max-steps');
+      pv.dispose(early.params); pv.dispose(late.params); pv.dispose(end.params); pv.dispose(free.params);
+    }
+  });
+
   test('sampling with and without replacement records the indices of every update', () => {
     const { x, y } = data(12, 2);
     const net = fcn({ widths: [2, 8, 1], activation: 'relu' });
@@ -82,6 +106,7 @@ describe('SGD runs (003 Ch.4)', () => {
     const params = net.init(0);
     assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: 0.1, steps: 1, batchSize: 2, stop: { lossBelow: 1e-3, checkEvery: 0 } }), /train: stop.checkEvery = 0; expected an integer >= 1/);
     assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: 0.1, steps: 1, stop: { lossBelow: -1 } }), /train: stop.lossBelow = -1; expected a loss threshold > 0/);
+    assert.throws(() => train({ net, params, x, y, loss: 'mse', lr: 0.1, steps: 1, stop: { lossBelow: 1e-3, from: 1.5 } }), /train: stop.from = 1.5; expected an integer step >= 0/);
   });
 });
 

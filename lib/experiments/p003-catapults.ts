@@ -55,6 +55,8 @@ export interface CatapultRunOptions {
   sampling?: 'shuffle' | 'replacement';
   /** Stop when the full training loss < lossBelow (003 Ch.4: 1e-3). */
   lossBelow?: number;
+  /** First step at which `lossBelow` may stop the run (default 0); the final loss decides 'converged' either way. */
+  lossBelowFrom?: number;
   /** Steps between records of ‖K‖₂ and the L≤s / L>s split (full training-set NTK). 0: never. */
   kernelEvery?: number;
   /** s of L≤s (per output: s·C eigenvectors for C outputs). */
@@ -216,7 +218,7 @@ export function catapultRun(o: CatapultRunOptions): CatapultRun {
     sampling: o.sampling,
     seed: o.seed,
     recordIndices: o.recordIndices,
-    stop: { lossBelow: o.lossBelow, divergeAbove: o.divergeAbove ?? 1e6, checkEvery: 1 },
+    stop: { lossBelow: o.lossBelow, from: o.lossBelowFrom, divergeAbove: o.divergeAbove ?? 1e6, checkEvery: 1 },
     track,
     progress: o.progress ?? false,
     label: `${net.name} ${o.data.kind} b=${o.batchSize ?? 'n'}`,

@@ -68,6 +68,11 @@ export interface StopOptions {
    * `history.fullLoss`), which neither draws random numbers nor touches the optimizer state.
    */
   lossBelow?: number;
+  /**
+   * First step at which `lossBelow` may stop the run (default 0); the loss after the last step decides
+   * 'converged' either way. A schedule that raises η late (003 Fig 4.4) needs steps after its last raise.
+   */
+  from?: number;
   /** Steps between full-loss checks of a mini-batch run (default 1). */
   checkEvery?: number;
   /** Stop ('diverged') once a mini-batch loss is non-finite or above this. */
@@ -119,6 +124,8 @@ function validate(o: TrainOptions, n: number): void {
   if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw new Error(`train: stop.checkEvery = ${k}; expected an integer >= 1`);
   const lb = o.stop?.lossBelow;
   if (lb !== undefined && !(lb > 0)) throw new Error(`train: stop.lossBelow = ${lb}; expected a loss threshold > 0`);
+  const from = o.stop?.from;
+  if (from !== undefined && (!Number.isInteger(from) || from < 0)) throw new Error(`train: stop.from = ${from}; expected an integer step >= 0`);
   if (o.y.shape[0] !== n) throw new Error(`train: y has ${o.y.shape[0]} rows; expected ${n}, the rows of x`);
 }
 
@@ -199,10 +206,11 @@ export function train(o: TrainOptions): TrainResult {
   try {
     for (const tr of trackers) tr.init?.({ step: 0, net, params, params0, x, y, loss, lr: lrAt(0) });
     const checkEvery = o.stop?.checkEvery ?? 1;
+    const stopFrom = o.stop?.from ?? 0;
     for (; step < o.steps; step++) {
       const lr = lrAt(step);
       const full = b === n;
-      if (!full && o.stop?.lossBelow !== undefined && step % checkEvery === 0) {
+      if (!full && o.stop?.lossBelow !== undefined && step >= stopFrom && step % checkEvery === 0) {
         const fl = readScalar(() => lossValue(loss, net.apply(params, x), y));
         push('fullLoss', step, fl);
         if (fl < o.stop.lossBelow) {
@@ -229,7 +237,7 @@ export function train(o: TrainOptions): TrainResult {
         status = 'diverged';
         break;
       }
-      if (o.stop?.lossBelow !== undefined && full && value < o.stop.lossBelow) {
+      if (o.stop?.lossBelow !== undefined && full && step >= stopFrom && value < o.stop.lossBelow) {
         pv.dispose(grad);
         status = 'converged';
         break;
