@@ -34,7 +34,7 @@ export { sweep } from './run/sweep.js';
 export { remote } from './run/parallel.js';
 export { show } from './present/display.js';
 export { linePlot, loglogPlot, panels, heatmap, withMarkers, withReferenceLines } from './present/plot.js';
-export { checkClaim } from './present/claims.js';
+export { checkClaim, notAttempted } from './present/claims.js';
 export { meanAndStd } from './stats/stats.js';
 export { loglogFit } from './stats/fit.js';
 

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
-import type { ClaimResult } from '../lib/present/claims.js';
+import type { ClaimResult, NotAttempted } from '../lib/present/claims.js';
 import type { Figure } from '../lib/present/figure.js';
 
 const require = createRequire(import.meta.url);
@@ -143,7 +143,7 @@ interface StoreCounts {
 
 interface RunJson {
   updated?: string;
-  notebooks: Record<string, { status: string; seconds: number; profile: string; backend?: string; output: string; claims?: ClaimResult[]; error?: string; store?: StoreCounts; parameters?: Record<string, unknown> }>;
+  notebooks: Record<string, { status: string; seconds: number; profile: string; backend?: string; output: string; claims?: (ClaimResult | NotAttempted)[]; error?: string; store?: StoreCounts; parameters?: Record<string, unknown> }>;
 }
 
 /** `3 computed, 9 reused · code 1a2b3c4d (fig1Run, fig2Run)`, or '' for a notebook that used no stored results. */
@@ -181,17 +181,24 @@ interface Row {
   figure: string;
   plot?: string;
   claims: ClaimResult[];
+  /** Panels of this figure the notebook does not attempt, with the reason. */
+  skipped: NotAttempted[];
 }
 
-/** Rows of the report: one per paper figure/table, in notebook order. */
+/** Rows of the report: one per paper figure/table, in notebook order (not-attempted panels in their figure's row). */
 export function reportRows(run: RunJson): Row[] {
   const rows: Row[] = [];
   for (const [notebook, e] of Object.entries(run.notebooks)) {
     for (const c of e.claims ?? []) {
       let row = rows.find((r) => r.notebook === notebook && r.paper === c.paper && r.figure === c.figure);
-      if (!row) rows.push((row = { notebook, paper: c.paper, figure: c.figure, plot: c.plot, claims: [] }));
-      row.plot ??= c.plot;
-      row.claims.push(c);
+      if (!row) rows.push((row = { notebook, paper: c.paper, figure: c.figure, plot: 'plot' in c ? c.plot : undefined, claims: [], skipped: [] }));
+      if ('kind' in c && c.kind === 'not-attempted') {
+        row.skipped.push(c);
+        continue;
+      }
+      const claim = c as ClaimResult;
+      row.plot ??= claim.plot;
+      row.claims.push(claim);
     }
   }
   return rows;
@@ -217,21 +224,22 @@ export function writeReport(outDir: string): { html: string; md: string; passed:
   const nbInfo = (nb: string) => run.notebooks[nb];
   const claimHtml = (c: ClaimResult) =>
     `<li class="${c.pass ? 'pass' : 'fail'}"><b>${c.pass ? 'PASS' : 'FAIL'}</b> ${esc(c.claim)}<br><span class="q">${esc(c.quantity)} = <b>${esc(fmt(c.measured))}</b>, expected ${esc(expected(c))}</span>${c.note ? `<br><span class="note">${esc(c.note)}</span>` : ''}</li>`;
+  const skippedHtml = (k: NotAttempted) => `<li class="skip"><b>NOT ATTEMPTED</b> ${esc(k.what)}<br><span class="note">${esc(k.reason)}</span></li>`;
   const rowHtml = rows
     .map((r, i) => {
       const e = nbInfo(r.notebook);
-      const c0 = r.claims[0];
+      const c0: Partial<ClaimResult> = r.claims[0] ?? {};
       const png = figFile(r, 'png');
       const key = `${r.notebook}/${r.plot}`;
-      return `<tr><td>${esc(r.paper)}</td><td>${esc(r.figure)}</td><td><ul>${r.claims.map(claimHtml).join('')}</ul></td>
-<td>${esc(c0.dataset ?? 'synthetic / as in the paper')}</td><td>${esc(e.profile)}${e.parameters ? `<br>-p ${esc(parametersText(e.parameters))}` : ''}</td><td>${esc(e.backend ?? c0.backend)}</td><td>${esc(c0.seeds ?? '')}</td><td>${esc(e.seconds)} s</td><td>${esc(storeText(e.store))}</td>
+      return `<tr><td>${esc(r.paper)}</td><td>${esc(r.figure)}</td><td><ul>${r.claims.map(claimHtml).join('')}${r.skipped.map(skippedHtml).join('')}</ul></td>
+<td>${esc(c0.dataset ?? (r.claims.length ? 'synthetic / as in the paper' : '—'))}</td><td>${esc(e.profile)}${e.parameters ? `<br>-p ${esc(parametersText(e.parameters))}` : ''}</td><td>${esc(e.backend ?? c0.backend ?? '')}</td><td>${esc(c0.seeds ?? '')}</td><td>${esc(e.seconds)} s</td><td>${esc(storeText(e.store))}</td>
 <td>${specs[key] ? `<div class="fig" id="fig${i}" data-key="${esc(key)}"></div>` : ''}${png && existsSync(join(outDir, png)) ? `<a href="${esc(png)}">png</a> · <a href="${esc(png.replace(/png$/, 'svg'))}">svg</a>` : ''} · <a href="${esc(e.output)}">notebook</a></td></tr>`;
     })
     .join('\n');
   const html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>tangent-lab reproduction report</title>
 <style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px;vertical-align:top;font-size:13px}
-li.pass b{color:#17803d}li.fail b{color:#c62828}ul{padding-left:16px;margin:0}.q{color:#444}.note{color:#777;font-size:12px}.fig{min-width:400px}.summary{font-size:18px;font-weight:600}</style>
+li.pass b{color:#17803d}li.fail b{color:#c62828}li.skip b{color:#777}ul{padding-left:16px;margin:0}.q{color:#444}.note{color:#777;font-size:12px}.fig{min-width:400px}.summary{font-size:18px;font-weight:600}</style>
 <script src="plotly.min.js"></script></head><body>
 <h1>tangent-lab: reproduction report</h1>
 <p class="summary" id="summary">${esc(summary)}</p>
@@ -254,10 +262,13 @@ for (const el of document.querySelectorAll('.fig')) { const s = SPECS[el.dataset
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const e = nbInfo(r.notebook);
-      const c0 = r.claims[0];
-      const checks = r.claims.map((c) => `${c.pass ? '✅ PASS' : '❌ FAIL'} ${c.claim}: ${c.quantity} = ${fmt(c.measured)} (expected ${expected(c)})`).join('<br>');
+      const c0: Partial<ClaimResult> = r.claims[0] ?? {};
+      const checks = [
+        ...r.claims.map((c) => `${c.pass ? '✅ PASS' : '❌ FAIL'} ${c.claim}: ${c.quantity} = ${fmt(c.measured)} (expected ${expected(c)})`),
+        ...r.skipped.map((k) => `⏭ NOT ATTEMPTED ${k.what}: ${k.reason}`),
+      ].join('<br>');
       const png = figFile(r, 'png');
-      return `| ${r.paper} | ${r.figure} | ${checks.replace(/\|/g, '\\|')} | ${c0.dataset ?? 'synthetic / as in the paper'} | ${e.profile}${e.parameters ? ` (-p ${parametersText(e.parameters).replace(/\|/g, '\\|')})` : ''} | ${(e.backend ?? c0.backend).replace(/\|/g, '\\|')} | ${c0.seeds ?? ''} | ${e.seconds} s | ${storeText(e.store).replace(/\|/g, '\\|')} | ${png && existsSync(join(outDir, png)) ? `![${r.plot}](${png})` : ''} [notebook](${e.output}) |`;
+      return `| ${r.paper} | ${r.figure} | ${checks.replace(/\|/g, '\\|')} | ${c0.dataset ?? (r.claims.length ? 'synthetic / as in the paper' : '—')} | ${e.profile}${e.parameters ? ` (-p ${parametersText(e.parameters).replace(/\|/g, '\\|')})` : ''} | ${(e.backend ?? c0.backend ?? '').replace(/\|/g, '\\|')} | ${c0.seeds ?? ''} | ${e.seconds} s | ${storeText(e.store).replace(/\|/g, '\\|')} | ${png && existsSync(join(outDir, png)) ? `![${r.plot}](${png})` : ''} [notebook](${e.output}) |`;
     }),
     '',
   ].join('\n');

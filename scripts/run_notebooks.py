@@ -490,6 +490,7 @@ def summary(results):
     for name, e in results.items():
         where = f"cell {e['cell']}" if 'cell' in e and e['status'] != 'ok' else ''
         cl = e.get('claims', [])
+        cl = [c for c in cl if c.get('kind') != 'not-attempted']
         claims = f"{sum(c.get('pass') is True for c in cl)}/{len(cl)}" if cl else '-'
         st = e.get('store') or {}
         stored = f"{st['computed']} computed {st['reused']} reused" if st.get('computed') or st.get('reused') else '-'
@@ -600,7 +601,7 @@ async def main():
     if STOP.reason:
         return STOP.exit_code
     bad = [name for name, e in results.items() if e['status'] != 'ok']
-    failed_claims = [(name, c) for name, e in results.items() for c in e.get('claims', []) if c.get('pass') is not True]
+    failed_claims = [(name, c) for name, e in results.items() for c in e.get('claims', []) if c.get('kind') != 'not-attempted' and c.get('pass') is not True]
     for name, c in failed_claims:
         print(f"FAILED CLAIM {name}: {c.get('paper')} {c.get('figure')}: {c.get('claim')} ({c.get('quantity')} = {c.get('measured')})", flush=True)
     if bad:

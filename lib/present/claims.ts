@@ -87,10 +87,52 @@ function appendWhole(file: string, text: string, what: string): void {
   }
 }
 
-/** Claims recorded in a JSON-lines file (the runner's $TANGENT_CLAIMS_FILE). */
+/** A figure or panel of a paper that a notebook does not attempt (kept beside the claims, never counted as one). */
+export interface NotAttempted {
+  kind: 'not-attempted';
+  id: string;
+  paper: string;
+  figure: string;
+  /** What the panel shows in the paper, e.g. 'WRN 10-10 on CIFAR-10: SGD catapults'. */
+  what: string;
+  reason: string;
+  profile: string;
+}
+
+export function isNotAttempted(r: { kind?: string }): boolean {
+  return r.kind === 'not-attempted';
+}
+
+/**
+ * Records a panel of the paper that the notebook leaves out, and why; the reproduction report lists it in the
+ * figure's row. It is not a claim check: it neither passes nor fails.
+ *
+ * @example
+ * notAttempted({ id: '003-fig4.7c', paper: '003', figure: 'Fig 4.7(c)', what: 'WRN 10-10 on CIFAR-10', reason: 'GPU-scale network; no CIFAR offline' });
+ */
+export function notAttempted(n: Omit<NotAttempted, 'kind' | 'profile'>): void {
+  for (const k of ['id', 'paper', 'figure', 'what', 'reason'] as const) {
+    if (typeof n[k] !== 'string' || !n[k]) throw new Error(`notAttempted: ${k} = ${JSON.stringify(n[k])}; expected a non-empty string`);
+  }
+  const record: NotAttempted = { kind: 'not-attempted', ...n, profile: profile() };
+  console.log(`SKIP  ${n.paper} ${n.figure}: ${n.what}\n      not attempted: ${n.reason}`);
+  const file = process.env.TANGENT_CLAIMS_FILE;
+  if (file) appendWhole(file, `${JSON.stringify(record)}\n`, `the not-attempted record ${n.id}`);
+}
+
+/** Claim checks recorded in a JSON-lines file (the runner's $TANGENT_CLAIMS_FILE), without not-attempted records. */
 export function readClaims(file: string): ClaimResult[] {
+  return readRecords(file).filter((r) => !isNotAttempted(r as { kind?: string })) as ClaimResult[];
+}
+
+/** Not-attempted records of a claims file. */
+export function readNotAttempted(file: string): NotAttempted[] {
+  return readRecords(file).filter((r) => isNotAttempted(r as { kind?: string })) as NotAttempted[];
+}
+
+function readRecords(file: string): unknown[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as ClaimResult);
+    .map((l) => JSON.parse(l) as unknown);
 }
