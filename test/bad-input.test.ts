@@ -5,6 +5,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/core/backend.js';
 import { symmetricEigen } from '../lib/core/linalg.js';
+import { checkFiniteTensor } from '../lib/core/checks.js';
 import { criticalLearningRate } from '../lib/analysis/critical.js';
 import { hessianSpectralNorm } from '../lib/analysis/hessian.js';
 import { mse } from '../lib/analysis/losses.js';
@@ -42,6 +43,26 @@ describe('bad input gets a clear error at the entry point', () => {
     const bad = { ...w, W1: tf.tidy(() => w.W1.clone().mul(tf.scalar(NaN))) };
     assert.throws(() => hessianSpectralNorm(net, bad, good), /hessianSpectralNorm: params\.W1\[0, 0\] = NaN; expected finite values/);
     assert.throws(() => train({ net, params: bad, x: good, y: tf.ones([2, 1]), loss: mse('mean'), lr: 0.1, steps: 1 }), /train: params\.W1\[0, 0\] = NaN/);
+  });
+
+  test('large tensors are checked on the device and still located; a tensor found finite is not read again', () => {
+    const vals = new Float32Array(100 * 50).fill(0.5);
+    vals[99 * 50 + 7] = -Infinity;
+    const big = tf.tensor2d(vals, [100, 50]);
+    assert.throws(() => checkFiniteTensor('f', 'x', big), /f: x\[99, 7\] = -Infinity; expected finite values/);
+    assert.throws(() => checkFiniteTensor('f', 'x', big), /f: x\[99, 7\] = -Infinity/, 'a failed tensor is checked again');
+    const ok = tf.fill([100, 50], 1e38);
+    checkFiniteTensor('f', 'ok', ok);
+    let reads = 0;
+    const dataSync = ok.dataSync.bind(ok);
+    ok.dataSync = (() => { reads++; return dataSync(); }) as typeof ok.dataSync;
+    checkFiniteTensor('f', 'ok', ok);
+    assert.equal(reads, 0);
+    const v = tf.variable(tf.ones([100, 50]));
+    checkFiniteTensor('f', 'v', v);
+    v.assign(tf.fill([100, 50], NaN));
+    assert.throws(() => checkFiniteTensor('f', 'v', v), /f: v\[0, 0\] = NaN/, 'variables are checked every time');
+    tf.dispose([big, ok, v]);
   });
 
   test('non-symmetric matrices are refused by the symmetric eigensolvers', () => {
