@@ -51,6 +51,7 @@ const EXPECTED_FAIL: Record<string, Record<string, string>> = {
     '003-table4.2-cnn': 'small-CNN row 81.7 % (seeds 100.0, 90.1, 54.8): seed 0 diverges, the others hit the quick step cap',
     '003-figC.9-kernel': 'PyTorch-default FCN: 11 of 21 spikes followed by a lower ‖K‖₂; the run does not converge in 300 quick steps',
     '003-figC.10-kernel': 'MNIST 0/2 stand-in diverges at step 6 after its one spike (no ‖K‖₂ drop)',
+    '003-figC.10-catapult-kernel': 'as above: the one spike is a catapult (η > η_crit(X_batch)) but the run diverges after it',
   },
   '003_ch4_sgd_variants': {
     '003-figC.3-rise': 'rank-4 stand-in, width 256: L₀ is 94 % in L>5, which takes no part in the catapult; the loss rises 5.3× (L≤5 itself 76×)',
@@ -58,9 +59,12 @@ const EXPECTED_FAIL: Record<string, Record<string, string>> = {
     '003-figC.3-rest': 'as above: L>5 increases at 11 % of the steps',
     '003-figC.5-rise': '10-class clusters: the catapult is one step (‖K‖₂ 5.4 → 0.7); the loss rises 2.0× (L≤50 3.9×)',
     '003-figC.11a-kernel': '9 of 23 > 10 % loss rises have no ‖K‖₂ drop, 6 of them small SGD wiggles (rise < 1.3×)',
+    '003-figC.11a-catapult-kernel': 'η = 1.67 η_crit(0) exceeds most batches\' η_crit: 22 of the 23 spikes count as catapults, 13 of them lower ‖K‖₂',
     '003-figC.11c-kernel': '10-class SGD: the one catapult (‖K‖₂ 4.3 → 1.3 in steps 0–3) raises the loss by only 6.7 %, so no spike > 10 % is found',
     '003-figC.11c-top': 'as above (no spike to measure)',
+    '003-figC.11c-catapult-kernel': 'as above (no spike to measure)',
     '003-figC.12-kernel': 'the 3 large spikes (1.9×, 8.2×, 21×) lower ‖K‖₂; the 2 small ones (1.2×) do not',
+    '003-figC.12-catapult-kernel': 'all 5 spikes are catapults (the cycle takes η above every batch\'s η_crit); the 2 small ones do not lower ‖K‖₂',
   },
   '003_ch3_catapult_dynamics': {
     '003-nqm-both': 'documented in the notebook: the NQM above both critical rates (see its markdown cell)',

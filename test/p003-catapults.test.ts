@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/core/backend.js';
-import { catapultData, catapultNet, catapultRun, raiseSummary } from '../lib/experiments/p003-catapults.js';
+import { catapultData, catapultNet, catapultRun, raiseSummary, sgdSpikeSummary } from '../lib/experiments/p003-catapults.js';
 
 before(async () => {
   await initBackend();
@@ -104,5 +104,33 @@ describe('003 Ch.4 catapultRun against an independent float64 GD', () => {
       assert.ok(Math.abs(r.kernelBefore / hand.kernel[at[i]] - 1) < 1e-3);
       assert.equal(r.aboveCurrentCritical, multiples[i + 1] * hand.eta0 > x.length / hand.kernel[at[i]]);
     });
+  });
+});
+
+describe('sgdSpikeSummary', () => {
+  const run = (etaCritBatch: number[]) => {
+    // Loss: a spike at 1→3 (η above the batch's critical rate, ‖K‖₂ 10 → 4), a small rise at 6→7 below it (‖K‖₂ up).
+    const loss = [1, 0.9, 3, 6, 0.8, 0.7, 0.6, 0.8, 0.5, 0.4];
+    const K = [10, 10, 9, 7, 4, 4.2, 4.4, 4.6, 4.8, 5];
+    const top = loss.map((v) => v * 0.95);
+    return {
+      etaCrit0: 1, lambda0: 1, lr: Array(9).fill(1), status: 'converged', steps: 9, lossSteps: loss.map((_, i) => i), loss, batchLoss: loss.slice(0, 9),
+      kernelSteps: K.map((_, i) => i), kernelNorm: K, lossTop: top, lossRest: loss.map((v, i) => v - top[i]),
+      etaCritBatch, hessianSteps: [], etaCritHessian: [], etaCritNtkAtHessian: [], n: 4, outputs: 1, seconds: 0,
+    };
+  };
+
+  test('spikes, the ‖K‖₂ drops across them, and the catapults among them (η > η_crit(X_batch) during the rise)', () => {
+    const crit = [2, 2, 0.5, 0.5, 2, 2, 1.5, 2, 2];
+    const S = sgdSpikeSummary(run(crit), 0.1);
+    assert.equal(S.spikes, 2);
+    assert.equal(S.kernelDrops, 1);
+    assert.equal(S.kernelDropFraction, 0.5);
+    assert.equal(S.catapults, 1);
+    assert.equal(S.catapultKernelDropFraction, 1);
+    assert.deepEqual(S.episodes.map((e) => [e.start, e.peak, e.triggered, e.kernelDecreased]), [[1, 3, true, true], [6, 7, false, false]]);
+    const noBatch = sgdSpikeSummary(run([]), 0.1);
+    assert.ok(Number.isNaN(noBatch.catapults) && Number.isNaN(noBatch.catapultKernelDropFraction));
+    assert.equal(noBatch.kernelDropFraction, 0.5);
   });
 });

@@ -338,15 +338,21 @@ export function spikeSampling(run: CatapultRun, relative = 0.1) {
 export function sgdSpikeSummary(run: CatapultRun, minRise = 0.1) {
   const loss = denseLoss(run);
   if (run.kernelSteps.some((t, i) => t !== i)) throw new Error('sgdSpikeSummary: the run must record ‖K‖₂ at every step (kernelEvery = 1)');
-  const det = detectCatapults(loss, { minRise, kernelNorm: run.kernelNorm });
+  // With batchCritical records, a spike is also a catapult when η > η_crit(X_batch) during its rise (T:L1036).
+  const trigger = run.etaCritBatch.length ? { eta: run.lr, etaCrit: run.etaCritBatch } : {};
+  const det = detectCatapults(loss, { minRise, kernelNorm: run.kernelNorm, ...trigger });
   const eps = det.episodes.filter((e) => e.recovered);
   const shares = eps.map((e) => (run.lossTop[e.peak] - run.lossTop[e.start]) / (loss[e.peak] - loss[e.start])).filter(Number.isFinite);
+  const triggered = eps.filter((e) => e.triggered === true);
   return {
     spikes: eps.length,
     kernelDrops: eps.filter((e) => e.kernelDecreased).length,
     kernelDropFraction: eps.length ? eps.filter((e) => e.kernelDecreased).length / eps.length : NaN,
+    /** Spikes with η > η_crit(X_batch) during the rise (NaN counts without batchCritical records). */
+    catapults: trigger.eta ? triggered.length : NaN,
+    catapultKernelDropFraction: triggered.length ? triggered.filter((e) => e.kernelDecreased).length / triggered.length : NaN,
     medianTopShare: median(shares),
-    episodes: eps.map((e) => ({ start: e.start, peak: e.peak, end: e.end, rise: e.rise, kernelDecreased: e.kernelDecreased ?? null })),
+    episodes: eps.map((e) => ({ start: e.start, peak: e.peak, end: e.end, rise: e.rise, triggered: e.triggered ?? null, kernelDecreased: e.kernelDecreased ?? null })),
   };
 }
 
