@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // The gradients of the core ops are registered by the tfjs union package.
 import '@tensorflow/tfjs';
 import { initBackend } from '../lib/core/backend.js';
-import { blasThreads, installNativeMatMul, nativeAddonPath, nativeBlasInfo, nativeMatMulActive, setNativeMatMul } from '../lib/core/openblas.js';
+import { blasThreads, installNativeMatMul, nativeAddonPath, nativeBlasInfo, nativeMatMulActive, pinnedCoreType, setNativeMatMul } from '../lib/core/openblas.js';
+import { spawnSync } from 'node:child_process';
 import { pv } from '../lib/core/params.js';
 import { assertClose } from './helpers.js';
 import { root } from './kernel-support.js';
@@ -67,6 +68,29 @@ describe('native OpenBLAS BatchMatMul on the wasm backend', { skip: missing && `
     const info = nativeBlasInfo();
     assert.match(info.config, /OpenBLAS/);
     assert.ok(info.threads >= 1);
+    assert.match(info.core, /^\w+$/);
+  });
+
+  test('the kernel family is pinned (Haswell on x86-64 with AVX2) so that products do not depend on the CPU model', () => {
+    // A product of 4 Mi multiply-adds on fixed inputs, summarised by a hash of its float32 bits, in a fresh process.
+    const src = `import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from ${JSON.stringify(new URL('../lib/core/backend.js', import.meta.url).href)};
+const info = await initBackend();
+const a = tf.tensor2d(Float32Array.from({ length: 256 * 256 }, (_, i) => Math.sin(i) ), [256, 256]);
+const c = tf.matMul(a, tf.transpose(tf.matMul(a, a)));
+let h = 0; for (const u of new Uint32Array(c.dataSync().buffer)) h = (Math.imul(h, 31) + u) >>> 0;
+process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
+    const child = (env: Record<string, string | undefined>) => {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { env: { ...process.env, OPENBLAS_CORETYPE: undefined, TANGENT_BLAS_CORETYPE: undefined, TANGENT_BLAS_THREADS: '1', ...env }, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { core: string; hash: number };
+    };
+    const pinned = child({});
+    const expected = pinnedCoreType({});
+    if (expected) assert.equal(pinned.core, expected);
+    assert.deepEqual(child({ OPENBLAS_CORETYPE: pinned.core }), pinned, 'the same kernels give the same bits');
+    const own = child({ TANGENT_BLAS_CORETYPE: 'native' });
+    if (own.core === pinned.core) assert.equal(own.hash, pinned.hash);
   });
 
   test('matches a float64 product', () => {
@@ -205,5 +229,21 @@ describe('pv.dot on the BLAS path', () => {
     assert.ok(Math.abs(native - exact) < 1e-5 * scale, `native ${native} vs float64 ${exact}`);
     assert.ok(Math.abs(plain - exact) < 1e-5 * scale, `plain ${plain} vs float64 ${exact}`);
     tf.dispose([...Object.values(a), ...Object.values(b)]);
+  });
+});
+
+describe('pinnedCoreType', () => {
+  const avx2 = () => new Set(['sse2', 'avx', 'avx2', 'fma']);
+  test('Haswell kernels on x86-64 with AVX2 and FMA, OpenBLAS\'s own choice otherwise or when asked', () => {
+    assert.equal(pinnedCoreType({}, avx2), 'Haswell');
+    assert.equal(pinnedCoreType({}, () => new Set(['sse2', 'avx'])), undefined);
+    assert.equal(pinnedCoreType({}, () => undefined), undefined);
+    assert.equal(pinnedCoreType({ OPENBLAS_CORETYPE: 'Zen' }, avx2), undefined);
+    assert.equal(pinnedCoreType({ TANGENT_BLAS_CORETYPE: 'native' }, avx2), undefined);
+    assert.equal(pinnedCoreType({ TANGENT_BLAS_CORETYPE: 'SkylakeX' }, avx2), 'SkylakeX');
+  });
+  test('conflicting or malformed settings are clear errors', () => {
+    assert.throws(() => pinnedCoreType({ TANGENT_BLAS_CORETYPE: 'native', OPENBLAS_CORETYPE: 'Zen' }, avx2), /TANGENT_BLAS_CORETYPE = 'native' and OPENBLAS_CORETYPE = 'Zen' are both set; expected one/);
+    assert.throws(() => pinnedCoreType({ TANGENT_BLAS_CORETYPE: 'Has well' }, avx2), /TANGENT_BLAS_CORETYPE = 'Has well'; expected 'native' or an OpenBLAS core name/);
   });
 });

@@ -120,7 +120,7 @@ describe('cached', () => {
     const store = openStore('backend', { root, log: () => undefined });
     const r = await cachedRun(store, run({ a: 1 }), () => 1);
     assert.equal(r.entry.backend, info.name);
-    assert.equal(r.entry.backendVersion, info.name === 'wasm+openblas' ? `${info.version}; OpenBLAS ${info.threads} thread${info.threads === 1 ? '' : 's'}` : info.version);
+    assert.equal(r.entry.backendVersion, info.name === 'wasm+openblas' ? `${info.version}; OpenBLAS ${info.threads} thread${info.threads === 1 ? '' : 's'}, ${info.blasCore} kernels` : info.version);
     assert.equal((r.entry.meta.backendInfo as { name: string }).name, info.name);
   });
 

@@ -20,6 +20,8 @@ export interface BackendInfo {
   threads: number;
   /** OpenBLAS build string on `wasm+openblas`. */
   blas?: string;
+  /** OpenBLAS's CPU kernels on `wasm+openblas` (pinned to Haswell on x86-64 with AVX2: see pinnedCoreType). */
+  blasCore?: string;
   /** On plain wasm: why the matrix products are not on OpenBLAS. */
   nativeOff?: string;
 }
@@ -84,7 +86,7 @@ async function load(name: BackendName): Promise<Partial<BackendInfo>> {
   if (name === 'wasm' || name === 'wasm+openblas') installWasmKernelOverrides();
   if (name === 'wasm+openblas') {
     const blas = installNativeMatMul(blasThreads());
-    return { threads: blas.threads, blas: blas.config };
+    return { threads: blas.threads, blas: blas.config, blasCore: blas.core };
   }
   return { threads: name === 'node' ? availableParallelism() : 1 };
 }

@@ -33,6 +33,42 @@ export interface NativeBlasInfo {
   config: string;
   /** Threads OpenBLAS uses in this process. */
   threads: number;
+  /** The CPU kernels OpenBLAS runs, e.g. `Haswell`. */
+  core: string;
+}
+
+/**
+ * The OpenBLAS kernel family to pin before the library loads, or undefined to leave OpenBLAS's own choice.
+ * OpenBLAS (DYNAMIC_ARCH) picks its sgemm kernels by CPU, and its AVX-512 and AVX2 kernels round float32 products
+ * differently; on chaotic trajectories that changes results (measured: 003 Ch.4's optimizer Spearman ρ at the quick
+ * profile, −0.714 on AVX2 kernels and −0.679 on AVX-512 ones, either side of its −0.7 threshold). So that results do
+ * not depend on the machine, every x86-64 CPU with AVX2 and FMA runs the Haswell kernels, unless OPENBLAS_CORETYPE is
+ * set, or TANGENT_BLAS_CORETYPE names a core (`native`: OpenBLAS's own choice; AVX-512 sgemm measured 1.4x faster).
+ */
+export function pinnedCoreType(env: NodeJS.ProcessEnv = process.env, cpuFlags: () => Set<string> | undefined = x86Flags): string | undefined {
+  const asked = env.TANGENT_BLAS_CORETYPE?.trim();
+  if (env.OPENBLAS_CORETYPE?.trim()) {
+    if (asked) throw new Error(`TANGENT_BLAS_CORETYPE = '${asked}' and OPENBLAS_CORETYPE = '${env.OPENBLAS_CORETYPE}' are both set; expected one`);
+    return undefined;
+  }
+  if (asked) {
+    if (asked === 'native') return undefined;
+    if (!/^[A-Za-z0-9]+$/.test(asked)) throw new Error(`TANGENT_BLAS_CORETYPE = '${asked}'; expected 'native' or an OpenBLAS core name such as 'Haswell'`);
+    return asked;
+  }
+  const flags = cpuFlags();
+  return flags && flags.has('avx2') && flags.has('fma') ? 'Haswell' : undefined;
+}
+
+/** CPU flags of an x86-64 Linux machine (/proc/cpuinfo), else undefined. */
+function x86Flags(): Set<string> | undefined {
+  if (process.arch !== 'x64') return undefined;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    return line ? new Set(line.split(':')[1].trim().split(/\s+/)) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 let addon: Addon | undefined;
@@ -65,6 +101,9 @@ function loadAddon(): Addon {
   if (addon) return addon;
   const path = nativeAddonPath();
   if (!existsSync(path)) throw new Error(missingReason());
+  // Read by OpenBLAS when it loads with the addon; inherited by sweep workers.
+  const core = pinnedCoreType();
+  if (core) process.env.OPENBLAS_CORETYPE = core;
   try {
     addon = createRequire(import.meta.url)(path) as Addon;
   } catch (e) {
@@ -127,7 +166,7 @@ export function installNativeMatMul(threads = blasThreads()): NativeBlasInfo {
 /** OpenBLAS build and thread count; throws before installNativeMatMul. */
 export function nativeBlasInfo(): NativeBlasInfo {
   if (!addon) throw new Error('nativeBlasInfo: the native addon is not loaded; expected installNativeMatMul() first');
-  return { config: addon.config(), threads: addon.threads() };
+  return { config: addon.config(), threads: addon.threads(), core: addon.corename() };
 }
 
 /** Whether BatchMatMul on wasm currently runs on OpenBLAS. */

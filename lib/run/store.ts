@@ -136,7 +136,8 @@ async function storeBackend(store: ResultStore): Promise<{ backend: string; back
   const info = await initBackend();
   // OpenBLAS sgemm partitions large products by thread count, which changes float32 roundings (measured on
   // products of >= 4 Mi multiply-adds, 1 vs 2 threads): results are reproducible per thread count, so it is keyed.
-  const version = info.name === 'wasm+openblas' ? `${info.version}; OpenBLAS ${info.threads} thread${info.threads === 1 ? '' : 's'}` : info.version;
+  // Its CPU kernels (AVX-512 vs AVX2) round differently too (lib/core/openblas.ts pinnedCoreType).
+  const version = info.name === 'wasm+openblas' ? `${info.version}; OpenBLAS ${info.threads} thread${info.threads === 1 ? '' : 's'}, ${info.blasCore} kernels` : info.version;
   return { backend: info.name, backendVersion: store.backendVersion ?? version };
 }
 
