@@ -81,7 +81,7 @@ const c = tf.matMul(a, tf.transpose(tf.matMul(a, a)));
 let h = 0; for (const u of new Uint32Array(c.dataSync().buffer)) h = (Math.imul(h, 31) + u) >>> 0;
 process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
     const child = (env: Record<string, string | undefined>) => {
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { env: { ...process.env, OPENBLAS_CORETYPE: undefined, TANGENT_BLAS_CORETYPE: undefined, TANGENT_BLAS_THREADS: '1', ...env }, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', src], { env: { ...process.env, TANGENT_BACKEND: 'wasm+openblas', OPENBLAS_CORETYPE: undefined, TANGENT_BLAS_CORETYPE: undefined, TANGENT_BLAS_THREADS: '1', ...env }, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       return JSON.parse(r.stdout) as { core: string; hash: number };
     };
