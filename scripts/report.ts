@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
-import type { ClaimResult, NotAttempted } from '../lib/present/claims.js';
+import { type ClaimResult, type NotAttempted, isNotAttempted } from '../lib/present/claims.js';
 import type { Figure } from '../lib/present/figure.js';
 
 const require = createRequire(import.meta.url);
@@ -192,8 +192,8 @@ export function reportRows(run: RunJson): Row[] {
     for (const c of e.claims ?? []) {
       let row = rows.find((r) => r.notebook === notebook && r.paper === c.paper && r.figure === c.figure);
       if (!row) rows.push((row = { notebook, paper: c.paper, figure: c.figure, plot: 'plot' in c ? c.plot : undefined, claims: [], skipped: [] }));
-      if ('kind' in c && c.kind === 'not-attempted') {
-        row.skipped.push(c);
+      if (isNotAttempted(c as { kind?: string })) {
+        row.skipped.push(c as NotAttempted);
         continue;
       }
       const claim = c as ClaimResult;

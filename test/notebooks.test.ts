@@ -4,14 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { reproduce, root } from './kernel-support.js';
-
-interface Claim {
-  id: string;
-  pass: boolean;
-  measured: number;
-  quantity: string;
-  profile: string;
-}
+import { readClaims } from '../lib/present/claims.js';
 
 const paperNotebooks = readdirSync(join(root, 'notebooks'))
   .filter((f) => /^\d{3}_.*\.ipynb$/.test(f))
@@ -87,11 +80,7 @@ describe('paper notebooks at the quick profile, through the real kernel, with fr
     const expectedFail = EXPECTED_FAIL[name] ?? {};
     test(`${name}: runs and every claim check passes${Object.keys(expectedFail).length ? ' (or fails as documented)' : ''}`, { timeout: 900_000, skip: PENDING[name] }, async () => {
       const r = await reproduce(['--only', name, '--profile', 'quick', '--out', out], { ...process.env, TANGENT_RESULTS_DIR: results });
-      const claims = readFileSync(join(out, 'claims', `${name}.jsonl`), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Claim & { kind?: string })
-        .filter((c) => c.kind !== 'not-attempted');
+      const claims = readClaims(join(out, 'claims', `${name}.jsonl`));
       assert.ok(claims.length > 0, `${name} recorded no claim checks\n${r.stdout}`);
       const failed = claims.filter((c) => !c.pass && !(c.id in expectedFail));
       assert.deepEqual(failed.map((c) => `${c.id}: ${c.quantity} = ${c.measured}`), [], `failed claims in ${name}`);

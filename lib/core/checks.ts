@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { readScalar } from './params.js';
 /** Argument checks with messages naming the function, the parameter, the value and what was expected. */
 
 export function checkInt(fn: string, name: string, value: unknown, min = 0): asserts value is number {
@@ -57,7 +58,7 @@ const DEVICE_CHECK_SIZE = 4096;
 export function checkFiniteTensor(fn: string, name: string, t: tf.Tensor): void {
   if (!t.isDisposed && knownFinite.has(t)) return;
   // Σ 0·t is exactly 0 when every entry is finite and NaN otherwise (no overflow, unlike Σ t).
-  const finite = t.size > DEVICE_CHECK_SIZE && t.dtype === 'float32' ? readScalarOnce(() => tf.sum(tf.mul(t, 0))) === 0 : undefined;
+  const finite = t.size > DEVICE_CHECK_SIZE && t.dtype === 'float32' ? readScalar(() => tf.sum(tf.mul(t, 0))) === 0 : undefined;
   if (finite !== true) {
     const bad = firstNonFinite(t.dataSync() as ArrayLike<number>, t.shape);
     if (bad) throw new Error(`${fn}: ${name}${bad.at} = ${bad.value}; expected finite values`);
@@ -65,14 +66,6 @@ export function checkFiniteTensor(fn: string, name: string, t: tf.Tensor): void 
   if (!(t instanceof tf.Variable)) knownFinite.add(t);
 }
 
-function readScalarOnce(f: () => tf.Tensor): number {
-  const s = tf.tidy(f);
-  try {
-    return s.dataSync()[0];
-  } finally {
-    s.dispose();
-  }
-}
 
 /** Every parameter tensor finite. */
 export function checkFiniteParams(fn: string, name: string, params: Record<string, tf.Tensor>): void {
