@@ -173,6 +173,7 @@ class Client(NotebookClient):
             self.code_ordinal += 1
             self.last_activity = time.monotonic()
             self.last_reply = None
+            self.last_line = None
         result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self.last_reply is not None and self.last_reply['content'].get('status') == 'abort':
             raise CellAborted('the kernel aborted this cell (tslab does that right after a failed cell)')
@@ -180,6 +181,11 @@ class Client(NotebookClient):
 
     def process_message(self, msg, cell, cell_index):
         self.last_activity = time.monotonic()
+        if msg.get('msg_type') == 'stream':
+            # The cell's latest progress line (a sweep's '[k/N] ... eta ~...'), shown in the status line.
+            lines = [l.strip() for l in ANSI.sub('', msg['content'].get('text', '')).replace('\r', '\n').split('\n') if l.strip()]
+            if lines:
+                self.last_line = lines[-1]
         return super().process_message(msg, cell, cell_index)
 
 
@@ -339,7 +345,9 @@ async def run_notebook(path, out_path, args, progress, label):
         STOP.check_parent()
         elapsed = time.monotonic() - start
         cell = f'cell {client.code_ordinal}/{total}' if client.code_ordinal else 'starting kernel'
-        progress.update(f'{label}  {cell}  elapsed {elapsed:.1f}s')
+        latest = getattr(client, 'last_line', None)
+        shown = f'  · {latest[:100]}' if latest else ''
+        progress.update(f'{label}  {cell}  elapsed {elapsed:.1f}s{shown}')
         idle = client.last_activity is not None and time.monotonic() - client.last_activity > args.timeout_idle
         if idle and not hung and not task.done():
             hung = True
