@@ -120,7 +120,7 @@ function prefixed(p: Params, prefix: string): Params {
   return Object.fromEntries(Object.entries(p).map(([k, t]) => [`${prefix}${k}`, t]));
 }
 
-/** Flops of the layer-wise NTK of a scalar-output FCN on n inputs: forward, backward vectors, two Grams per layer. */
+/** Flops of the layer-wise NTK of a scalar-output FCN on n inputs: forward, backward vectors, two Grams per layer (counted as full products; on OpenBLAS the Grams run as ssyrk, half of that). */
 function ntkFlops(widths: number[], n: number): number {
   let f = 0;
   for (let l = 0; l + 1 < widths.length; l++) {

@@ -5,6 +5,9 @@
 //   sgemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB)
 //     C[i] = op(A[i]) op(B[i]) for i < batch, row-major float32; offsets in bytes into `heap`,
 //     batch strides in elements (0 broadcasts one matrix over the batch). op(A) is m x k, op(B) k x n, C m x n.
+//   ssyrk(heap, aOffset, cOffset, n, k, transA)
+//     C = A A^T (A n x k, transA false) or A^T A (A k x n, transA true), n x n, both triangles filled: the Gram
+//     matrices of the tangent kernel at half the multiply-adds of sgemm.
 //   setThreads(n): threads for products of at least MULTITHREAD_MIN_MNK multiply-adds (smaller ones use one);
 //   threads(): that number; config(), corename(): the OpenBLAS build.
 #include <cblas.h>
@@ -133,6 +136,60 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value ssyrk(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "ssyrk: expected 6 arguments (heap, aOffset, cOffset, n, k, transA)");
+    return NULL;
+  }
+  bool is_ab;
+  CHECK(napi_is_arraybuffer(env, argv[0], &is_ab));
+  if (!is_ab) {
+    napi_throw_type_error(env, NULL, "ssyrk: heap is not an ArrayBuffer");
+    return NULL;
+  }
+  void *data;
+  size_t byte_length;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &byte_length));
+  static const char *names[] = {"aOffset", "cOffset", "n", "k"};
+  size_t s[4];
+  for (int i = 0; i < 4; i++)
+    if (!get_size(env, argv[1 + i], names[i], &s[i])) return NULL;
+  size_t a_off = s[0], c_off = s[1], n = s[2], k = s[3];
+  int ta;
+  if (!get_flag(env, argv[5], &ta)) return NULL;
+  if (n == 0) return NULL;
+  if ((a_off | c_off) & 3) {
+    napi_throw_range_error(env, NULL, "ssyrk: offsets are not 4-byte aligned");
+    return NULL;
+  }
+  size_t a_end = a_off + 4 * n * k, c_end = c_off + 4 * n * n;
+  if (a_end > byte_length || c_end > byte_length) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "ssyrk: operands end at bytes %zu, %zu; expected at most the heap size %zu", a_end, c_end, byte_length);
+    napi_throw_range_error(env, NULL, msg);
+    return NULL;
+  }
+  float *a = (float *)((char *)data + a_off);
+  float *c = (float *)((char *)data + c_off);
+  if (k == 0) {
+    memset(c, 0, 4 * n * n);
+    return NULL;
+  }
+  // Threads as for sgemm, by the multiply-adds of the full product.
+  use_threads(n * n * k >= MULTITHREAD_MIN_MNK ? max_threads : 1);
+  cblas_ssyrk(CblasRowMajor, CblasUpper, ta ? CblasTrans : CblasNoTrans, (int)n, (int)k, 1.0f, a, ta ? (int)n : (int)k, 0.0f, c, (int)n);
+  // Lower triangle from the upper one (syrk leaves it untouched), in tiles so that both sides stay in cache.
+  const size_t T = 64;
+  for (size_t i0 = 0; i0 < n; i0 += T)
+    for (size_t j0 = 0; j0 <= i0; j0 += T)
+      for (size_t i = i0; i < i0 + T && i < n; i++)
+        for (size_t j = j0; j < j0 + T && j < i; j++) c[i * n + j] = c[j * n + i];
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -171,6 +228,7 @@ static napi_value corename(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -169,6 +169,36 @@ process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
     x.dispose();
   });
 
+  // Grams of one tensor run as ssyrk: 1 x 1, odd sizes across the 64-row tiles of the mirrored triangle, and one above
+  // the multi-thread threshold; a leading batch dimension of 1; values against plain wasm, exactly symmetric.
+  for (const [rows, cols] of [[1, 1], [3, 5], [65, 7], [130, 129], [300, 200]] as const) {
+    for (const ta of [false, true]) {
+      test(`a Gram matrix of one tensor (ssyrk): [${rows}, ${cols}], ${ta ? 'x^T x' : 'x x^T'}, and its gradient`, () => {
+        const x = rand([rows, cols]);
+        const grad = tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.matMul(v, v, ta, !ta))));
+        const r = both(() => [tf.matMul(x, x, ta, !ta), grad(x)]);
+        assertClose(r.native[0], r.plain[0], 1e-5, `gram ${ta ? 'x^T x' : 'x x^T'}`, 1);
+        assertClose(r.native[1], r.plain[1], 1e-4, 'gradient', 1);
+        const N = ta ? cols : rows;
+        const G = r.native[0];
+        for (let i = 0; i < N; i++) for (let j = 0; j < i; j++) assert.equal(G[i * N + j], G[j * N + i], `G[${i},${j}] = G[${j},${i}]`);
+        x.dispose();
+      });
+    }
+  }
+
+  test('a Gram matrix with a batch dimension of 1, and k = 0', () => {
+    const x = rand([1, 9, 4]);
+    const r = both(() => tf.matMul(x, x, false, true));
+    assertClose(r.native[0], r.plain[0], 1e-5, 'batched gram', 1);
+    const z = tf.tidy(() => {
+      const e = tf.zeros([3, 0]);
+      return tf.matMul(e, e, false, true);
+    });
+    assert.deepEqual(Array.from(z.dataSync()), new Array(9).fill(0));
+    tf.dispose([x, z]);
+  });
+
   test('an output whose allocation grows the wasm heap', () => {
     // 4096 x 4096 outer product = 64 MiB: the heap is grown by makeOutput, inside the kernel.
     const u = rand([4096, 1]);

@@ -8,13 +8,16 @@ import { blasThreadsRequested, projectRoot } from './env.js';
 /**
  * The native matrix-product path of the wasm backend: tfjs `BatchMatMul` kernels that call OpenBLAS
  * `cblas_sgemm` (native/tangent_blas.c, a Node-API addon built by scripts/build-native.mjs) directly on the
- * wasm heap, without copies. Transposed operands are passed to sgemm as flags. Anything the addon does not
+ * wasm heap, without copies. Transposed operands are passed to sgemm as flags; the Gram matrices x xᵀ and xᵀ x of
+ * one tensor go to `cblas_ssyrk` (half the multiply-adds, exactly symmetric). Anything the addon does not
  * cover (non-float32, batch shapes that broadcast other than one-to-many) runs the wasm kernel.
  */
 
 interface Addon {
   sgemm(heap: ArrayBuffer, aOffset: number, bOffset: number, cOffset: number, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  /** Absent from addons built before it was added (the kernel then uses sgemm). */
+  ssyrk?(heap: ArrayBuffer, aOffset: number, cOffset: number, n: number, k: number, transA: boolean): void;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
@@ -146,6 +149,11 @@ const nativeBatchMatMul: tf.KernelFunc = (args) => {
   const out = backend.makeOutput([...outer, m, n], 'float32');
   if (batch * m * n === 0) return out;
   const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  // A Gram matrix x xᵀ or xᵀ x of one matrix (the tangent kernel's products): ssyrk, half the multiply-adds.
+  if (addon!.ssyrk && a.dataId === b.dataId && batch === 1 && transposeA !== transposeB && m === n && k > 0) {
+    addon!.ssyrk(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(a), offset(out), n, k, transposeA);
+    return out;
+  }
   // The heap buffer is read after makeOutput, whose allocation may have grown (and replaced) it.
   addon!.sgemm(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(a), offset(b), offset(out), batch, m, n, k,
     transposeA, transposeB, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
