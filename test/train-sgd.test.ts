@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/core/backend.js';
 import { fcn } from '../lib/nets/fcn.js';
 import { lossValue, mse } from '../lib/analysis/losses.js';
-import { lossDecomposition, tangentKernel, topEigenpairs } from '../lib/analysis/ntk.js';
+import { lanczosOfDense, lossDecomposition, tangentKernel, topEigenpairs } from '../lib/analysis/ntk.js';
 import { pv, readScalar } from '../lib/core/params.js';
 import { train } from '../lib/train/train.js';
 import { batchCritical, batchHessianTop, kernelSpectrum, trainLoss } from '../lib/train/trackers.js';
@@ -125,6 +125,11 @@ describe('kernel spectrum without a dense eigendecomposition', () => {
     const b = lossDecomposition(K, r, 5, 1 / 400, 'lanczos');
     assert.ok(Math.abs(a.top - b.top) <= 1e-5 * a.total && Math.abs(a.rest - b.rest) <= 1e-5 * a.total, `${a.top}/${a.rest} vs ${b.top}/${b.rest}`);
     assert.ok(Math.abs(dense.values[0] - powerTop(K.dataSync(), 400, 300)) <= 1e-4 * dense.values[0]);
+    // On the float32 array itself (one read of K, as kernelSpectrum does): the same pairs, bit for bit.
+    const same = lanczosOfDense(K.dataSync() as Float32Array, 400, 5);
+    assert.deepEqual(same.values, lz.values);
+    assert.deepEqual(Array.from(same.vectors), Array.from(lz.vectors));
+    assert.throws(() => lanczosOfDense(new Float32Array(10), 4, 1), /lanczosOfDense: 10 entries; expected N² = 16/);
     tf.dispose([K, r]);
   });
 

@@ -282,7 +282,16 @@ export function topEigenpairs(K: tf.Tensor2D, k: number, { method = 'auto' as Ei
   if (method !== 'auto' && method !== 'dense' && method !== 'lanczos') throw new Error(`topEigenpairs: method = '${String(method)}'; expected 'auto', 'dense' or 'lanczos'`);
   if (k === 0) return { values: [], vectors: new Float64Array(0), n: N, k: 0, iterations: 0, converged: true };
   if (method === 'dense' || (method === 'auto' && N <= DENSE_EIGEN_LIMIT)) return { ...kernelEigen(K, k), iterations: 0, converged: true };
-  const a = Float64Array.from(K.dataSync());
+  return lanczosOfDense(K.dataSync() as Float32Array, N, k, { tol, maxIter, seed });
+}
+
+/**
+ * Lanczos top-k eigenpairs of a dense symmetric N x N matrix held as a float32 array (e.g. one read of a kernel
+ * tensor), products accumulated in float64 (each entry is exact in float64, so no float64 copy is needed).
+ */
+export function lanczosOfDense(a: Float32Array | Float64Array, N: number, k: number, { tol = 1e-8, maxIter, seed = 0 }: { tol?: number; maxIter?: number; seed?: number } = {}): TopEigenpairs {
+  if (a.length !== N * N) throw new Error(`lanczosOfDense: ${a.length} entries; expected N² = ${N * N}`);
+  if (!Number.isInteger(k) || k < 1 || k > N) throw new Error(`lanczosOfDense: k = ${k}; expected an integer in [1, ${N}]`);
   const op = (u: Float64Array): Float64Array => {
     const out = new Float64Array(N);
     for (let i = 0; i < N; i++) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { agop, agopAlignment } from '../analysis/agop.js';
 import { criticalLearningRate } from '../analysis/critical.js';
 import { lossValue } from '../analysis/losses.js';
-import { type EigenMethod, kernelEigen, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
+import { DENSE_EIGEN_LIMIT, type EigenMethod, kernelEigen, lanczosOfDense, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
 import type { Cadence, TrackContext, Tracker } from './train.js';
 
 /** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
@@ -95,11 +95,14 @@ export function kernelSpectrum({ s = 0, every = 1, eigen = 'auto', scale }: Kern
     every,
     record(c) {
       const K = tangentKernel(c.net, c.params, c.x);
+      // One read of K (a 5000 x 5000 kernel is 100 MB) serves the finiteness check and Lanczos.
+      const data = K.dataSync() as Float32Array;
       // A run about to diverge (non-finite parameters) records NaN; train() stops it at the next loss.
-      if (!K.dataSync().every(Number.isFinite)) return s > 0 ? { kernelNorm: NaN, eigenIterations: 0, lossTop: NaN, lossRest: NaN } : { kernelNorm: NaN, eigenIterations: 0 };
+      if (!allFinite(data)) return s > 0 ? { kernelNorm: NaN, eigenIterations: 0, lossTop: NaN, lossRest: NaN } : { kernelNorm: NaN, eigenIterations: 0 };
       const C = c.net.outputDim;
-      const k = Math.min(Math.max(s * C, 1), K.shape[0]);
-      const pairs = topEigenpairs(K, k, { method: eigen });
+      const N = K.shape[0];
+      const k = Math.min(Math.max(s * C, 1), N);
+      const pairs = eigen === 'lanczos' || (eigen === 'auto' && N > DENSE_EIGEN_LIMIT) ? lanczosOfDense(data, N, k) : topEigenpairs(K, k, { method: eigen });
       const out: Record<string, number> = { kernelNorm: pairs.values[0], eigenIterations: pairs.iterations };
       if (s > 0) {
         const r = tf.sub(c.net.apply(c.params, c.x), c.y);
@@ -133,6 +136,11 @@ export function batchHessianTop(every: Cadence = 1, { maxIter = 40, tol = 1e-5 }
 /** The network's outputs on the batch are finite (else the run is diverging and eigensolvers would fail). */
 function finiteOutputs(c: TrackContext): boolean {
   return (c.net.apply(c.params, (c.batch as { x: tf.Tensor }).x).dataSync() as Float32Array).every(Number.isFinite);
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
 }
 
 function lossScale(config: Record<string, unknown>, n: number, C: number): number {
