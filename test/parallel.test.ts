@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '../lib/core/backend.js';
 import { hessianScaling } from '../lib/experiments/p002-hessian-scaling.js';
-import { remote, resolveWorkers, runTask, workerPool } from '../lib/run/parallel.js';
+import { remote, resolveWorkers, runTask, workerPool, workerThreads } from '../lib/run/parallel.js';
 import { openStore, readEntries } from '../lib/run/store.js';
 import { sweep } from '../lib/run/sweep.js';
 
@@ -85,6 +85,23 @@ describe('parallel sweeps (worker processes)', () => {
     } finally {
       pool.close();
     }
+  });
+
+  test('points computed in workers are keyed by the workers\' OpenBLAS threads, not this process\'s', { timeout: 60_000 }, async (t) => {
+    const info = await initBackend();
+    if (info.name !== 'wasm+openblas') return t.skip(`backend ${info.name}: no thread count in the key`);
+    const store = openStore('worker-threads', { root: dir, log: () => undefined });
+    const fn = remote<{ x: number }, { threads: number }>('backendThreads', ({ x }) => [{ x }], tasks);
+    const pooled = await sweep({ x: [1, 2] }, fn, { store, workers: 2 });
+    const threads = workerThreads(2);
+    assert.ok(pooled.every((r) => r.result.threads === threads), JSON.stringify(pooled.map((r) => r.result)));
+    const entries = readEntries(store).entries;
+    assert.ok(entries.every((e) => e.backendVersion.includes(`OpenBLAS ${threads} thread${threads === 1 ? '' : 's'},`)), entries.map((e) => e.backendVersion).join('; '));
+    assert.ok(entries.every((e) => (e.meta as { computeThreads?: number }).computeThreads === threads));
+    // In this process (its own thread count) the point is another computation, unless the counts agree.
+    const here = await sweep({ x: [1] }, fn, { store, workers: 1 });
+    assert.equal(here[0].fromCache, info.threads === threads);
+    assert.equal(here[0].result.threads, info.threads);
   });
 
   test('a worker that dies is reported with its task; the pool goes on with the others', { timeout: 60_000 }, async () => {

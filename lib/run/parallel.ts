@@ -92,6 +92,11 @@ export interface WorkerPool {
   close(): void;
 }
 
+/** OpenBLAS threads of each worker of a pool of `size`: cores / size, at least 1 (so that workers x threads <= cores). */
+export function workerThreads(size: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / size));
+}
+
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 /**
@@ -107,7 +112,7 @@ export async function workerPool(size: number, log: (line: string) => void = (l)
   const describe = (t: Task) => `${t.name}(${JSON.stringify(t.args).slice(1, -1).slice(0, 200)})`;
   for (let i = 0; i < size; i++) {
     const child = fork(WORKER_SCRIPT, [], {
-      env: { ...process.env, TANGENT_BACKEND: backend, TANGENT_WORKERS: '1', TANGENT_BLAS_THREADS: String(Math.max(1, Math.floor(availableParallelism() / size))) },
+      env: { ...process.env, TANGENT_BACKEND: backend, TANGENT_WORKERS: '1', TANGENT_BLAS_THREADS: String(workerThreads(size)) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });

@@ -65,6 +65,11 @@ export interface RunId {
   modules: string[];
   /** Library files changed on disk since this process loaded them (see fingerprint.ts); empty normally. */
   changedSinceLoad?: string[];
+  /**
+   * OpenBLAS threads of the process that computes the run, when it is not this one (a sweep worker gets
+   * cores / workers); keyed in place of this process's count. Default: this process's.
+   */
+  computeThreads?: number;
 }
 
 /** What a key is the hash of. */
@@ -131,9 +136,10 @@ export function runKey(value: unknown): string {
   return sha256Hex(canonicalJson(value));
 }
 
-async function storeBackend(store: ResultStore): Promise<{ backend: string; backendVersion: string }> {
+async function storeBackend(store: ResultStore, computeThreads?: number): Promise<{ backend: string; backendVersion: string }> {
   if (store.backend !== undefined) return { backend: store.backend, backendVersion: store.backendVersion ?? backendPackageVersion(store.backend) ?? '' };
-  const info = await initBackend();
+  const info = { ...(await initBackend()) };
+  if (computeThreads !== undefined && info.name === 'wasm+openblas') info.threads = computeThreads;
   // OpenBLAS sgemm partitions large products by thread count, which changes float32 roundings (measured on
   // products of >= 4 Mi multiply-adds, 1 vs 2 threads): results are reproducible per thread count, so it is keyed.
   // Its CPU kernels (AVX-512 vs AVX2) round differently too (lib/core/openblas.ts pinnedCoreType).
@@ -175,7 +181,7 @@ function asRunId(what: RunSpec | RunId): RunId {
 /** The full description a run is keyed by. */
 export async function keyedRun(store: ResultStore, what: RunSpec | RunId): Promise<KeyedRun> {
   const id = asRunId(what);
-  return { experiment: store.experiment, call: id.call, fingerprint: id.fingerprint, ...(await storeBackend(store)) };
+  return { experiment: store.experiment, call: id.call, fingerprint: id.fingerprint, ...(await storeBackend(store, id.computeThreads)) };
 }
 
 /** The key of a run in `store`. */
@@ -311,6 +317,7 @@ export async function storeResult<R>(store: ResultStore, what: RunSpec | RunId, 
     git: git ? { commit: git.commit, dirty: git.dirty } : null,
     libraryVersion: libraryVersion(),
     backendInfo: currentBackendInfo(),
+    ...(id.computeThreads !== undefined ? { computeThreads: id.computeThreads } : {}),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     host: hostname(),

@@ -1,5 +1,5 @@
-import { type RemoteFn, type WorkerPool, resolveWorkers, workerPool } from './parallel.js';
-import { type CachedRun, type ResultStore, type RunSpec, cachedRun } from './store.js';
+import { type RemoteFn, type WorkerPool, resolveWorkers, workerPool, workerThreads } from './parallel.js';
+import { type CachedRun, type ResultStore, type RunSpec, cachedRun, runId } from './store.js';
 import type { EngineName, SweepEngine } from './engine.js';
 import { computeOnEngine, resolveEngine } from './engines.js';
 import { hostname } from 'node:os';
@@ -165,7 +165,9 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
       const point = points[i];
       const t = performance.now();
       try {
-        const run = await cachedRun(options.store, spec(point), () => compute(point), { meta: { point, engine: 'local', node: hostname() }, inProcess: workers === 1 && !engine });
+        // Points computed in workers are keyed by the workers' OpenBLAS thread count (it changes float32 roundings).
+        const id = workers > 1 ? { ...runId(spec(point)), computeThreads: workerThreads(workers) } : spec(point);
+        const run = await cachedRun(options.store, id, () => compute(point), { meta: { point, engine: 'local', node: hostname() }, inProcess: workers === 1 && !engine });
         finish(i, point, run, performance.now() - t);
       } catch (e) {
         failure ??= new Error(`sweep point ${i + 1}/${total} ${JSON.stringify(point)} failed: ${(e as Error).message}`, { cause: e });
