@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/core/backend.js';
-import { criticalLearningRate } from '../lib/analysis/critical.js';
+import { CRITICAL_DENSE_LIMIT, criticalLearningRate } from '../lib/analysis/critical.js';
+import { symmetricEigen } from '../lib/core/linalg.js';
 import { fcn, withOutput } from '../lib/nets/fcn.js';
 import { crossEntropy, lossValue, mse } from '../lib/analysis/losses.js';
 import { kernelEigen, outputKernel, softmaxJacobians, tangentKernel } from '../lib/analysis/ntk.js';
@@ -73,4 +74,19 @@ test('trackers: loss split adds up, distance starts at 0, accuracy in [0, 1], pe
   assert.ok(Math.abs((full.history.etaCritBatch.value[0] as number) - 12 / lam) <= 1e-6 * (12 / lam));
   assert.equal(full.history.exceeded.value[0], 0.05 > 12 / lam ? 1 : 0);
   assert.equal(lossValue(mse('mean'), net.apply(w, x), y).shape.length, 0);
+});
+
+test('criticalLearningRate above CRITICAL_DENSE_LIMIT (Lanczos) equals n / λ_max of the dense float64 solve', () => {
+  const n = CRITICAL_DENSE_LIMIT + 100;
+  const x = tf.randomNormal([n, 6], 0, 1, 'float32', 3);
+  const y = tf.randomNormal([n, 1], 0, 1, 'float32', 4);
+  const net = fcn({ widths: [6, 32, 1], activation: 'relu' });
+  const w = net.init(1);
+  const crit = criticalLearningRate(net, w, x, y, mse('mean'));
+  const K = tangentKernel(net, w, x);
+  const dense = symmetricEigen(K.dataSync(), n, { vectors: false }).values[0];
+  assert.ok(Math.abs(crit.lambda - dense) <= 1e-9 * dense, `λ_max ${crit.lambda} vs dense ${dense}`);
+  assert.ok(Math.abs(crit.eta - n / dense) <= 1e-9 * (n / dense));
+  tf.dispose([x, y, K]);
+  Object.values(w).forEach((t) => t.dispose());
 });
