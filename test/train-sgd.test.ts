@@ -182,3 +182,28 @@ test('symmetricEigen converges on a float32 NTK close to 11ᵀ (step 16 of a PyT
   // numpy.linalg.eigvalsh in float64 of the same matrix:
   assertClose([e.values[0], e.values[1], e.values[2]], [128.00043929469172, 0.0036402511787414406, 0.0033626086813489647], 1e-9, 'top eigenvalues', 1e-12);
 });
+
+describe('one training-set forward pass per step', () => {
+  test('the stop check, trainLoss and kernelSpectrum share net.apply(params, x); the values are those of separate passes', () => {
+    const { x, y } = data(24, 3);
+    const base = fcn({ widths: [3, 16, 1], activation: 'tanh' });
+    let onTrain = 0;
+    const net = { ...base, apply: (p: Parameters<typeof base.apply>[0], xs: tf.Tensor) => {
+      if (xs === x) onTrain++;
+      return base.apply(p, xs);
+    } };
+    const w = base.init(3);
+    const steps = 5;
+    const before = tf.memory().numTensors;
+    const r = train({ net, params: w, x, y, loss: mse('mean'), lr: 0.05, steps, batchSize: 8, seed: 2, stop: { lossBelow: 1e-9 }, track: [trainLoss(1), kernelSpectrum({ s: 1, every: 1 })] });
+    // One pass per step, and one for the final record (steps + 1 iterates).
+    assert.equal(onTrain, steps + 1, `net.apply on the training set ${onTrain} times for ${steps} steps`);
+    assert.equal(tf.memory().numTensors, before + Object.keys(r.params).length, 'only the returned parameters are left');
+    // The shared output gives the same losses as a pass of its own (replay the updates).
+    const again = train({ net: base, params: w, x, y, loss: mse('mean'), lr: 0.05, steps, batchSize: 8, seed: 2, track: [trainLoss(1)] });
+    assert.deepEqual(r.history.loss.value, again.history.loss.value);
+    assert.deepEqual(r.history.fullLoss.value.slice(0, steps), again.history.loss.value.slice(0, steps));
+    pv.dispose(r.params);
+    pv.dispose(again.params);
+  });
+});

@@ -5,7 +5,7 @@ import { kernelEigen } from '../analysis/ntk.js';
 import { type Params, pv } from '../core/params.js';
 import { normals64, rngFor } from '../core/random.js';
 import type { Cadence, TrackContext, Tracker } from './train.js';
-import { heldOutMetrics } from './trackers.js';
+import { heldOutMetrics, trainOutput } from './trackers.js';
 
 /**
  * Trackers of the catapult notebooks (003 Ch.3, App. B): the tangent kernel along fixed or top directions
@@ -53,7 +53,7 @@ export function rayleighQuotients(directions: Record<string, ArrayLike<number>>,
 
 /** Residual f − y on the training set, float64, rows i·C + c. */
 function residual(c: TrackContext): Float64Array {
-  const r = tf.tidy(() => tf.sub(c.net.apply(c.params, c.x), c.y));
+  const r = tf.tidy(() => tf.sub(trainOutput(c), c.y));
   const out = Float64Array.from(r.dataSync());
   r.dispose();
   return out;

@@ -8,7 +8,7 @@ import type { Cadence, TrackContext, Tracker } from './train.js';
 /** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
 
 export function trainLoss(every: Cadence = 1): Tracker {
-  return { name: 'loss', every, record: (c) => ({ loss: lossValue(c.loss, c.net.apply(c.params, c.x), c.y).dataSync()[0] }) };
+  return { name: 'loss', every, record: (c) => ({ loss: lossValue(c.loss, trainOutput(c), c.y).dataSync()[0] }) };
 }
 
 /** Loss and accuracy on held-out data (argmax for several outputs, sign for one output with ±1 targets). */
@@ -65,7 +65,7 @@ export function lossSplit(s: number, every: Cadence = 1, scale?: number, eigen: 
     every,
     record(c) {
       const K = tangentKernel(c.net, c.params, c.x);
-      const r = tf.sub(c.net.apply(c.params, c.x), c.y);
+      const r = tf.sub(trainOutput(c), c.y);
       const parts = lossDecomposition(K, r, s, scale ?? lossScale(c.loss.config, r.shape[0], r.shape[1] as number), eigen);
       return { lossTop: parts.top, lossRest: parts.rest };
     },
@@ -105,7 +105,7 @@ export function kernelSpectrum({ s = 0, every = 1, eigen = 'auto', scale }: Kern
       const pairs = eigen === 'lanczos' || (eigen === 'auto' && N > DENSE_EIGEN_LIMIT) ? lanczosOfDense(data, N, k) : topEigenpairs(K, k, { method: eigen });
       const out: Record<string, number> = { kernelNorm: pairs.values[0], eigenIterations: pairs.iterations };
       if (s > 0) {
-        const r = tf.sub(c.net.apply(c.params, c.x), c.y);
+        const r = tf.sub(trainOutput(c), c.y);
         const parts = projectResidual(pairs, r.dataSync(), k, scale ?? lossScale(c.loss.config, r.shape[0], r.shape[1] as number));
         out.lossTop = parts.top;
         out.lossRest = parts.rest;
@@ -136,6 +136,11 @@ export function batchHessianTop(every: Cadence = 1, { maxIter = 40, tol = 1e-5 }
 /** The network's outputs on the batch are finite (else the run is diverging and eigensolvers would fail). */
 function finiteOutputs(c: TrackContext): boolean {
   return (c.net.apply(c.params, (c.batch as { x: tf.Tensor }).x).dataSync() as Float32Array).every(Number.isFinite);
+}
+
+/** The network's outputs on the training set at this step (shared within a train() step). */
+export function trainOutput(c: TrackContext): tf.Tensor {
+  return c.output ? c.output() : c.net.apply(c.params, c.x);
 }
 
 function allFinite(a: Float32Array): boolean {

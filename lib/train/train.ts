@@ -23,6 +23,11 @@ export interface TrackContext {
   lr: number;
   /** The mini-batch of the coming update (absent at the final record). */
   batch?: { x: tf.Tensor; y: tf.Tensor; indices: Int32Array };
+  /**
+   * net.apply(params, x) on the whole training set, computed once per step and shared by the trackers and the
+   * stop check (owned by train: do not dispose). Absent in contexts built outside train().
+   */
+  output?: () => tf.Tensor;
 }
 
 export interface Tracker {
@@ -203,6 +208,14 @@ export function train(o: TrainOptions): TrainResult {
   let step = 0;
   let lastLoss = NaN;
   const divergeAbove = o.stop?.divergeAbove ?? Infinity;
+  // The training-set outputs of the current parameters, computed at most once per step (a 5000-point forward
+  // pass was made up to three times a step: stop check, loss tracker, loss split).
+  let shared: tf.Tensor | null = null;
+  const output = () => (shared ??= tf.keep(tf.tidy(() => net.apply(params, x))));
+  const release = () => {
+    shared?.dispose();
+    shared = null;
+  };
   try {
     for (const tr of trackers) tr.init?.({ step: 0, net, params, params0, x, y, loss, lr: lrAt(0) });
     const checkEvery = o.stop?.checkEvery ?? 1;
@@ -210,8 +223,9 @@ export function train(o: TrainOptions): TrainResult {
     for (; step < o.steps; step++) {
       const lr = lrAt(step);
       const full = b === n;
+      release();
       if (!full && o.stop?.lossBelow !== undefined && step >= stopFrom && step % checkEvery === 0) {
-        const fl = readScalar(() => lossValue(loss, net.apply(params, x), y));
+        const fl = readScalar(() => lossValue(loss, output(), y));
         push('fullLoss', step, fl);
         if (fl < o.stop.lossBelow) {
           lastLoss = fl;
@@ -225,7 +239,7 @@ export function train(o: TrainOptions): TrainResult {
       const yb = full ? y : tf.gather(y, idx);
       let value: number, grad: Params;
       try {
-        runTrackers({ step, net, params, params0, x, y, loss, lr, batch: { x: xb, y: yb, indices: idx } }, false);
+        runTrackers({ step, net, params, params0, x, y, loss, lr, batch: { x: xb, y: yb, indices: idx }, output }, false);
         ({ value, grad } = gradTrainable(net, params, (p) => lossValue(loss, net.apply(p, xb), yb)));
       } finally {
         if (!full) tf.dispose([xb, yb]);
@@ -261,9 +275,11 @@ export function train(o: TrainOptions): TrainResult {
       }
     }
     if (status !== 'diverged') {
-      runTrackers({ step, net, params, params0, x, y, loss, lr: lrAt(Math.max(step - 1, 0)) }, true);
+      // After the last update (or the converged check) `params` may be new: a fresh output.
+      if (status === 'max-steps') release();
+      runTrackers({ step, net, params, params0, x, y, loss, lr: lrAt(Math.max(step - 1, 0)), output }, true);
       if (status === 'max-steps' && o.stop?.lossBelow !== undefined) {
-        const final = readScalar(() => lossValue(loss, net.apply(params, x), y));
+        const final = readScalar(() => lossValue(loss, output(), y));
         lastLoss = final;
         if (b < n) push('fullLoss', step, final);
         if (final < o.stop.lossBelow) status = 'converged';
@@ -271,6 +287,7 @@ export function train(o: TrainOptions): TrainResult {
     }
     completed = true;
   } finally {
+    release();
     disposeState(state);
     // A run that throws returns nothing: its working copy of the parameters goes too.
     if (!completed) pv.dispose(params);
