@@ -40,11 +40,11 @@ static void use_threads(int t) {
   }
 }
 
-static int get_size(napi_env env, napi_value v, const char *name, size_t *out) {
+static int get_size(napi_env env, napi_value v, const char *fn, const char *name, size_t *out) {
   double d;
   if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d != (double)(size_t)d) {
     char msg[160];
-    snprintf(msg, sizeof msg, "sgemm: %s is not a non-negative integer; expected a size or byte offset", name);
+    snprintf(msg, sizeof msg, "%s: %s is not a non-negative integer; expected a size or byte offset", fn, name);
     napi_throw_type_error(env, NULL, msg);
     return 0;
   }
@@ -52,7 +52,7 @@ static int get_size(napi_env env, napi_value v, const char *name, size_t *out) {
   return 1;
 }
 
-static int get_flag(napi_env env, napi_value v, int *out) {
+static int get_flag(napi_env env, napi_value v, const char *fn, int *out) {
   bool b;
   if (napi_get_value_bool(env, v, &b) == napi_ok) {
     *out = b;
@@ -63,36 +63,50 @@ static int get_flag(napi_env env, napi_value v, int *out) {
     *out = d != 0;
     return 1;
   }
-  napi_throw_type_error(env, NULL, "sgemm: transpose flag is not a boolean or number");
+  char msg[120];
+  snprintf(msg, sizeof msg, "%s: transpose flag is not a boolean or number", fn);
+  napi_throw_type_error(env, NULL, msg);
   return 0;
 }
 
+// Reads `want` arguments: the heap (an ArrayBuffer) and then `nsizes` sizes or byte offsets named `names`.
+// Returns 0 with a JavaScript exception pending when one is bad.
+static int heap_and_sizes(napi_env env, napi_callback_info info, const char *fn, const char *usage, size_t want,
+                          napi_value *argv, void **data, size_t *byte_length, const char *const *names, int nsizes,
+                          size_t *sizes) {
+  size_t argc = want;
+  char msg[200];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != want) {
+    snprintf(msg, sizeof msg, "%s: expected %zu arguments (%s)", fn, want, usage);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  bool is_ab = false;
+  if (napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
+      napi_get_arraybuffer_info(env, argv[0], data, byte_length) != napi_ok) {
+    snprintf(msg, sizeof msg, "%s: heap is not an ArrayBuffer", fn);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  for (int i = 0; i < nsizes; i++)
+    if (!get_size(env, argv[1 + i], fn, names[i], &sizes[i])) return 0;
+  return 1;
+}
+
 static napi_value sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
   napi_value argv[12];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 12) {
-    napi_throw_type_error(env, NULL, "sgemm: expected 12 arguments (heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB)");
-    return NULL;
-  }
-  bool is_ab;
-  CHECK(napi_is_arraybuffer(env, argv[0], &is_ab));
-  if (!is_ab) {
-    napi_throw_type_error(env, NULL, "sgemm: heap is not an ArrayBuffer");
-    return NULL;
-  }
   void *data;
   size_t byte_length;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &byte_length));
-  static const char *names[] = {"aOffset", "bOffset", "cOffset", "batch", "m", "n", "k"};
+  static const char *const names[] = {"aOffset", "bOffset", "cOffset", "batch", "m", "n", "k"};
   size_t s[7];
-  for (int i = 0; i < 7; i++)
-    if (!get_size(env, argv[1 + i], names[i], &s[i])) return NULL;
+  if (!heap_and_sizes(env, info, "sgemm", "heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB", 12,
+                      argv, &data, &byte_length, names, 7, s))
+    return NULL;
   size_t a_off = s[0], b_off = s[1], c_off = s[2], batch = s[3], m = s[4], n = s[5], k = s[6];
   int ta, tb;
-  if (!get_flag(env, argv[8], &ta) || !get_flag(env, argv[9], &tb)) return NULL;
+  if (!get_flag(env, argv[8], "sgemm", &ta) || !get_flag(env, argv[9], "sgemm", &tb)) return NULL;
   size_t stride_a, stride_b;
-  if (!get_size(env, argv[10], "strideA", &stride_a) || !get_size(env, argv[11], "strideB", &stride_b)) return NULL;
+  if (!get_size(env, argv[10], "sgemm", "strideA", &stride_a) || !get_size(env, argv[11], "sgemm", "strideB", &stride_b)) return NULL;
   if (batch == 0 || m == 0 || n == 0) return NULL;
   if ((a_off | b_off | c_off) & 3) {
     napi_throw_range_error(env, NULL, "sgemm: offsets are not 4-byte aligned");
@@ -137,29 +151,16 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value ssyrk(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, "ssyrk: expected 6 arguments (heap, aOffset, cOffset, n, k, transA)");
-    return NULL;
-  }
-  bool is_ab;
-  CHECK(napi_is_arraybuffer(env, argv[0], &is_ab));
-  if (!is_ab) {
-    napi_throw_type_error(env, NULL, "ssyrk: heap is not an ArrayBuffer");
-    return NULL;
-  }
   void *data;
   size_t byte_length;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &byte_length));
-  static const char *names[] = {"aOffset", "cOffset", "n", "k"};
+  static const char *const names[] = {"aOffset", "cOffset", "n", "k"};
   size_t s[4];
-  for (int i = 0; i < 4; i++)
-    if (!get_size(env, argv[1 + i], names[i], &s[i])) return NULL;
+  if (!heap_and_sizes(env, info, "ssyrk", "heap, aOffset, cOffset, n, k, transA", 6, argv, &data, &byte_length, names, 4, s))
+    return NULL;
   size_t a_off = s[0], c_off = s[1], n = s[2], k = s[3];
   int ta;
-  if (!get_flag(env, argv[5], &ta)) return NULL;
+  if (!get_flag(env, argv[5], "ssyrk", &ta)) return NULL;
   if (n == 0) return NULL;
   if ((a_off | c_off) & 3) {
     napi_throw_range_error(env, NULL, "ssyrk: offsets are not 4-byte aligned");

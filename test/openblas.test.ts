@@ -8,6 +8,7 @@ import '@tensorflow/tfjs';
 import { initBackend } from '../lib/core/backend.js';
 import { blasThreads, installNativeMatMul, nativeAddonPath, nativeBlasInfo, nativeMatMulActive, pinnedCoreType, setNativeMatMul } from '../lib/core/openblas.js';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { pv } from '../lib/core/params.js';
 import { assertClose } from './helpers.js';
 import { root } from './kernel-support.js';
@@ -197,6 +198,18 @@ process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
     });
     assert.deepEqual(Array.from(z.dataSync()), new Array(9).fill(0));
     tf.dispose([x, z]);
+  });
+
+  test('the addon names the function and the bad argument', () => {
+    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { ssyrk: (...a: unknown[]) => void; sgemm: (...a: unknown[]) => void };
+    const heap = new ArrayBuffer(16);
+    assert.throws(() => lib.ssyrk(heap, 0, 0, 1), /^TypeError: ssyrk: expected 6 arguments \(heap, aOffset, cOffset, n, k, transA\)$/);
+    assert.throws(() => lib.ssyrk(7, 0, 0, 1, 1, false), /ssyrk: heap is not an ArrayBuffer/);
+    assert.throws(() => lib.ssyrk(heap, -4, 0, 1, 1, false), /ssyrk: aOffset is not a non-negative integer/);
+    assert.throws(() => lib.ssyrk(heap, 0, 0, 1, 1, 'yes'), /ssyrk: transpose flag is not a boolean or number/);
+    assert.throws(() => lib.ssyrk(heap, 0, 0, 4, 4, false), /ssyrk: operands end at bytes 64, 64; expected at most the heap size 16/);
+    assert.throws(() => lib.ssyrk(heap, 2, 0, 1, 1, false), /ssyrk: offsets are not 4-byte aligned/);
+    assert.throws(() => lib.sgemm(heap, 0, 0, 0, 1, 1, 1, 1, false, false, 1.5, 0), /sgemm: strideA is not a non-negative integer/);
   });
 
   test('an output whose allocation grows the wasm heap', () => {
