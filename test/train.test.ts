@@ -140,6 +140,8 @@ describe('training runs', () => {
     assert.equal(r.history.kernelChange.step.at(-1), 50);
     assert.ok((r.history.kernelChange.value[0] as number) === 0);
     assert.ok(lines.length >= 50 && /step 1\/50 {2}loss/.test(lines[0]), lines[0]);
+    assert.match(lines[0], /s {2}eta ≤ \d+(s|m\d\ds|h\d\dm)$/, 'an ETA to the step cap');
+    assert.doesNotMatch(lines.find((l) => /step 50\/50/.test(l)) ?? 'step 50/50', /eta/, 'none at the last step');
   });
 
   test('bad configuration gives clear errors', () => {

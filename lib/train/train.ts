@@ -271,7 +271,9 @@ export function train(o: TrainOptions): TrainResult {
       const now = Date.now();
       if (log && now - lastPrint >= progressEvery) {
         lastPrint = now;
-        log(`${o.label ? `${o.label}  ` : ''}step ${step + 1}/${o.steps}  loss ${value.toExponential(3)}  lr ${lr.toPrecision(3)}  ${((now - t0) / 1000).toFixed(1)}s`);
+        // Time to the step cap at the mean rate so far (a run that reaches its loss threshold ends sooner).
+        const left = ((now - t0) / (step + 1)) * (o.steps - step - 1);
+        log(`${o.label ? `${o.label}  ` : ''}step ${step + 1}/${o.steps}  loss ${value.toExponential(3)}  lr ${lr.toPrecision(3)}  ${((now - t0) / 1000).toFixed(1)}s${step + 1 < o.steps ? `  eta ≤ ${duration(left)}` : ''}`);
       }
     }
     if (status !== 'diverged') {
@@ -298,6 +300,14 @@ export function train(o: TrainOptions): TrainResult {
   return { status, steps: step, params, history, critical, finalLoss: lastLoss, seconds };
 }
 
+
+/** 42s, 7m05s, 2h10m. */
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
 
 function trainableOnly(net: Network, p: Params): Params {
   return Object.fromEntries(net.specs.filter((s) => s.trainable).map((s) => [s.name, p[s.name]]));
