@@ -33,7 +33,7 @@ export { openStore } from './run/store.js';
 export { sweep } from './run/sweep.js';
 export { remote } from './run/parallel.js';
 export { show } from './present/display.js';
-export { linePlot, loglogPlot, panels, heatmap, withMarkers, withReferenceLines } from './present/plot.js';
+export { linePlot, loglogPlot, panels, heatmap, withMarkers, withReferenceLines, finitePoints } from './present/plot.js';
 export { checkClaim, notAttempted } from './present/claims.js';
 export { meanAndStd } from './stats/stats.js';
 export { loglogFit } from './stats/fit.js';

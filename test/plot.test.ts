@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkFigure } from '../lib/present/figure.js';
 import { figureBundle } from '../lib/present/display.js';
-import { heatmap, linePlot, loglogPlot, panels, withMarkers } from '../lib/present/plot.js';
+import { finitePoints, heatmap, linePlot, loglogPlot, panels, withMarkers } from '../lib/present/plot.js';
 import { figureToSvg } from '../lib/present/svg.js';
 
 const xs = [10, 100, 1000];
@@ -48,4 +48,11 @@ test('the mime bundle carries plotly JSON, offline HTML with a static fallback, 
   assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.equal((svg.match(/<polyline/g) ?? []).length, 1);
   assert.match(figureToSvg(f), /10\^2/, 'log ticks');
+});
+
+test('finitePoints keeps the finite points of a diverged curve and says where it stopped', () => {
+  const r = finitePoints([0, 1, 2, 3, 4], [1, 0.5, Infinity, NaN, 2]);
+  assert.deepEqual(r, { x: [0, 1, 4], y: [1, 0.5, 2], firstDropped: 2 });
+  assert.deepEqual(finitePoints([0, 1], [3, 4]), { x: [0, 1], y: [3, 4], firstDropped: undefined });
+  assert.throws(() => finitePoints([0, 1], [1]), /finitePoints: 2 x values and 1 y values; expected the same number/);
 });

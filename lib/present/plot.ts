@@ -113,6 +113,26 @@ function annotationCoord(fig: Figure, axisKey: 'xaxis' | 'yaxis', v: number): nu
 }
 
 /**
+ * The points of a curve whose y is finite: a diverged run's loss ends in Infinity or NaN, which a plot cannot
+ * draw (and `show` rejects). Returns the kept x and y and the first x dropped (undefined if none), for a label.
+ *
+ * ```ts
+ * const { x, y, firstDropped } = finitePoints(r.steps, r.loss);   // firstDropped: the step it diverged
+ * ```
+ */
+export function finitePoints(x: ArrayLike<number>, y: ArrayLike<number>): { x: number[]; y: number[]; firstDropped?: number } {
+  if (x.length !== y.length) throw new Error(`finitePoints: ${x.length} x values and ${y.length} y values; expected the same number`);
+  const out = { x: [] as number[], y: [] as number[], firstDropped: undefined as number | undefined };
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(y[i])) {
+      out.x.push(x[i]);
+      out.y.push(y[i]);
+    } else out.firstDropped ??= x[i];
+  }
+  return out;
+}
+
+/**
  * Vertical marker lines, e.g. eta_crit and eta_max on a learning-rate axis, labelled inside the top of the
  * plot (not above it, where a panel's title goes). Kept by `panels()`.
  *
