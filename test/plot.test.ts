@@ -56,3 +56,13 @@ test('finitePoints keeps the finite points of a diverged curve and says where it
   assert.deepEqual(finitePoints([0, 1], [3, 4]), { x: [0, 1], y: [3, 4], firstDropped: undefined });
   assert.throws(() => finitePoints([0, 1], [1]), /finitePoints: 2 x values and 1 y values; expected the same number/);
 });
+
+test('panels of heatmaps keep square cells on their own axes (scaleanchor names the panel\'s x axis)', () => {
+  const h = (t: string) => heatmap({ title: t, values: [1, 2, 3, 4], rows: 2, cols: 2 });
+  const fig = panels('four heatmaps', [h('a'), h('b'), h('c'), h('d')], { columns: 4 });
+  const L = fig.layout as Record<string, { scaleanchor?: string }>;
+  assert.equal(L.yaxis.scaleanchor, 'x');
+  for (const k of [2, 3, 4]) assert.equal(L[`yaxis${k}`].scaleanchor, `x${k}`);
+  const lines = panels('lines', [linePlot({ title: 'a', x: { title: 'x' }, y: { title: 'y' }, series: [{ name: 's', x: [0, 1], y: [1, 2] }] })]);
+  assert.equal((lines.layout as Record<string, { scaleanchor?: string }>).yaxis.scaleanchor, undefined);
+});

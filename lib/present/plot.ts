@@ -252,8 +252,9 @@ export function panels(title: string, figs: Figure[], { columns = figs.length, l
     const yTop = 1 - (r * (panelHeight + rowGap)) / plotH;
     const fx = f.layout.xaxis as Record<string, unknown>;
     const fy = f.layout.yaxis as Record<string, unknown>;
+    // A panel's own axes: scaleanchor (square heatmap cells) must name this panel's x axis, not the first one's.
     layout[k === 1 ? 'xaxis' : `xaxis${k}`] = { ...fx, domain: [x0, x0 + panelWidth / plotW], anchor: ya };
-    layout[k === 1 ? 'yaxis' : `yaxis${k}`] = { ...fy, domain: [yTop - panelHeight / plotH, yTop], anchor: xa };
+    layout[k === 1 ? 'yaxis' : `yaxis${k}`] = { ...fy, domain: [yTop - panelHeight / plotH, yTop], anchor: xa, ...(fy?.scaleanchor ? { scaleanchor: xa } : {}) };
     const label = labels?.[i] ?? `(${String.fromCharCode(97 + i)}) ${(f.layout.title as { text?: string })?.text ?? ''}`;
     annotations.push({ text: label, x: x0 + panelWidth / plotW / 2, y: yTop, xref: 'paper', yref: 'paper', showarrow: false, xanchor: 'center', yanchor: 'bottom', yshift: 6, font: { size: 13 } });
     for (const sh of (f.layout.shapes as Record<string, unknown>[] | undefined) ?? []) {
