@@ -275,14 +275,15 @@ export const DENSE_EIGEN_LIMIT = 300;
  * takes a few dozen products. `auto` picks dense for N <= DENSE_EIGEN_LIMIT.
  * Example: `const { values, vectors } = topEigenpairs(tangentKernel(net, w, x), 5)`.
  */
-export function topEigenpairs(K: tf.Tensor2D, k: number, { method = 'auto' as EigenMethod, tol = 1e-8, maxIter, seed = 0 }: { method?: EigenMethod; tol?: number; maxIter?: number; seed?: number } = {}): TopEigenpairs {
+export function topEigenpairs(K: tf.Tensor2D, k: number, { method = 'auto' as EigenMethod, tol = 1e-8, maxIter, seed = 0, data }: { method?: EigenMethod; tol?: number; maxIter?: number; seed?: number; data?: Float32Array } = {}): TopEigenpairs {
   const N = K.shape[0];
   if (K.shape.length !== 2 || K.shape[1] !== N) throw new Error(`topEigenpairs: K has shape [${K.shape}]; expected a square matrix`);
   if (!Number.isInteger(k) || k < 0 || k > N) throw new Error(`topEigenpairs: k = ${k}; expected an integer in [0, ${N}]`);
   if (method !== 'auto' && method !== 'dense' && method !== 'lanczos') throw new Error(`topEigenpairs: method = '${String(method)}'; expected 'auto', 'dense' or 'lanczos'`);
   if (k === 0) return { values: [], vectors: new Float64Array(0), n: N, k: 0, iterations: 0, converged: true };
   if (method === 'dense' || (method === 'auto' && N <= DENSE_EIGEN_LIMIT)) return { ...kernelEigen(K, k), iterations: 0, converged: true };
-  return lanczosOfDense(K.dataSync() as Float32Array, N, k, { tol, maxIter, seed });
+  // `data`: K already read back by the caller (a 5000 x 5000 kernel is 100 MB), so it is not read again.
+  return lanczosOfDense(data ?? (K.dataSync() as Float32Array), N, k, { tol, maxIter, seed });
 }
 
 /**

@@ -27,7 +27,7 @@ export function checkOneOf<T extends string>(fn: string, name: string, value: un
 }
 
 /** The first non-finite entry of a flat array, as an index into `shape`, or undefined. */
-function firstNonFinite(values: ArrayLike<number>, shape: readonly number[]): { at: string; value: number } | undefined {
+export function firstNonFinite(values: ArrayLike<number>, shape: readonly number[]): { at: string; value: number } | undefined {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
       const idx: number[] = [];

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { agop, agopAlignment } from '../analysis/agop.js';
 import { criticalLearningRate } from '../analysis/critical.js';
 import { lossValue } from '../analysis/losses.js';
-import { DENSE_EIGEN_LIMIT, type EigenMethod, kernelEigen, lanczosOfDense, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
+import { firstNonFinite } from '../core/checks.js';
+import { type EigenMethod, kernelEigen, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
 import type { Cadence, TrackContext, Tracker } from './train.js';
 
 /** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
@@ -98,11 +99,10 @@ export function kernelSpectrum({ s = 0, every = 1, eigen = 'auto', scale }: Kern
       // One read of K (a 5000 x 5000 kernel is 100 MB) serves the finiteness check and Lanczos.
       const data = K.dataSync() as Float32Array;
       // A run about to diverge (non-finite parameters) records NaN; train() stops it at the next loss.
-      if (!allFinite(data)) return s > 0 ? { kernelNorm: NaN, eigenIterations: 0, lossTop: NaN, lossRest: NaN } : { kernelNorm: NaN, eigenIterations: 0 };
+      if (firstNonFinite(data, K.shape)) return s > 0 ? { kernelNorm: NaN, eigenIterations: 0, lossTop: NaN, lossRest: NaN } : { kernelNorm: NaN, eigenIterations: 0 };
       const C = c.net.outputDim;
-      const N = K.shape[0];
-      const k = Math.min(Math.max(s * C, 1), N);
-      const pairs = eigen === 'lanczos' || (eigen === 'auto' && N > DENSE_EIGEN_LIMIT) ? lanczosOfDense(data, N, k) : topEigenpairs(K, k, { method: eigen });
+      const k = Math.min(Math.max(s * C, 1), K.shape[0]);
+      const pairs = topEigenpairs(K, k, { method: eigen, data });
       const out: Record<string, number> = { kernelNorm: pairs.values[0], eigenIterations: pairs.iterations };
       if (s > 0) {
         const r = tf.sub(trainOutput(c), c.y);
@@ -141,11 +141,6 @@ function finiteOutputs(c: TrackContext): boolean {
 /** The network's outputs on the training set at this step (shared within a train() step). */
 export function trainOutput(c: TrackContext): tf.Tensor {
   return c.output ? c.output() : c.net.apply(c.params, c.x);
-}
-
-function allFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
 }
 
 function lossScale(config: Record<string, unknown>, n: number, C: number): number {
