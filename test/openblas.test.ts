@@ -183,6 +183,16 @@ process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
         const N = ta ? cols : rows;
         const G = r.native[0];
         for (let i = 0; i < N; i++) for (let j = 0; j < i; j++) assert.equal(G[i * N + j], G[j * N + i], `G[${i},${j}] = G[${j},${i}]`);
+        // Against the float64 Gram of the same entries.
+        const xv = x.dataSync();
+        const K = ta ? rows : cols;
+        const at = (i: number, p: number) => (ta ? xv[p * cols + i] : xv[i * cols + p]);
+        const want = Array.from({ length: N * N }, (_, ij) => {
+          let sum = 0;
+          for (let p = 0; p < K; p++) sum += at(Math.floor(ij / N), p) * at(ij % N, p);
+          return sum;
+        });
+        assertClose(G, want, 1e-5, 'gram vs float64', 1);
         x.dispose();
       });
     }
