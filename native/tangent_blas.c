@@ -1,5 +1,5 @@
 // Node-API addon: OpenBLAS sgemm on views of an ArrayBuffer (the wasm backend's heap), no copies.
-// Built by scripts/build-native.mjs:  cc -O2 -shared -fPIC -I<node-api-headers> tangent_blas.c -lopenblas
+// Built by scripts/build-native.mjs:  cc -O2 -ffp-contract=off -shared -fPIC -I<node-api-headers> tangent_blas.c -lopenblas
 //
 // Exports
 //   sgemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB)
@@ -8,6 +8,10 @@
 //   ssyrk(heap, aOffset, cOffset, n, k, transA)
 //     C = A A^T (A n x k, transA false) or A^T A (A k x n, transA true), n x n, both triangles filled: the Gram
 //     matrices of the tangent kernel at half the multiply-adds of sgemm.
+//   jet1(heap, kind, size, sOffset, z1Offset, y0Offset, y1Offset)
+//     The order-1 jet (y0, y1) of tanh (kind 0) or sigmoid (kind 1) from s and z1, elementwise over `size` floats.
+//   jet1Grad(heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset)
+//     Its reverse-mode step: (ds, dz1) from (dy0, dy1).
 //   setThreads(n): threads for products of at least MULTITHREAD_MIN_MNK multiply-adds (smaller ones use one);
 //   threads(): that number; config(), corename(): the OpenBLAS build.
 #include <cblas.h>
@@ -191,6 +195,111 @@ static napi_value ssyrk(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Order-1 jets of tanh and sigmoid in one pass instead of six tfjs ops forward and ten backward. Each function
+// replays, operation by operation in float32, what lib/core/activations.ts and jet.ts compute with tfjs ops, and
+// the backward pass accumulates gradients in the order tfjs does, so both paths agree bit for bit (built with
+// -ffp-contract=off). The caller computes s with tfjs: sigmoid(2 z0) for tanh, sigmoid(z0) for sigmoid.
+//   tanh:    t = s*2 - 1;  d1 = (t*-1)*t + 1;  y0 = t, y1 = d1*z1
+//   sigmoid: d1 = (s*-1 + 1)*s;               y0 = s (the caller shares s), y1 = d1*z1
+static void tanh_jet1(size_t n, const float *s, const float *z1, float *y0, float *y1) {
+  for (size_t i = 0; i < n; i++) {
+    const float t = s[i] * 2.0f - 1.0f;
+    const float d1 = (t * -1.0f) * t + 1.0f;
+    y0[i] = t;
+    y1[i] = d1 * z1[i];
+  }
+}
+
+static void sigmoid_jet1(size_t n, const float *s, const float *z1, float *y1) {
+  for (size_t i = 0; i < n; i++) {
+    const float d1 = (s[i] * -1.0f + 1.0f) * s[i];
+    y1[i] = d1 * z1[i];
+  }
+}
+
+// Backward, with tfjs's accumulation order: first what reached y0 from later ops (dy0), then the uses of t
+// (or s) inside the rule, latest first.
+static void tanh_jet1_grad(size_t n, const float *s, const float *z1, const float *dy0, const float *dy1, float *ds, float *dz1) {
+  for (size_t i = 0; i < n; i++) {
+    const float t = s[i] * 2.0f - 1.0f;
+    const float a1 = t * -1.0f;
+    const float d1 = a1 * t + 1.0f;
+    const float dd1 = dy1[i] * z1[i];  // y1 = d1 z1
+    dz1[i] = dy1[i] * d1;
+    const float da1 = dd1 * t;                       // d1 = a1 t + 1
+    const float dt = (dy0[i] + dd1 * a1) + da1 * -1.0f;  // a1 = -t
+    ds[i] = dt * 2.0f;                               // t = 2 s - 1
+  }
+}
+
+static void sigmoid_jet1_grad(size_t n, const float *s, const float *z1, const float *dy0, const float *dy1, float *ds, float *dz1) {
+  for (size_t i = 0; i < n; i++) {
+    const float a2 = s[i] * -1.0f + 1.0f;
+    const float d1 = a2 * s[i];
+    const float dd1 = dy1[i] * z1[i];  // y1 = d1 z1
+    dz1[i] = dy1[i] * d1;
+    const float da2 = dd1 * s[i];                           // d1 = a2 s
+    ds[i] = (dy0[i] + dd1 * a2) + da2 * -1.0f;              // a2 = -s + 1
+  }
+}
+
+// Reads (heap, kind, size, offsets...) and resolves the offsets to float pointers inside the heap.
+static int jet_args(napi_env env, napi_callback_info info, const char *fn, const char *usage, size_t want, const char *const *names,
+                    int *kind, size_t *size, float **ptrs) {
+  napi_value argv[9];
+  void *data;
+  size_t byte_length;
+  size_t s[8];
+  const int nsizes = (int)want - 1;
+  if (!heap_and_sizes(env, info, fn, usage, want, argv, &data, &byte_length, names, nsizes, s)) return 0;
+  char msg[200];
+  if (s[0] > 1) {
+    snprintf(msg, sizeof msg, "%s: kind = %zu; expected 0 (tanh) or 1 (sigmoid)", fn, s[0]);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  *kind = (int)s[0];
+  *size = s[1];
+  for (int i = 2; i < nsizes; i++) {
+    if (s[i] & 3) {
+      snprintf(msg, sizeof msg, "%s: %s = %zu is not 4-byte aligned", fn, names[i], s[i]);
+      napi_throw_range_error(env, NULL, msg);
+      return 0;
+    }
+    if (s[i] + 4 * s[1] > byte_length) {
+      snprintf(msg, sizeof msg, "%s: %s operand ends at byte %zu; expected at most the heap size %zu", fn, names[i], s[i] + 4 * s[1], byte_length);
+      napi_throw_range_error(env, NULL, msg);
+      return 0;
+    }
+    ptrs[i - 2] = (float *)((char *)data + s[i]);
+  }
+  return 1;
+}
+
+static napi_value jet1(napi_env env, napi_callback_info info) {
+  static const char *const names[] = {"kind", "size", "sOffset", "z1Offset", "y0Offset", "y1Offset"};
+  int kind;
+  size_t n;
+  float *p[4];
+  if (!jet_args(env, info, "jet1", "heap, kind, size, sOffset, z1Offset, y0Offset, y1Offset", 7, names, &kind, &n, p)) return NULL;
+  if (kind == 0)
+    tanh_jet1(n, p[0], p[1], p[2], p[3]);
+  else
+    sigmoid_jet1(n, p[0], p[1], p[3]);
+  return NULL;
+}
+
+static napi_value jet1_grad(napi_env env, napi_callback_info info) {
+  static const char *const names[] = {"kind", "size", "sOffset", "z1Offset", "dy0Offset", "dy1Offset", "dsOffset", "dz1Offset"};
+  int kind;
+  size_t n;
+  float *p[6];
+  if (!jet_args(env, info, "jet1Grad", "heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset", 9, names, &kind, &n, p))
+    return NULL;
+  (kind == 0 ? tanh_jet1_grad : sigmoid_jet1_grad)(n, p[0], p[1], p[2], p[3], p[4], p[5]);
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -230,6 +339,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"jet1Grad", NULL, jet1_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -43,7 +43,7 @@ export function buildNative({ force = false, log = (m) => process.stdout.write(`
   const cc = process.env.CC || 'cc';
   const include = headersDir();
   const extraInclude = CBLAS_HEADERS.filter(existsSync).map((h) => join(h, '..'));
-  const cmd = [cc, '-O2', '-shared', '-fPIC', '-Wall', '-DNODE_GYP_MODULE_NAME=tangent_blas', '-DNAPI_VERSION=8',
+  const cmd = [cc, '-O2', '-ffp-contract=off', '-shared', '-fPIC', '-Wall', '-DNODE_GYP_MODULE_NAME=tangent_blas', '-DNAPI_VERSION=8',
     ...(include ? [`-I${include}`] : []), ...extraInclude.slice(0, 1).map((d) => `-I${d}`),
     NATIVE_SOURCE, '-o', NATIVE_ADDON, '-lopenblas'];
   const command = cmd.join(' ');

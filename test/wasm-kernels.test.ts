@@ -29,6 +29,26 @@ describe('wasm kernel overrides', () => {
     assert.equal(buffers(), b0);
   });
 
+  test('Cast to the same dtype shares the data; other casts convert', () => {
+    const before = tf.memory().numTensors;
+    const buffers = () => tf.backend().numDataIds();
+    const b0 = buffers();
+    const x = tf.tensor1d([1.5, -2, 0]);
+    const y = tf.cast(x, 'float32');
+    assert.equal(buffers(), b0 + 1, 'one wasm buffer for x and its same-dtype cast');
+    const i = tf.cast(x, 'int32');
+    const f = tf.cast(i, 'float32');
+    assert.equal(buffers(), b0 + 3);
+    x.dispose();
+    assert.deepEqual(Array.from(y.dataSync()), [1.5, -2, 0]);
+    assert.equal(i.dtype, 'int32');
+    assert.deepEqual(Array.from(i.dataSync()), [1, -2, 0]);
+    assert.deepEqual(Array.from(f.dataSync()), [1, -2, 0]);
+    tf.dispose([y, i, f]);
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(buffers(), b0);
+  });
+
   test('gradients that save tensors (engine clones) are unchanged and leak nothing', () => {
     const a = tf.tensor2d([[0.5, -1], [2, 0.25]]);
     const b = tf.tensor2d([[1, 2], [3, -4]]);

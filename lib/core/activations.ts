@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Coef, type Jet, compose, div, mapLinear, sub } from './jet.js';
+import { type FusedKind, fusedJet1 } from './fused-jets.js';
 
 /**
  * An elementwise function described by its derivatives: `derivatives(z, k)` returns
@@ -10,6 +11,8 @@ export interface Activation {
   readonly derivatives: (z: tf.Tensor, k: number) => Coef[];
   /** True for the identity, which composition skips. */
   readonly identity?: boolean;
+  /** The whole jet at once where a fused kernel covers it (same values as composing `derivatives`), else undefined. */
+  readonly fusedJet?: (a: Jet) => Jet | undefined;
 }
 
 export type ActivationName = 'identity' | 'relu' | 'tanh' | 'sigmoid' | 'softplus' | 'quadratic' | 'swish' | 'exp';
@@ -71,8 +74,12 @@ export const identity: Activation = { name: 'identity', identity: true, derivati
 /** ReLU with ReLU'' = 0, the convention used in practice (003 eq. 3.2 footnote). */
 export const relu: Activation = { name: 'relu', derivatives: (z, k) => zerosAbove(k === 0 ? [tf.relu(z)] : [tf.relu(z), tf.step(z)], k) };
 
+/** Order-1 jets with a non-zero tangent go to the fused kernel (fused-jets.ts) where it is active. */
+const fused = (kind: FusedKind) => (a: Jet): Jet | undefined => (a.length === 2 && a[1] !== null ? fusedJet1(kind, a[0] as tf.Tensor, a[1]) : undefined);
+
 export const tanh: Activation = {
   name: 'tanh',
+  fusedJet: fused('tanh'),
   derivatives: (z, k) => {
     // 2 sigmoid(2z) - 1: the wasm backend's Tanh kernel is ~8x slower than its Sigmoid (tfjs 4.22).
     const t = tf.sub(tf.mul(tf.sigmoid(tf.mul(z, 2)), 2), 1);
@@ -82,6 +89,7 @@ export const tanh: Activation = {
 
 export const sigmoid: Activation = {
   name: 'sigmoid',
+  fusedJet: fused('sigmoid'),
   derivatives: (z, k) => {
     const s = tf.sigmoid(z);
     return polys('sigmoid', k).map((p, n) => (n === 0 ? s : evalPoly(p, s)));
@@ -171,7 +179,7 @@ export function activation(spec: ActivationSpec): Activation {
 /** phi applied to a jet. */
 export function applyActivation(phi: Activation, a: Jet): Jet {
   if (phi.identity) return a;
-  return compose(a, phi.derivatives(a[0] as tf.Tensor, a.length - 1));
+  return phi.fusedJet?.(a) ?? compose(a, phi.derivatives(a[0] as tf.Tensor, a.length - 1));
 }
 
 // Rules along the last axis (the class axis of logits), beside the elementwise ones.

@@ -13,22 +13,27 @@ import { blasThreadsRequested, projectRoot } from './env.js';
  * cover (non-float32, batch shapes that broadcast other than one-to-many) runs the wasm kernel.
  */
 
-interface Addon {
+export interface Addon {
   sgemm(heap: ArrayBuffer, aOffset: number, bOffset: number, cOffset: number, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, strideA: number, strideB: number): void;
   /** Absent from addons built before it was added (the kernel then uses sgemm). */
   ssyrk?(heap: ArrayBuffer, aOffset: number, cOffset: number, n: number, k: number, transA: boolean): void;
+  /** Order-1 tanh/sigmoid jets and their backward step (lib/core/fused-jets.ts); absent from older builds. */
+  jet1?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, y0Offset: number, y1Offset: number): void;
+  jet1Grad?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, dy0Offset: number, dy1Offset: number,
+    dsOffset: number, dz1Offset: number): void;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
   corename(): string;
 }
 
-/** The wasm backend's parts this kernel touches (tfjs-backend-wasm 4.x BackendWasm). */
-interface WasmBackend {
+/** The wasm backend's parts the native kernels touch (tfjs-backend-wasm 4.x BackendWasm). */
+export interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  incRef(dataId: tf.DataId): void;
 }
 
 export interface NativeBlasInfo {
@@ -175,6 +180,14 @@ export function installNativeMatMul(threads = blasThreads()): NativeBlasInfo {
 export function nativeBlasInfo(): NativeBlasInfo {
   if (!addon) throw new Error('nativeBlasInfo: the native addon is not loaded; expected installNativeMatMul() first');
   return { config: addon.config(), threads: addon.threads(), core: addon.corename() };
+}
+
+/**
+ * The addon while the native path is active (the fused elementwise kernels follow the BatchMatMul switch, so that
+ * `setNativeMatMul(false)` gives exactly the plain wasm path), else undefined.
+ */
+export function activeAddon(): Addon | undefined {
+  return active ? addon : undefined;
 }
 
 /** Whether BatchMatMul on wasm currently runs on OpenBLAS. */

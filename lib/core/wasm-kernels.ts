@@ -12,13 +12,30 @@ const sharedIdentity: tf.KernelFunc = ({ inputs, backend }) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
+/**
+ * The gradient of every multiplication casts its other operand to float32 (tfjs-core's Multiply gradient), and
+ * wasm's Cast copies even when the dtype does not change: three tensor-sized copies per HVP of a tanh layer.
+ * A cast to the same dtype shares the data; other casts run the wasm kernel.
+ */
+function sharedCast(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype !== (args.attrs as { dtype?: tf.DataType }).dtype) return original(args);
+    return sharedIdentity(args);
+  };
+}
+
 let installed = false;
 
-/** Replaces the wasm Identity kernel by the sharing one (once; the wasm backend must be registered). */
+/** Replaces the wasm Identity and Cast kernels by the sharing ones (once; the wasm backend must be registered). */
 export function installWasmKernelOverrides(): void {
   if (installed) return;
-  if (!tf.getKernel('Identity', 'wasm')) throw new Error('installWasmKernelOverrides: no wasm Identity kernel registered; expected the wasm backend to be loaded');
+  const identity = tf.getKernel('Identity', 'wasm');
+  const cast = tf.getKernel('Cast', 'wasm');
+  if (!identity || !cast) throw new Error(`installWasmKernelOverrides: no wasm ${identity ? 'Cast' : 'Identity'} kernel registered; expected the wasm backend to be loaded`);
   tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharedIdentity });
+  tf.unregisterKernel('Cast', 'wasm');
+  tf.registerKernel({ kernelName: 'Cast', backendName: 'wasm', kernelFunc: sharedCast(cast.kernelFunc) });
   installed = true;
 }
