@@ -170,7 +170,7 @@ process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
     x.dispose();
   });
 
-  // Grams of one tensor run as ssyrk: 1 x 1, odd sizes across the 64-row tiles of the mirrored triangle, and one above
+  // Grams of one tensor run as ssyrk (1 x 1 ones, squared norms, as sgemv): odd sizes across the 64-row tiles of the mirrored triangle, and one above
   // the multi-thread threshold; a leading batch dimension of 1; values against plain wasm, exactly symmetric.
   for (const [rows, cols] of [[1, 1], [3, 5], [65, 7], [130, 129], [300, 200]] as const) {
     for (const ta of [false, true]) {

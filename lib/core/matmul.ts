@@ -23,36 +23,41 @@ export function gram(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * a W^T for a: [n, in], W: [out, in] (a dense layer in the papers' W x layout), as a transpose(W) or (W a^T)^T,
- * whichever transposes less; the gradient is built from plain products too: dA = dZ W, dW = dZ^T a.
+ * a W^T for a: [n, in], W: [out, in] (a dense layer in the papers' W x layout). On plain wasm as a transpose(W) or
+ * (W a^T)^T, whichever transposes less, with a gradient built from plain products too: dA = dZ W, dW = dZ^T a.
+ * Elsewhere tf.matMul with the flag, whose own gradient takes flags as well (no custom-gradient node: at n = 1 its
+ * bookkeeping cost more than the product).
  */
-export const denseProduct: (a: tf.Tensor, w: tf.Tensor) => tf.Tensor = tf.customGrad(((a: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+export function denseProduct(a: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  return wasm() ? wasmDenseProduct(a, w) : tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D, false, true);
+}
+
+const wasmDenseProduct: (a: tf.Tensor, w: tf.Tensor) => tf.Tensor = tf.customGrad(((a: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, w]);
-  let value: tf.Tensor;
-  if (!wasm()) value = tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D, false, true);
-  else {
-    // Transpose whichever side is smaller: W (out x in), or a and the result (n x in + n x out).
-    const [n, inDim] = a.shape as [number, number];
-    const out = w.shape[0];
-    value = out * inDim <= n * (inDim + out) ? tf.matMul(a as tf.Tensor2D, tf.transpose(w) as tf.Tensor2D) : tf.transpose(tf.matMul(w as tf.Tensor2D, tf.transpose(a) as tf.Tensor2D));
-  }
+  // Transpose whichever side is smaller: W (out x in), or a and the result (n x in + n x out).
+  const [n, inDim] = a.shape as [number, number];
+  const out = w.shape[0];
+  const value = out * inDim <= n * (inDim + out) ? tf.matMul(a as tf.Tensor2D, tf.transpose(w) as tf.Tensor2D) : tf.transpose(tf.matMul(w as tf.Tensor2D, tf.transpose(a) as tf.Tensor2D));
   return {
     value,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sw] = saved;
-      return [tf.matMul(dy as tf.Tensor2D, sw as tf.Tensor2D), wasm() ? tf.matMul(tf.transpose(dy) as tf.Tensor2D, sa as tf.Tensor2D) : tf.matMul(dy as tf.Tensor2D, sa as tf.Tensor2D, true, false)];
+      return [tf.matMul(dy as tf.Tensor2D, sw as tf.Tensor2D), tf.matMul(tf.transpose(dy) as tf.Tensor2D, sa as tf.Tensor2D)];
     },
   };
 }) as never);
 
-/** a b with a gradient that avoids transposed kernels on wasm: dA = (b dY^T)^T, dB = a^T dY. */
-export const plainProduct: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+/** a b; on plain wasm with a gradient that avoids transposed kernels: dA = (b dY^T)^T, dB = a^T dY. */
+export function plainProduct(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return wasm() ? wasmPlainProduct(a, b) : tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
+}
+
+const wasmPlainProduct: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved;
-      if (!wasm()) return [tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D, false, true), tf.matMul(sa as tf.Tensor2D, dy as tf.Tensor2D, true, false)];
       return [tf.transpose(tf.matMul(sb as tf.Tensor2D, tf.transpose(dy) as tf.Tensor2D)), tf.matMul(tf.transpose(sa) as tf.Tensor2D, dy as tf.Tensor2D)];
     },
   };

@@ -154,8 +154,9 @@ const nativeBatchMatMul: tf.KernelFunc = (args) => {
   const out = backend.makeOutput([...outer, m, n], 'float32');
   if (batch * m * n === 0) return out;
   const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  // A Gram matrix x xᵀ or xᵀ x of one matrix (the tangent kernel's products): ssyrk, half the multiply-adds.
-  if (addon!.ssyrk && a.dataId === b.dataId && batch === 1 && transposeA !== transposeB && m === n && k > 0) {
+  // A Gram matrix x xᵀ or xᵀ x of one matrix (the tangent kernel's products): ssyrk, half the multiply-adds. Not a
+  // 1 x 1 one (a squared norm): sgemv takes it 5x faster (k = 409600: 0.25 vs 1.3 ms).
+  if (addon!.ssyrk && a.dataId === b.dataId && batch === 1 && transposeA !== transposeB && m === n && n > 1 && k > 0) {
     addon!.ssyrk(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(a), offset(out), n, k, transposeA);
     return out;
   }
