@@ -152,6 +152,7 @@ function batchCriticalTracker(every: number): Tracker {
   return {
     name: 'batchCritical',
     every,
+    stateless: true,
     record(ctx): Record<string, number> {
       if (!ctx.batch) return {};
       const eta = ctx.batch.x.shape[0] / ntkTop(ctx.net, ctx.params, ctx.batch.x);
@@ -243,6 +244,12 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
         G.dispose();
         return {};
       },
+      snapshot: () => ({ curve, snapshots }),
+      restore(state) {
+        const st = state as { curve: typeof curve; snapshots: AgopSnapshot[] };
+        Object.assign(curve, st.curve);
+        snapshots.splice(0, snapshots.length, ...st.snapshots);
+      },
     };
     const trackers: Tracker[] = [batchCriticalTracker(c.criticalEvery ?? (full ? c.evalEvery : 1)), tracker];
     if (c.split) {
@@ -251,6 +258,7 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
       trackers.push({
         name: 'split',
         every,
+        stateless: true,
         record: (ctx) => (ctx.step <= until && ctx.batch ? { ...spectrum.record(ctx), splitLoss: lossValue(loss, net.apply(ctx.params, train0.x), train0.y).dataSync()[0] } : {}),
       });
     }

@@ -3,6 +3,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../core/backend.js';
+import { withCheckpoints } from '../core/checkpoint-scope.js';
 import { type TaskName, type TaskRegistry, registeredTasks, taskModule } from './tasks.js';
 
 /**
@@ -13,6 +14,8 @@ export interface Task {
   module: string;
   name: string;
   args: unknown[];
+  /** Where the task's loops keep checkpoints (set by the result store for the computation of one key). */
+  checkpointDir?: string;
 }
 
 /** A sweep function that can also run in a worker process: call it in-process, or ship `task(point)`. */
@@ -62,7 +65,7 @@ export async function runTask(task: Task, log: (line: string) => void): Promise<
     throw new Error(`'${task.module}' has no exported function ${task.name} (found ${typeof fn})`);
   }
   const args = task.args.map((a) => (a && typeof a === 'object' && !Array.isArray(a) && (a as { progress?: unknown }).progress === true ? { ...a, progress: log } : a));
-  return await (fn as (...a: unknown[]) => unknown)(...args);
+  return await withCheckpoints(task.checkpointDir, () => (fn as (...a: unknown[]) => unknown)(...args));
 }
 
 /**

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { backendInfo, backendPackageVersion, initBackend } from '../core/backend.js';
 import { canonicalJson, decodePlain, encodePlain, sha256Hex, sortedStringify } from '../core/canonical-json.js';
+import { withCheckpoints } from '../core/checkpoint-scope.js';
 import { dataDir, libraryVersion } from '../core/env.js';
 import { codeFingerprint, gitState } from './fingerprint.js';
 import { recordStoreEvent } from './store-events.js';
@@ -358,7 +359,17 @@ export interface CachedRunOptions {
 }
 
 /** Like `cached`, also telling whether the result came from the store. */
-export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, compute: () => Promise<R> | R, options: CachedRunOptions = {}): Promise<CachedRun<R>> {
+/** What a computation of the store is told: where its long loops keep checkpoints (see core/checkpoint-scope). */
+export interface ComputeContext {
+  checkpointDir: string;
+}
+
+/** `<store>/.checkpoints/<key>`: checkpoints of the computation of one result, removed once the result is stored. */
+export function checkpointDir(store: ResultStore, key: string): string {
+  return join(store.dir, '.checkpoints', key);
+}
+
+export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, compute: (ctx: ComputeContext) => Promise<R> | R, options: CachedRunOptions = {}): Promise<CachedRun<R>> {
   const meta = options.meta ?? {};
   const id = asRunId(what);
   encodePlain(id.call, 'call');
@@ -380,9 +391,12 @@ export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, co
   }
   try {
     const t1 = performance.now();
-    const result = await compute();
+    // An interrupted computation of this key left checkpoints here: its loops resume from them.
+    const dir = checkpointDir(store, key);
+    const result = await withCheckpoints(dir, () => compute({ checkpointDir: dir }));
     const elapsedMs = performance.now() - t1;
     const entry = await storeResult(store, id, result, { elapsedMs, ...meta });
+    rmSync(dir, { recursive: true, force: true });
     recordStoreEvent({ event: 'computed', experiment: store.experiment, key: entry.key, task: id.task, fingerprint: id.fingerprint, ms: elapsedMs });
     return { result: entry.result, key: entry.key, fromCache: false, entry };
   } finally {
@@ -399,7 +413,7 @@ export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, co
  *   it depends on, and the module(s) it runs, e.g. `import.meta.url`)
  * @example await cached(openStore('demo'), { config: { width: 64 }, code: import.meta.url }, () => run(64))
  */
-export async function cached<R>(store: ResultStore, what: RunSpec | RunId, compute: () => Promise<R> | R): Promise<R> {
+export async function cached<R>(store: ResultStore, what: RunSpec | RunId, compute: (ctx: ComputeContext) => Promise<R> | R): Promise<R> {
   return (await cachedRun(store, what, compute)).result;
 }
 

@@ -1,5 +1,5 @@
 import { type RemoteFn, type WorkerPool, resolveWorkers, workerPool, workerThreads } from './parallel.js';
-import { type CachedRun, type ResultStore, type RunSpec, cachedRun, runId } from './store.js';
+import { type CachedRun, type ComputeContext, type ResultStore, type RunSpec, cachedRun, runId } from './store.js';
 import type { EngineName, SweepEngine } from './engine.js';
 import { computeOnEngine, resolveEngine } from './engines.js';
 import { hostname } from 'node:os';
@@ -128,8 +128,8 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
   const compute = engine
     ? (p: GridPoint<G>): R => { throw new Error(`engine ${engine.name} did not store point ${JSON.stringify(p)}`); }
     : workers > 1
-    ? async (p: GridPoint<G>) => (await (pool ??= workerPool(workers, options.quiet ? () => undefined : options.store.log))).run(task!(p)) as Promise<R>
-    : fn;
+    ? async (p: GridPoint<G>, ctx?: ComputeContext) => (await (pool ??= workerPool(workers, options.quiet ? () => undefined : options.store.log))).run({ ...task!(p), checkpointDir: ctx?.checkpointDir }) as Promise<R>
+    : (p: GridPoint<G>) => fn(p);
   const runs: SweepRun<GridPoint<G>, R>[] = new Array(total);
   let done = 0;
   let computed = 0;
@@ -167,7 +167,7 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
       try {
         // Points computed in workers are keyed by the workers' OpenBLAS thread count (it changes float32 roundings).
         const id = workers > 1 ? { ...runId(spec(point)), computeThreads: workerThreads(workers) } : spec(point);
-        const run = await cachedRun(options.store, id, () => compute(point), { meta: { point, engine: 'local', node: hostname() }, inProcess: workers === 1 && !engine });
+        const run = await cachedRun(options.store, id, (ctx) => compute(point, ctx), { meta: { point, engine: 'local', node: hostname() }, inProcess: workers === 1 && !engine });
         finish(i, point, run, performance.now() - t);
       } catch (e) {
         failure ??= new Error(`sweep point ${i + 1}/${total} ${JSON.stringify(point)} failed: ${(e as Error).message}`, { cause: e });

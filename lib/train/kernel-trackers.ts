@@ -47,6 +47,7 @@ export function rayleighQuotients(directions: Record<string, ArrayLike<number>>,
   return {
     name: 'rayleigh',
     every,
+    stateless: true,
     record: (c) => Object.fromEntries(entries.map(([k, p]) => [k, kernelQuadraticForm(c.net, c.params, c.x, p) / norm2(p)])),
   };
 }
@@ -154,6 +155,10 @@ export function topEigenDynamics(opts: { maxIter?: number; tol?: number; kernel?
       prev = { p: now.vector, lambda: now.value, proj, lr: c.lr };
       return { ...out, lambda1: now.value, lossTop: (curv / 2) * proj * proj };
     },
+    snapshot: () => prev,
+    restore(state) {
+      prev = state as typeof prev;
+    },
     dispose() {
       prev = null;
     },
@@ -183,6 +188,10 @@ export function bestHeldOut(data: { x: tf.Tensor; y: tf.Tensor }, every: Cadence
       if (Number.isFinite(l) && l < bestLoss) bestLoss = l;
       if (Number.isFinite(a) && a > bestAcc) bestAcc = a;
       return { ...v, [`${prefix}BestLoss`]: bestLoss, [`${prefix}BestAccuracy`]: bestAcc };
+    },
+    snapshot: () => ({ bestLoss, bestAcc }),
+    restore(state) {
+      ({ bestLoss, bestAcc } = state as { bestLoss: number; bestAcc: number });
     },
   };
 }

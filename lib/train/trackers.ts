@@ -9,7 +9,7 @@ import type { Cadence, TrackContext, Tracker } from './train.js';
 /** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
 
 export function trainLoss(every: Cadence = 1): Tracker {
-  return { name: 'loss', every, record: (c) => ({ loss: lossValue(c.loss, trainOutput(c), c.y).dataSync()[0] }) };
+  return { name: 'loss', every, stateless: true, record: (c) => ({ loss: lossValue(c.loss, trainOutput(c), c.y).dataSync()[0] }) };
 }
 
 /** Loss and accuracy on held-out data (argmax for several outputs, sign for one output with ±1 targets). */
@@ -17,6 +17,7 @@ export function heldOutMetrics(data: { x: tf.Tensor; y: tf.Tensor }, every: Cade
   return {
     name: prefix,
     every,
+    stateless: true,
     record(c) {
       const f = c.net.apply(c.params, data.x);
       const l = lossValue(c.loss, f, data.y).dataSync()[0];
@@ -33,6 +34,7 @@ export function ntkTopEigenvalues(k = 1, every: Cadence = 1): Tracker {
   return {
     name: 'ntkTop',
     every,
+    stateless: true,
     record(c) {
       const K = tangentKernel(c.net, c.params, c.x);
       return { ntkTop: kernelEigen(K, k).values };
@@ -46,6 +48,7 @@ export function kernelChange(every: Cadence = 1, norm: 'fro' | 'spectral' = 'fro
   return {
     name: 'kernelChange',
     every,
+    stateless: true,
     init(c) {
       K0 = tf.keep(tangentKernel(c.net, c.params0, c.x));
     },
@@ -64,6 +67,7 @@ export function lossSplit(s: number, every: Cadence = 1, scale?: number, eigen: 
   return {
     name: 'lossSplit',
     every,
+    stateless: true,
     record(c) {
       const K = tangentKernel(c.net, c.params, c.x);
       const r = tf.sub(trainOutput(c), c.y);
@@ -94,6 +98,7 @@ export function kernelSpectrum({ s = 0, every = 1, eigen = 'auto', scale }: Kern
   return {
     name: 'kernelSpectrum',
     every,
+    stateless: true,
     record(c) {
       const K = tangentKernel(c.net, c.params, c.x);
       // One read of K (a 5000 x 5000 kernel is 100 MB) serves the finiteness check and Lanczos.
@@ -124,6 +129,7 @@ export function batchHessianTop(every: Cadence = 1, { maxIter = 40, tol = 1e-5 }
   return {
     name: 'batchHessianTop',
     every,
+    stateless: true,
     record(c): Record<string, number> {
       if (!c.batch) return {};
       if (!finiteOutputs(c)) return { hessianTopBatch: NaN, etaCritHessianBatch: NaN };
@@ -154,6 +160,7 @@ export function batchCritical(every: Cadence = 1): Tracker {
   return {
     name: 'batchCritical',
     every,
+    stateless: true,
     record(c): Record<string, number> {
       if (!c.batch) return {};
       if (!finiteOutputs(c)) return { etaCritBatch: NaN, exceeded: 0 };
@@ -168,6 +175,7 @@ export function distanceFromInit(every: Cadence = 1): Tracker {
   return {
     name: 'distance',
     every,
+    stateless: true,
     record(c) {
       const out: Record<string, number> = {};
       let sq = 0;
@@ -190,6 +198,7 @@ export function agopAlignmentTracker(Gstar: tf.Tensor2D, every: Cadence = 1, x?:
   return {
     name: 'agopAlignment',
     every,
+    stateless: true,
     record: (c) => ({ agopAlignment: agopAlignment(agop(c.net, c.params, x ?? c.x), Gstar) }),
   };
 }

@@ -5,7 +5,9 @@ import { type Loss, lossByName, lossValue } from '../analysis/losses.js';
 import { type Network, checkInput } from '../nets/network.js';
 import { type OptimizerSpec, disposeState, optimizer as makeOptimizer } from './optimizers.js';
 import { type Params, checkStructure, pv, readScalar } from '../core/params.js';
-import { permutation, rngFor } from '../core/random.js';
+import { type RngState, permutation, rngFor, rngFromState } from '../core/random.js';
+import { nextCheckpointPath } from '../core/checkpoint-scope.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { checkData } from '../core/checks.js';
 import { type ScheduleSpec, schedule } from './schedules.js';
 
@@ -37,6 +39,25 @@ export interface Tracker {
   init?(ctx: TrackContext): void;
   record(ctx: TrackContext): Record<string, number | number[]>;
   dispose?(): void;
+  /**
+   * Checkpoints: a tracker that keeps state between records returns it as plain data (`snapshot`) and takes it
+   * back (`restore`, after `init`); one that keeps none says `stateless`. A run with any other tracker is not
+   * checkpointed (it could not resume exactly).
+   */
+  stateless?: boolean;
+  snapshot?(): unknown;
+  restore?(state: unknown): void;
+}
+
+/**
+ * Where and how often train() saves its state so that an interrupted run resumes (bit for bit) instead of
+ * restarting: by default inside a result-store computation (a path per run from core/checkpoint-scope) every
+ * `TANGENT_CHECKPOINT_SECONDS` (default 300) seconds; `false` turns it off.
+ */
+export interface CheckpointOptions {
+  /** File path without extension; default: the next path of the current result-store computation. */
+  path?: string;
+  everySeconds?: number;
 }
 
 export interface TrainOptions {
@@ -60,6 +81,7 @@ export interface TrainOptions {
   /** Record the indices of every mini-batch in `history.batchIndices` (value: the b indices of update `step`). */
   recordIndices?: boolean;
   track?: Tracker[];
+  checkpoint?: CheckpointOptions | false;
   /** Progress lines: true = console.log, a function, or false. */
   progress?: boolean | ((line: string) => void);
   progressSeconds?: number;
@@ -160,10 +182,10 @@ export function train(o: TrainOptions): TrainResult {
   const opt = makeOptimizer(o.optimizer ?? 'gd');
   const b = o.batchSize ?? n;
   const seed = o.seed ?? 0;
-  const rng = rngFor(seed, 'batches');
+  let rng = rngFor(seed, 'batches');
   const log = o.progress === true ? (l: string) => console.log(l) : o.progress || null;
   const progressEvery = (o.progressSeconds ?? 5) * 1000;
-  const t0 = Date.now();
+  let t0 = Date.now();
   let lastPrint = t0;
 
   const critical = typeof o.lr === 'function' ? (o.lr as Partial<CriticalSchedule>).critical : undefined;
@@ -189,6 +211,18 @@ export function train(o: TrainOptions): TrainResult {
     }
   };
 
+  let status: TrainStatus = 'max-steps';
+  let completed = false;
+  let step = 0;
+  let lastLoss = NaN;
+  const cp = checkpointPlan(o, trackers);
+  let lastSave = Date.now();
+  let saved = false;
+  const signature = cp ? JSON.stringify({
+    steps: o.steps, n, b, seed, sampling: o.sampling ?? 'shuffle', optimizer: { name: opt.name, ...opt.config }, lr0: lrAt(0), stop: o.stop ?? null,
+    recordIndices: !!o.recordIndices, label: o.label ?? null, trackers: trackers.map((t) => t.name), params: Object.entries(params).map(([k, t]) => [k, t.shape]),
+  }) : '';
+
   let order = b < n ? permutation(rng, n) : null;
   let cursor = 0;
   const nextBatch = (): Int32Array => {
@@ -203,10 +237,6 @@ export function train(o: TrainOptions): TrainResult {
     return idx;
   };
 
-  let status: TrainStatus = 'max-steps';
-  let completed = false;
-  let step = 0;
-  let lastLoss = NaN;
   const divergeAbove = o.stop?.divergeAbove ?? Infinity;
   // The training-set outputs of the current parameters, computed at most once per step (a 5000-point forward
   // pass was made up to three times a step: stop check, loss tracker, loss split).
@@ -216,8 +246,68 @@ export function train(o: TrainOptions): TrainResult {
     shared?.dispose();
     shared = null;
   };
+  const save = (atStep: number, done: boolean, status?: TrainStatus, seconds?: number) => {
+    const tensors: Params = {};
+    for (const [k, t] of Object.entries(params)) tensors[`p:${k}`] = t;
+    const optNumbers: Record<string, number> = {};
+    const optTensors: Record<string, string[]> = {};
+    if (!done) {
+      for (const [k, v] of Object.entries(state)) {
+        if (typeof v === 'number') optNumbers[k] = v;
+        else {
+          optTensors[k] = Object.keys(v);
+          for (const [pk, t] of Object.entries(v)) tensors[`o:${k}:${pk}`] = t;
+        }
+      }
+    }
+    const meta = {
+      done, step: atStep, lastLoss, elapsedMs: Date.now() - t0, rng: rng.state(), order: order ? Array.from(order) : null, cursor, history,
+      optNumbers, optTensors, trackers: trackers.map((t) => (t.snapshot ? t.snapshot() : null)), status: status ?? null, seconds: seconds ?? null,
+    };
+    saveCheckpoint(cp!.path, { signature, meta, tensors });
+    saved = true;
+  };
+  // A checkpoint of this run: resume from its step, or return its result if it finished.
+  let resumed: Record<string, unknown> | undefined;
+  if (cp) {
+    const got = loadCheckpoint(cp.path);
+    if (got.problem) log?.(`${o.label ? `${o.label}  ` : ''}checkpoint ${cp.path}: ${got.problem}; starting from step 0`);
+    else if (got.checkpoint && got.checkpoint.signature !== signature) {
+      log?.(`${o.label ? `${o.label}  ` : ''}checkpoint ${cp.path} is of another run (its settings differ); starting from step 0`);
+      pv.dispose(got.checkpoint.tensors);
+    } else if (got.checkpoint) {
+      const m = got.checkpoint.meta;
+      const t = got.checkpoint.tensors;
+      const restored: Params = Object.fromEntries(Object.entries(t).filter(([k]) => k.startsWith('p:')).map(([k, v]) => [k.slice(2), v]));
+      if (m.done) {
+        pv.dispose(params);
+        disposeState(state);
+        // Trackers that collect into their own state get it back as it was at the end of the run.
+        (m.trackers as unknown[]).forEach((st, i) => st !== null && trackers[i].restore?.(st));
+        trackers.forEach((tr) => tr.dispose?.());
+        const r = { status: m.status as TrainStatus, steps: m.step as number, params: restored, history: m.history as Record<string, Series>, critical, finalLoss: m.lastLoss as number, seconds: m.seconds as number };
+        if (log) log(`${o.label ? `${o.label}  ` : ''}${r.status} after ${r.steps} steps  loss ${r.finalLoss.toExponential(3)}  ${r.seconds.toFixed(1)}s (from its checkpoint)`);
+        return r;
+      }
+      pv.dispose(params);
+      params = restored;
+      disposeState(state);
+      state = { ...(m.optNumbers as Record<string, number>) };
+      for (const [k, names] of Object.entries(m.optTensors as Record<string, string[]>)) state[k] = Object.fromEntries(names.map((pk) => [pk, t[`o:${k}:${pk}`]]));
+      rng = rngFromState(m.rng as RngState);
+      order = m.order ? Int32Array.from(m.order as number[]) : null;
+      cursor = m.cursor as number;
+      for (const [k, v] of Object.entries(m.history as Record<string, Series>)) history[k] = v;
+      lastLoss = m.lastLoss as number;
+      step = m.step as number;
+      t0 = Date.now() - (m.elapsedMs as number);
+      resumed = m;
+      log?.(`${o.label ? `${o.label}  ` : ''}resumed at step ${step}/${o.steps} from its checkpoint (${duration(m.elapsedMs as number)} of computing kept)`);
+    }
+  }
   try {
-    for (const tr of trackers) tr.init?.({ step: 0, net, params, params0, x, y, loss, lr: lrAt(0) });
+    for (const tr of trackers) tr.init?.({ step: 0, net, params: params0, params0, x, y, loss, lr: lrAt(0) });
+    if (resumed) (resumed.trackers as unknown[]).forEach((st, i) => st !== null && trackers[i].restore?.(st));
     const checkEvery = o.stop?.checkEvery ?? 1;
     const stopFrom = o.stop?.from ?? 0;
     for (; step < o.steps; step++) {
@@ -269,6 +359,10 @@ export function train(o: TrainOptions): TrainResult {
       params = { ...fixed, ...next.params };
       state = next.state;
       const now = Date.now();
+      if (cp && now - lastSave >= cp.everyMs && step + 1 < o.steps) {
+        save(step + 1, false);
+        lastSave = Date.now();
+      }
       if (log && now - lastPrint >= progressEvery) {
         lastPrint = now;
         // Time to the step cap at the mean rate so far (a run that reaches its loss threshold ends sooner).
@@ -287,6 +381,8 @@ export function train(o: TrainOptions): TrainResult {
         if (final < o.stop.lossBelow) status = 'converged';
       }
     }
+    // A finished run that took a while is kept too, for a computation that trains several times and is interrupted later.
+    if (cp && (saved || Date.now() - t0 >= cp.everyMs / 5)) save(step, true, status, (Date.now() - t0) / 1000);
     completed = true;
   } finally {
     release();
@@ -300,6 +396,18 @@ export function train(o: TrainOptions): TrainResult {
   return { status, steps: step, params, history, critical, finalLoss: lastLoss, seconds };
 }
 
+
+/** Where train() checkpoints, or undefined (off, outside a result-store computation, or a tracker that cannot resume). */
+function checkpointPlan(o: TrainOptions, trackers: Tracker[]): { path: string; everyMs: number } | undefined {
+  if (o.checkpoint === false) return undefined;
+  // Taken on every call inside a computation, so that the i-th train() of a run always gets the i-th path.
+  const path = o.checkpoint?.path ?? nextCheckpointPath('train');
+  if (!path) return undefined;
+  const every = o.checkpoint?.everySeconds ?? Number(process.env.TANGENT_CHECKPOINT_SECONDS?.trim() || 300);
+  if (!(every > 0)) throw new Error(`train: checkpoint every ${every} s (TANGENT_CHECKPOINT_SECONDS or checkpoint.everySeconds); expected a positive number of seconds`);
+  if (!trackers.every((t) => t.stateless || (t.snapshot && t.restore))) return undefined;
+  return { path, everyMs: every * 1000 };
+}
 
 /** 42s, 7m05s, 2h10m. */
 function duration(ms: number): string {
