@@ -4,10 +4,10 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { type Activation, applyActivation, sigmoid, tanh } from '../lib/core/activations.js';
-import { initBackend } from '../lib/core/backend.js';
+import { useNativeWasm } from './native-support.js';
 import { fusedJet1 } from '../lib/core/fused-jets.js';
 import { type Jet, compose } from '../lib/core/jet.js';
-import { blasThreads, installNativeMatMul, nativeAddonPath, nativeMatMulActive, setNativeMatMul } from '../lib/core/openblas.js';
+import { nativeAddonPath, setNativeMatMul } from '../lib/core/openblas.js';
 import { hvp } from '../lib/analysis/derivatives.js';
 import { fcn } from '../lib/nets/fcn.js';
 import { randomDirection } from '../lib/analysis/hessian.js';
@@ -42,14 +42,7 @@ function jetAndGrads(phi: Activation, x: ReturnType<typeof inputs>, rule: (a: Je
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 describe('fused order-1 jets of tanh and sigmoid (native path)', { skip: missing }, () => {
-  before(async () => {
-    await initBackend();
-    if (tf.getBackend() !== 'wasm') {
-      await import('@tensorflow/tfjs-backend-wasm');
-      await tf.setBackend('wasm');
-    }
-    if (!nativeMatMulActive()) installNativeMatMul(blasThreads());
-  });
+  before(useNativeWasm);
 
   for (const phi of [tanh, sigmoid]) {
     test(`${phi.name}: values and gradients equal the op-by-op rule bit for bit, and leak nothing`, () => {

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // The gradients of the core ops are registered by the tfjs union package.
 import '@tensorflow/tfjs';
 import { initBackend } from '../lib/core/backend.js';
-import { blasThreads, installNativeMatMul, nativeAddonPath, nativeBlasInfo, nativeMatMulActive, pinnedCoreType, setNativeMatMul } from '../lib/core/openblas.js';
+import { useNativeWasm } from './native-support.js';
+import { nativeAddonPath, nativeBlasInfo, pinnedCoreType, setNativeMatMul } from '../lib/core/openblas.js';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pv } from '../lib/core/params.js';
@@ -56,14 +57,7 @@ function compare(aShape: number[], bShape: number[], ta: boolean, tb: boolean, w
 }
 
 describe('native OpenBLAS BatchMatMul on the wasm backend', { skip: missing && `native addon not built: ${missing}` }, () => {
-  before(async () => {
-    await initBackend();
-    if (tf.getBackend() !== 'wasm') {
-      await import('@tensorflow/tfjs-backend-wasm');
-      await tf.setBackend('wasm');
-    }
-    if (!nativeMatMulActive()) installNativeMatMul(blasThreads());
-  });
+  before(useNativeWasm);
 
   test('reports the OpenBLAS build and its threads', () => {
     const info = nativeBlasInfo();
