@@ -76,6 +76,27 @@ describe('train checkpoints (resume bit for bit)', () => {
     assert.deepEqual(readdirSync(join(root, 'run-a')).filter((f) => f.endsWith('.npz')).length, 1);
   });
 
+  test('kernelSpectrum at spikes keeps the previous iterate across a resume', () => {
+    // Its state (the last iterate's parameters, an open spike) goes into the checkpoint at every step.
+    const spikes = () => [trainLoss(1), kernelSpectrum({ s: 1, every: 7, atSpikes: { minRise: 0.01 } })];
+    const run = (track: Tracker[], extra: Partial<TrainOptions> = {}) => train({ ...options([]), lr: 0.4, ...extra, track });
+    const whole = run(spikes());
+    const want = plain(whole);
+    pv.dispose(whole.params);
+    const steps = whole.history.kernelNorm.step;
+    const late = steps.find((t, i) => t % 7 !== 0 && steps[i + 1] === t + 1 && !steps.includes(t - 1));
+    assert.ok(late !== undefined, `a spike start recorded after the next update (records at ${steps.join(', ')})`);
+    const path = join(root, 'run-spikes', 'train-0');
+    const cp = { path, everySeconds: 1e-9 };
+    // Interrupted at the step that records the spike start: the previous parameters come from the checkpoint.
+    const at = { step: late + 1 };
+    assert.throws(() => run([...spikes(), interruptAt(at)], { checkpoint: cp }), /interrupted at step/);
+    at.step = -1;
+    const resumed = run([...spikes(), interruptAt(at)], { checkpoint: cp });
+    assert.deepEqual(plain(resumed), want);
+    pv.dispose(resumed.params);
+  });
+
   test('a checkpoint of other settings, or one that does not read, is not resumed', () => {
     const path = join(root, 'run-b', 'train-0');
     const cp = { path, everySeconds: 1e-9 };

@@ -134,3 +134,27 @@ describe('sgdSpikeSummary', () => {
     assert.equal(noBatch.kernelDropFraction, 0.5);
   });
 });
+
+describe('kernelAtSpikes (‖K‖₂ at a cadence and through every spike, for large n)', () => {
+  // SGD above the critical rate on the rank-2 task: a run with several loss spikes.
+  const base = { data: { kind: 'regression', task: 'rank2', n: 48 }, net: { kind: 'fcn', depth: 3, width: 64 }, lr: { multiple: 2.5 }, steps: 100, seed: 0, s: 1, batchSize: 8, batchCritical: true, lossBelow: 1e-3 } as const;
+  test('the spike summary equals that of records at every step, from fewer kernels with the same values', () => {
+    const every = catapultRun({ ...base, kernelEvery: 1 });
+    const before = tf.memory().numTensors;
+    const sparse = catapultRun({ ...base, kernelEvery: 10, kernelAtSpikes: 0.1 });
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    const S = sgdSpikeSummary(every, 0.1);
+    assert.ok(S.spikes >= 2, `the task has spikes (${S.spikes})`);
+    assert.deepEqual(sgdSpikeSummary(sparse, 0.1), S);
+    assert.ok(sparse.kernelSteps.length < every.kernelSteps.length, `${sparse.kernelSteps.length} records instead of ${every.kernelSteps.length}`);
+    assert.ok(sparse.kernelSteps.some((t) => t % 10 !== 0 && !sparse.kernelSteps.includes(t - 1)), 'a spike start recorded one step late');
+    sparse.kernelSteps.forEach((t, i) => {
+      assert.ok(i === 0 || t > sparse.kernelSteps[i - 1], 'steps increase');
+      assert.equal(sparse.kernelNorm[i], every.kernelNorm[t], `‖K‖₂ at ${t}`);
+      assert.equal(sparse.lossTop[i], every.lossTop[t], `L≤1 at ${t}`);
+    });
+    // A larger minRise reads a subset of the recorded spikes; a missing record is named, not read across.
+    assert.throws(() => sgdSpikeSummary(sparse, 0.01), /no ‖K‖₂ record at step\(s\) .* of the spike at steps/);
+    assert.throws(() => catapultRun({ ...base, kernelEvery: 0, kernelAtSpikes: 0.1 }), /kernelAtSpikes = 0.1 needs kernelEvery >= 1/);
+  });
+});

@@ -59,6 +59,12 @@ export interface CatapultRunOptions {
   lossBelowFrom?: number;
   /** Steps between records of ‖K‖₂ and the L≤s / L>s split (full training-set NTK). 0: never. */
   kernelEvery?: number;
+  /**
+   * Also record them at every step of each full-loss rise by more than this fraction (kernelSpectrum `atSpikes`):
+   * sgdSpikeSummary with the same `minRise` then reads exactly what records at every step give. For large n,
+   * where one kernel costs seconds; omitted: only every `kernelEvery` steps.
+   */
+  kernelAtSpikes?: number;
   /** s of L≤s (per output: s·C eigenvectors for C outputs). */
   s?: number;
   /**
@@ -203,7 +209,9 @@ export function catapultRun(o: CatapultRunOptions): CatapultRun {
   const lrSpec = 'specialMultiple' in o.lr ? o.lr.specialMultiple * (special as { etaCrit: number }).etaCrit : relativeSchedule(o.lr, crit.eta);
   const track: Tracker[] = [trainLoss(o.lossEvery ?? 1)];
   const kernelEvery = o.kernelEvery ?? 1;
-  if (kernelEvery > 0) track.push(kernelSpectrum({ s: o.s ?? 0, every: kernelEvery, eigen: o.eigen ?? 'auto' }));
+  if (o.kernelAtSpikes !== undefined && !(kernelEvery > 0)) throw new Error(`catapultRun: kernelAtSpikes = ${o.kernelAtSpikes} needs kernelEvery >= 1 (got ${kernelEvery})`);
+  const atSpikes = o.kernelAtSpikes === undefined ? undefined : { minRise: o.kernelAtSpikes };
+  if (kernelEvery > 0) track.push(kernelSpectrum({ s: o.s ?? 0, every: kernelEvery, eigen: o.eigen ?? 'auto', atSpikes }));
   if (o.batchCritical) track.push(batchCritical(1));
   if (o.hessianEvery) track.push(batchHessianTop(o.hessianEvery));
   const r = train({
@@ -337,12 +345,23 @@ export function spikeSampling(run: CatapultRun, relative = 0.1) {
  */
 export function sgdSpikeSummary(run: CatapultRun, minRise = 0.1) {
   const loss = denseLoss(run);
-  if (run.kernelSteps.some((t, i) => t !== i)) throw new Error('sgdSpikeSummary: the run must record ‖K‖₂ at every step (kernelEvery = 1)');
+  // Records at every step, or (kernelAtSpikes) at a cadence and through every spike: spread onto the steps.
+  const kernelNorm = new Array<number>(loss.length).fill(NaN);
+  const lossTop = new Array<number>(loss.length).fill(NaN);
+  const have = new Set(run.kernelSteps);
+  run.kernelSteps.forEach((t, i) => {
+    kernelNorm[t] = run.kernelNorm[i];
+    lossTop[t] = run.lossTop[i] ?? NaN;
+  });
   // With batchCritical records, a spike is also a catapult when η > η_crit(X_batch) during its rise (T:L1036).
   const trigger = run.etaCritBatch.length ? { eta: run.lr, etaCrit: run.etaCritBatch } : {};
-  const det = detectCatapults(loss, { minRise, kernelNorm: run.kernelNorm, ...trigger });
+  const det = detectCatapults(loss, { minRise, kernelNorm, ...trigger });
   const eps = det.episodes.filter((e) => e.recovered);
-  const shares = eps.map((e) => (run.lossTop[e.peak] - run.lossTop[e.start]) / (loss[e.peak] - loss[e.start])).filter(Number.isFinite);
+  for (const e of eps) {
+    const missing = [e.start, e.peak, e.end].filter((t) => !have.has(t));
+    if (missing.length) throw new Error(`sgdSpikeSummary: no ‖K‖₂ record at step(s) ${missing.join(', ')} of the spike at steps ${e.start}–${e.end}; expected records at every step (kernelEvery = 1) or kernelAtSpikes = ${minRise}`);
+  }
+  const shares = eps.map((e) => (lossTop[e.peak] - lossTop[e.start]) / (loss[e.peak] - loss[e.start])).filter(Number.isFinite);
   const triggered = eps.filter((e) => e.triggered === true);
   return {
     spikes: eps.length,

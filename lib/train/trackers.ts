@@ -4,7 +4,8 @@ import { criticalLearningRate } from '../analysis/critical.js';
 import { lossValue } from '../analysis/losses.js';
 import { firstNonFinite } from '../core/checks.js';
 import { type EigenMethod, kernelEigen, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
-import type { Cadence, TrackContext, Tracker } from './train.js';
+import { type Cadence, isDue, type TrackContext, type Tracker } from './train.js';
+import { type Params, pv } from '../core/params.js';
 
 /** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
 
@@ -85,6 +86,14 @@ export interface KernelSpectrumOptions {
   eigen?: EigenMethod;
   /** Loss scale of the split (default from the loss convention, 1/n for the MSE of Ch.4). */
   scale?: number;
+  /**
+   * Record every `every` steps and, besides, at every step of each loss spike: from the iterate before a rise of the
+   * full training loss by more than `minRise` (relative) through the first iterate back at or below that level, the
+   * episodes of `detectCatapults` (stats/catapult). The spike summaries then read exactly what per-step records
+   * give, at a fraction of the kernels (a 5000 x 5000 kernel costs seconds). The iterate before a rise is only
+   * known to be one after the next update: the tracker keeps the previous parameters (shared, not copied).
+   */
+  atSpikes?: { minRise: number };
 }
 
 /**
@@ -93,13 +102,10 @@ export interface KernelSpectrumOptions {
  * `lossTop`, `lossRest` and `eigenIterations` (Lanczos products; 0 when dense).
  * Example: `train({ ..., track: [kernelSpectrum({ s: 5, every: 1 })] })`.
  */
-export function kernelSpectrum({ s = 0, every = 1, eigen = 'auto', scale }: KernelSpectrumOptions = {}): Tracker {
+export function kernelSpectrum(options: KernelSpectrumOptions = {}): Tracker {
+  const { s = 0, every = 1, eigen = 'auto', scale } = options;
   if (!Number.isInteger(s) || s < 0) throw new Error(`kernelSpectrum: s = ${s}; expected an integer >= 0`);
-  return {
-    name: 'kernelSpectrum',
-    every,
-    stateless: true,
-    record(c) {
+  const spectrum = (c: TrackContext, output?: tf.Tensor): Record<string, number> => {
       const K = tangentKernel(c.net, c.params, c.x);
       // One read of K (a 5000 x 5000 kernel is 100 MB) serves the finiteness check and Lanczos.
       const data = K.dataSync() as Float32Array;
@@ -110,13 +116,60 @@ export function kernelSpectrum({ s = 0, every = 1, eigen = 'auto', scale }: Kern
       const pairs = topEigenpairs(K, k, { method: eigen, data });
       const out: Record<string, number> = { kernelNorm: pairs.values[0], eigenIterations: pairs.iterations };
       if (s > 0) {
-        const r = tf.sub(trainOutput(c), c.y);
+        const r = tf.sub(output ?? trainOutput(c), c.y);
         const parts = projectResidual(pairs, r.dataSync(), k, scale ?? lossScale(c.loss.config, r.shape[0], r.shape[1] as number));
         out.lossTop = parts.top;
         out.lossRest = parts.rest;
       }
       return out;
+  };
+  if (options.atSpikes) return spikeSpectrum(options.atSpikes.minRise, every, spectrum);
+  return { name: 'kernelSpectrum', every, stateless: true, record: (c) => spectrum(c) };
+}
+
+/** kernelSpectrum with `atSpikes`: the decision of detectCatapults made online, one iterate behind. */
+function spikeSpectrum(minRise: number, every: Cadence, spectrum: (c: TrackContext, output?: tf.Tensor) => Record<string, number>): Tracker {
+  if (!(minRise >= 0) || !Number.isFinite(minRise)) throw new Error(`kernelSpectrum: atSpikes.minRise = ${minRise}; expected a finite number >= 0`);
+  // prev: the last iterate (its parameters kept alive by a clone, which shares data), its loss and whether it was recorded.
+  let prev: { step: number; loss: number; recorded: boolean; params: Params } | null = null;
+  // level: inside an episode, the loss at or below which it ends.
+  let level: number | null = null;
+  const keep = (p: Params) => tf.tidy(() => Object.fromEntries(Object.entries(p).map(([k, t]) => [k, tf.keep(tf.clone(t))])));
+  const drop = () => {
+    if (prev) pv.dispose(prev.params);
+    prev = null;
+  };
+  return {
+    name: 'kernelSpectrum',
+    every: 1,
+    record(c) {
+      const loss = lossValue(c.loss, trainOutput(c), c.y).dataSync()[0];
+      let due = isDue(every, c.step);
+      if (level !== null) {
+        due = true;
+        if (loss <= level) level = null;
+      } else if (prev && prev.step === c.step - 1 && loss > prev.loss * (1 + minRise)) {
+        // A spike started at the previous iterate (the scan of detectCatapults: loss[t+1] > loss[t](1 + minRise)).
+        level = prev.loss * (1 + minRise);
+        due = true;
+        if (!prev.recorded) {
+          const before = { ...c, step: prev.step, params: prev.params, output: undefined, batch: undefined };
+          const values = spectrum(before, c.net.apply(prev.params, c.x));
+          c.recordPrevious?.(values);
+        }
+      }
+      drop();
+      prev = { step: c.step, loss, recorded: due, params: keep(c.params) };
+      return due ? spectrum(c) : {};
     },
+    snapshot: () => ({ level, prev: prev && { step: prev.step, loss: prev.loss, recorded: prev.recorded, params: Object.fromEntries(Object.entries(prev.params).map(([k, t]) => [k, { shape: t.shape, data: t.dataSync() as Float32Array }])) } }),
+    restore(state) {
+      const st = state as { level: number | null; prev: { step: number; loss: number; recorded: boolean; params: Record<string, { shape: number[]; data: Float32Array }> } | null };
+      drop();
+      level = st.level;
+      if (st.prev) prev = { ...st.prev, params: Object.fromEntries(Object.entries(st.prev.params).map(([k, v]) => [k, tf.tensor(v.data, v.shape)])) };
+    },
+    dispose: drop,
   };
 }
 

@@ -30,6 +30,8 @@ export interface TrackContext {
    * stop check (owned by train: do not dispose). Absent in contexts built outside train().
    */
   output?: () => tf.Tensor;
+  /** Records values for the previous step (a tracker that learns only now that the last iterate mattered). */
+  recordPrevious?: (values: Record<string, number | number[]>) => void;
 }
 
 export interface Tracker {
@@ -206,7 +208,10 @@ export function train(o: TrainOptions): TrainResult {
       const key = `${tr.name}@${ctx.step}`;
       if (recorded.has(key)) continue;
       recorded.add(key);
-      const values = tf.tidy(() => tr.record(ctx) as never) as Record<string, number | number[]>;
+      const late = (v: Record<string, number | number[]>) => {
+        for (const [k, x] of Object.entries(v)) push(k, ctx.step - 1, x);
+      };
+      const values = tf.tidy(() => tr.record({ ...ctx, recordPrevious: late }) as never) as Record<string, number | number[]>;
       for (const [k, v] of Object.entries(values)) push(k, ctx.step, v);
     }
   };
