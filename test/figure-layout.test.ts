@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Figure } from '../lib/present/figure.js';
-import { linePlot, loglogPlot, panels, withMarkers, withReferenceLines } from '../lib/present/plot.js';
+import { heatmap, linePlot, loglogPlot, panels, withMarkers, withReferenceLines } from '../lib/present/plot.js';
 import { exportFigures, launchBrowser, type LayoutCheck } from '../scripts/report.js';
 import { testOutput } from './browser-support.js';
 
@@ -33,6 +33,9 @@ function figures(): Record<string, Figure> {
       withMarkers(linePlot({ title: 'final loss', x: { title: 'learning rate η', log: true }, y: { title: 'loss', log: true }, series: [{ name: 'loss', x: lr, y: [1, 0.5, 0.2, 3, 100] }] }), [{ x: 0.5, label: 'η_crit' }, { x: 5, label: 'η_max' }]),
       withReferenceLines(withMarkers(linePlot({ title: 'top Hessian eigenvalue', x: { title: 'learning rate η', log: true }, y: { title: 'λ_max' }, series: [{ name: 'λ_max', x: lr, y: [20, 20, 19, 4, 2] }] }), [{ x: 0.5, label: 'η_crit' }]), [{ y: 4, label: '2/η level' }]),
     ]),
+    // Heatmaps with their colour bars, 2 rows of 3 (003 Fig C.15 at the paper profile: the bars had left the canvas).
+    'panels-heatmaps': panels('Thesis 003, Fig C.15: the AGOP on the first 10 coordinates after each catapult', Array.from({ length: 5 }, (_, k) =>
+      heatmap({ title: `${k} catapults (step ${100 * k})`, values: Array.from({ length: 100 }, (_, i) => Math.sin(i * (k + 1)) * 1e-3), rows: 10, cols: 10, colorscale: 'Viridis' })), { columns: 3 }),
     // One panel: the figure is narrow, so a long title wraps instead of leaving the canvas (003 test-performance, paper profile).
     'panels-1-long-title': panels('Thesis 003, Fig B.6 (substitute tasks): best test accuracy vs learning rate', [
       linePlot({ title: '2-layer FC (ReLU), MNIST 0 vs 2, GD', x: { title: 'η / η_crit' }, y: { title: 'best test accuracy' }, series: series(['f (network)', 'f_lin', 'f_quad']) }),

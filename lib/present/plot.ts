@@ -13,7 +13,21 @@ const PX = {
   xAxisBlock: 62, // x tick labels and x-axis title below a plot area
   columnGap: 84, // the next panel's y tick labels and y-axis title
   legendRow: 24,
+  colorbar: 58, // a heatmap's colour bar and its tick labels
 };
+
+/** Width a trace's plot area takes in its panel: square cells of a heatmap (scaleanchor) narrow it, drawn from the left. */
+function drawnWidth(t: Record<string, unknown>, f: Figure, panelWidth: number, panelHeight: number): number {
+  const z = t.z as unknown[][] | undefined;
+  const square = (f.layout.yaxis as Record<string, unknown> | undefined)?.scaleanchor === 'x';
+  if (!square || !z?.length || !z[0]?.length) return panelWidth;
+  return Math.min(panelWidth, (panelHeight * z[0].length) / z.length);
+}
+
+/** Traces that draw a colour bar (plotly's default for these types unless showscale is false). */
+function hasColorbar(t: Record<string, unknown>): boolean {
+  return ['heatmap', 'contour', 'histogram2d', 'histogram2dcontour'].includes(String(t.type)) && t.showscale !== false;
+}
 
 function axis(a: AxisSpec): Record<string, unknown> {
   return { title: { text: a.title }, type: a.log ? 'log' : 'linear', exponentformat: 'power', showline: true, mirror: true, ticks: 'outside', automargin: false };
@@ -163,7 +177,7 @@ export function withReferenceLines(fig: Figure, lines: { y: number; label: strin
 /** Heatmap of a matrix (e.g. an AGOP), row-major values. */
 export function heatmap(opts: { title: string; values: ArrayLike<number>; rows: number; cols: number; colorscale?: string }): Figure {
   const z = Array.from({ length: opts.rows }, (_, r) => Array.from({ length: opts.cols }, (_, c) => opts.values[r * opts.cols + c]));
-  return { data: [{ type: 'heatmap', z, colorscale: opts.colorscale ?? 'RdBu', reversescale: true, zmid: 0 }], layout: { title: { text: opts.title }, yaxis: { autorange: 'reversed', scaleanchor: 'x' }, width: 520, height: 480 } };
+  return { data: [{ type: 'heatmap', z, colorscale: opts.colorscale ?? 'RdBu', reversescale: true, zmid: 0 }], layout: { title: { text: opts.title }, xaxis: { zeroline: false, showgrid: false, constrain: 'domain', constraintoward: 'left' }, yaxis: { autorange: 'reversed', scaleanchor: 'x', zeroline: false, showgrid: false, constrain: 'domain' }, width: 520, height: 480 } };
 }
 
 /** The series a trace belongs to, for one colour per series across panels (loglogPlot's slope suffix dropped). */
@@ -210,9 +224,13 @@ function wrapWords(text: string, maxChars: number): string[] {
  */
 export function panels(title: string, figs: Figure[], { columns = figs.length, labels, panelWidth = 360, panelHeight = 270 }: { columns?: number; labels?: string[]; panelWidth?: number; panelHeight?: number } = {}): Figure {
   const rows = Math.ceil(figs.length / columns);
-  const width = PX.left + PX.right + columns * panelWidth + (columns - 1) * PX.columnGap;
+  // Colour bars (heatmaps) sit right of their own panel: room for each beside the next panel's axis labels.
+  const bar = figs.some((f) => f.data.some(hasColorbar)) ? PX.colorbar : 0;
+  const gap = PX.columnGap + bar;
+  const right = PX.right + bar;
+  const width = PX.left + right + columns * panelWidth + (columns - 1) * gap;
   const rowGap = PX.xAxisBlock + PX.subplotTitle;
-  const plotW = width - PX.left - PX.right;
+  const plotW = width - PX.left - right;
   const plotH = rows * panelHeight + (rows - 1) * rowGap;
   const colors = new Map<string, string>();
   const colorOf = (key: string) => {
@@ -248,15 +266,19 @@ export function panels(title: string, figs: Figure[], { columns = figs.length, l
       }
       data.push(trace);
     }
-    const x0 = (c * (panelWidth + PX.columnGap)) / plotW;
+    const x0 = (c * (panelWidth + gap)) / plotW;
     const yTop = 1 - (r * (panelHeight + rowGap)) / plotH;
+    for (const t of data.slice(data.length - f.data.length)) {
+      if (hasColorbar(t)) t.colorbar = { thickness: 12, ...(t.colorbar as object), x: x0 + (drawnWidth(t, f, panelWidth, panelHeight) + 6) / plotW, xanchor: 'left', xref: 'paper', y: yTop - panelHeight / plotH / 2, yanchor: 'middle', len: panelHeight / plotH, lenmode: 'fraction', outlinewidth: 0 };
+    }
     const fx = f.layout.xaxis as Record<string, unknown>;
     const fy = f.layout.yaxis as Record<string, unknown>;
     // A panel's own axes: scaleanchor (square heatmap cells) must name this panel's x axis, not the first one's.
     layout[k === 1 ? 'xaxis' : `xaxis${k}`] = { ...fx, domain: [x0, x0 + panelWidth / plotW], anchor: ya };
     layout[k === 1 ? 'yaxis' : `yaxis${k}`] = { ...fy, domain: [yTop - panelHeight / plotH, yTop], anchor: xa, ...(fy?.scaleanchor ? { scaleanchor: xa } : {}) };
     const label = labels?.[i] ?? `(${String.fromCharCode(97 + i)}) ${(f.layout.title as { text?: string })?.text ?? ''}`;
-    annotations.push({ text: label, x: x0 + panelWidth / plotW / 2, y: yTop, xref: 'paper', yref: 'paper', showarrow: false, xanchor: 'center', yanchor: 'bottom', yshift: 6, font: { size: 13 } });
+    const drawn = Math.max(...f.data.map((t) => drawnWidth(t, f, panelWidth, panelHeight)), 0) || panelWidth;
+    annotations.push({ text: label, x: x0 + drawn / plotW / 2, y: yTop, xref: 'paper', yref: 'paper', showarrow: false, xanchor: 'center', yanchor: 'bottom', yshift: 6, font: { size: 13 } });
     for (const sh of (f.layout.shapes as Record<string, unknown>[] | undefined) ?? []) {
       shapes.push({ ...sh, xref: panelRef(sh.xref, 'x', xa), yref: panelRef(sh.yref, 'y', ya) });
     }
@@ -272,7 +294,7 @@ export function panels(title: string, figs: Figure[], { columns = figs.length, l
     title: { text: titleLines.join('<br>'), x: 0.5, xanchor: 'center', y: 1 - 16 / height, yanchor: 'top' },
     width,
     height,
-    margin: { l: PX.left, r: PX.right, t: PX.top + titleExtra + PX.subplotTitle, b: PX.xAxisBlock + legendHeight, autoexpand: false },
+    margin: { l: PX.left, r: right, t: PX.top + titleExtra + PX.subplotTitle, b: PX.xAxisBlock + legendHeight, autoexpand: false },
     template: 'plotly_white',
     showlegend: legendNames(data).length > 0,
     legend,
