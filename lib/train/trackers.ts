@@ -144,7 +144,8 @@ function spikeSpectrum(minRise: number, every: Cadence, spectrum: (c: TrackConte
     every: 1,
     record(c) {
       const loss = lossValue(c.loss, trainOutput(c), c.y).dataSync()[0];
-      let due = isDue(every, c.step);
+      // The final iterate (no coming batch) is always recorded.
+      let due = isDue(every, c.step) || !c.batch;
       if (level !== null) {
         due = true;
         if (loss <= level) level = null;
