@@ -300,6 +300,47 @@ static napi_value jet1_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// x . y of two float32 vectors, every product and partial sum in double (four accumulators). OpenBLAS 0.3.21's
+// cblas_dsdot sums in float first (measured 3e-10 of sum |x y| off at n = 2e5); this loop is ~25 % slower than it.
+static double dot_f64(size_t n, const float *x, const float *y) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += (double)x[i] * y[i];
+    s1 += (double)x[i + 1] * y[i + 1];
+    s2 += (double)x[i + 2] * y[i + 2];
+    s3 += (double)x[i + 3] * y[i + 3];
+  }
+  for (; i < n; i++) s0 += (double)x[i] * y[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// x . y of two float32 vectors in the heap in double: one pass, no tfjs kernels or read-back, for the scalar
+// products of parameter vectors (power and Lanczos iterations).
+static napi_value dsdot(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  void *data;
+  size_t byte_length;
+  static const char *const names[] = {"xOffset", "yOffset", "n"};
+  size_t s[3];
+  if (!heap_and_sizes(env, info, "dsdot", "heap, xOffset, yOffset, n", 4, argv, &data, &byte_length, names, 3, s)) return NULL;
+  size_t x_off = s[0], y_off = s[1], n = s[2];
+  if ((x_off | y_off) & 3) {
+    napi_throw_range_error(env, NULL, "dsdot: offsets are not 4-byte aligned");
+    return NULL;
+  }
+  if (x_off + 4 * n > byte_length || y_off + 4 * n > byte_length) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "dsdot: vectors of %zu floats at bytes %zu and %zu; expected them inside the heap of %zu bytes", n, x_off, y_off, byte_length);
+    napi_throw_range_error(env, NULL, msg);
+    return NULL;
+  }
+  double d = dot_f64(n, (const float *)((char *)data + x_off), (const float *)((char *)data + y_off));
+  napi_value r;
+  CHECK(napi_create_double(env, d, &r));
+  return r;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -341,6 +382,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1Grad", NULL, jet1_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dsdot", NULL, dsdot, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -279,6 +279,52 @@ describe('pv.dot on the BLAS path', () => {
   });
 });
 
+describe('pv.dot64: float64 accumulation on the native path', { skip: missing && `native addon not built: ${missing}` }, () => {
+  before(useNativeWasm);
+  test('equals the float64 sum of the float32 products to 1e-12, is pv.dot without the native path, leaking nothing', () => {
+    const a = { w: rand([300, 700]), b: rand([700]), s: rand([1]), e: tf.zeros([0]) };
+    const b = { w: rand([300, 700]), b: rand([700]), s: rand([1]), e: tf.zeros([0]) };
+    let exact = 0;
+    let abs = 0;
+    for (const k of Object.keys(a) as (keyof typeof a)[]) {
+      const x = a[k].dataSync();
+      const y = b[k].dataSync();
+      for (let i = 0; i < x.length; i++) {
+        exact += x[i] * y[i];
+        abs += Math.abs(x[i] * y[i]);
+      }
+    }
+    const before = tf.memory().numTensors;
+    const native = pv.dot64(a, b);
+    // Names absent from one side count as zero.
+    assert.equal(pv.dot64({ w: a.w }, b), pv.dot64({ w: a.w }, { w: b.w }));
+    setNativeMatMul(false);
+    const plain = pv.dot64(a, b);
+    const plainDot = pv.dot(a, b);
+    setNativeMatMul(true);
+    assert.equal(tf.memory().numTensors, before);
+    assert.ok(Math.abs(native - exact) <= 1e-12 * abs, `native ${native} vs float64 ${exact}`);
+    assert.equal(plain, plainDot);
+    tf.dispose([...Object.values(a), ...Object.values(b)]);
+  });
+  test('the addon names the function and the bad argument', () => {
+    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { dsdot: (...a: unknown[]) => number };
+    const heap = new ArrayBuffer(16);
+    new Float32Array(heap).set([1, 2, 3, 4]);
+    assert.equal(lib.dsdot(heap, 0, 8, 2), 1 * 3 + 2 * 4);
+    assert.equal(lib.dsdot(heap, 0, 0, 0), 0);
+    assert.throws(() => lib.dsdot(heap, 0, 0), /^TypeError: dsdot: expected 4 arguments \(heap, xOffset, yOffset, n\)$/);
+    assert.throws(() => lib.dsdot(heap, 0, 2, 1), /dsdot: offsets are not 4-byte aligned/);
+    assert.throws(() => lib.dsdot(heap, 0, 8, 3), /dsdot: vectors of 3 floats at bytes 0 and 8; expected them inside the heap of 16 bytes/);
+  });
+  test('tensors of different sizes are a clear error', () => {
+    const a = rand([3]);
+    const b = rand([4]);
+    assert.throws(() => pv.dot64({ a }, { a: b }), /nativeDot: sizes 3 and 4 differ; expected tensors of one size/);
+    tf.dispose([a, b]);
+  });
+});
+
 describe('pinnedCoreType', () => {
   const avx2 = () => new Set(['sse2', 'avx', 'avx2', 'fma']);
   test('Haswell kernels on x86-64 with AVX2 and FMA, OpenBLAS\'s own choice otherwise or when asked', () => {

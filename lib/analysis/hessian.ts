@@ -7,7 +7,7 @@ import { type Params, pv, trainableNames } from '../core/params.js';
 import { normals, rngFor } from '../core/random.js';
 
 export const paramOps: VectorOps<Params> = {
-  dot: (a, b) => pv.dot(a, b),
+  dot: (a, b) => pv.dot64(a, b),
   axpy: (a, s, b) => tf.tidy(() => pv.keep(pv.add(a, b, s))),
   scale: (a, s) => tf.tidy(() => pv.keep(pv.scale(a, s))),
   dispose: (a) => pv.dispose(a),
@@ -61,15 +61,15 @@ export function hessianSpectralNorm(net: Network, params: Params, x: tf.Tensor, 
     pv.dispose(start);
     return { value: Math.abs(r.values[0]), eigenvalues: r.values, iterations: r.iterations, converged: r.converged, tolerance: tol, method };
   }
-  let v = paramOps.scale(start, 1 / pv.norm(start));
+  let v = paramOps.scale(start, 1 / Math.sqrt(paramOps.dot(start, start)));
   pv.dispose(start);
   let lambda = 0;
   let converged = false;
   let it = 0;
   for (; it < maxIter && !converged; it++) {
     const w = op(v);
-    const rayleigh = pv.dot(v, w);
-    const norm = pv.norm(w);
+    const rayleigh = paramOps.dot(v, w);
+    const norm = Math.sqrt(paramOps.dot(w, w));
     pv.dispose(v);
     if (norm === 0) {
       pv.dispose(w);
@@ -118,13 +118,13 @@ export function hessianBlockNorms(
       let sigma2 = 0;
       let it = 0;
       for (; it < iters; it++) {
-        const n0 = pv.norm(v);
+        const n0 = Math.sqrt(paramOps.dot(v, v));
         const vn = paramOps.scale(v, 1 / n0);
         pv.dispose(v);
         const w = blockApply(vn, B, A);
         const w2 = blockApply(w, A, B);
         pv.dispose(w);
-        const s2 = pv.dot(vn, w2);
+        const s2 = paramOps.dot(vn, w2);
         pv.dispose(vn);
         v = w2;
         const done = it > 0 && Math.abs(s2 - sigma2) <= tol * Math.abs(s2);

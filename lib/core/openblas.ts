@@ -22,6 +22,8 @@ export interface Addon {
   jet1?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, y0Offset: number, y1Offset: number): void;
   jet1Grad?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, dy0Offset: number, dy1Offset: number,
     dsOffset: number, dz1Offset: number): void;
+  /** x · y of two float32 vectors, products and sums in double; absent from older builds. */
+  dsdot?(heap: ArrayBuffer, xOffset: number, yOffset: number, n: number): number;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
@@ -189,6 +191,18 @@ export function nativeBlasInfo(): NativeBlasInfo {
  */
 export function activeAddon(): Addon | undefined {
   return active ? addon : undefined;
+}
+
+/**
+ * Σ a∘b of two float32 tensors of one size, in double by the addon on the wasm heap (no tfjs kernel, no
+ * read-back), or undefined where the native path is off, the addon predates dsdot, or a tensor is not float32 on wasm.
+ */
+export function nativeDot(a: tf.Tensor, b: tf.Tensor): number | undefined {
+  if (!active || !addon?.dsdot || a.dtype !== 'float32' || b.dtype !== 'float32' || tf.getBackend() !== 'wasm') return undefined;
+  if (a.size !== b.size) throw new Error(`nativeDot: sizes ${a.size} and ${b.size} differ; expected tensors of one size`);
+  const backend = tf.backend() as unknown as WasmBackend;
+  const offset = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  return addon.dsdot(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(a), offset(b), a.size);
 }
 
 /** Whether BatchMatMul on wasm currently runs on OpenBLAS. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeMatMulActive } from './openblas.js';
+import { nativeDot, nativeMatMulActive } from './openblas.js';
 
 /** Parameters are plain data: named float32 tensors. */
 export type Params = Record<string, tf.Tensor>;
@@ -87,6 +87,20 @@ export const pv = {
   },
   norm(a: Params): number {
     return Math.sqrt(pv.dot(a, a));
+  },
+  /**
+   * Scalar product accumulated in float64 where the native wasm path is on (one OpenBLAS dsdot pass per tensor,
+   * no tfjs kernels or read-back: 3–4x cheaper than `dot` on a 4·10⁵-parameter net); elsewhere `dot`.
+   */
+  dot64(a: Params, b: Params): number {
+    let acc = 0;
+    for (const k of Object.keys(a)) {
+      if (!b[k]) continue;
+      const d = nativeDot(a[k], b[k]);
+      if (d === undefined) return pv.dot(a, b);
+      acc += d;
+    }
+    return acc;
   },
   /** Restriction to some names (a block of layers); the others are dropped. */
   pick(a: Params, names: readonly string[]): Params {
