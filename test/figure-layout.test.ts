@@ -21,6 +21,8 @@ function figures(): Record<string, Figure> {
   const curve = (name: string, k: number) => ({ name, x: steps, y: steps.map((t) => 1 - Math.exp(-t / (100 * k))), mode: 'lines' as const });
   const lr = [0.1, 0.3, 1, 3, 10];
   return {
+    // Steps up to 10⁴ on a linear axis: ticks written out ("2000", not "0.2×10⁴").
+    'line-steps': linePlot({ title: 'Loss over 10⁴ steps', x: { title: 'step t' }, y: { title: 'loss' }, series: [{ name: 'loss', x: [0, 2500, 5000, 7500, 10_000], y: [1, 0.5, 0.3, 0.2, 0.1] }] }),
     line: linePlot({ title: 'Training loss of a wide network (mean over 3 seeds)', x: { title: 'step t' }, y: { title: 'loss L(w_t)', log: true }, series: series(['a', 'b']) }),
     loglog: loglogPlot({ title: 'ΔK vs width', x: 'width m', y: 'ΔK', series: series(['linear output f', 'softmax(f)', 'swish(f)']), reference: { slope: -0.5, label: 'Θ(1/√m)' } }),
     'panels-2x2': panels('Paper 002, Table 1: Hessian norm and gradient norm vs width (at initialisation)', [
@@ -70,6 +72,10 @@ describe('figure layout in Chromium', () => {
       assert.ok(c.checked > 10, `${name}: only ${c.checked} elements measured`);
       assert.deepEqual(c.problems, [], `${name}: layout problems`);
     }
+    const svg = readFileSync(join(dir, 'figures', 'lib', 'line-steps.svg'), 'utf8');
+    const xticks = [...svg.matchAll(/<g class="xtick">\s*<text[^>]*>(.*?)<\/text>/g)].map((m) => m[1].replace(/<[^>]+>/g, ''));
+    assert.ok(xticks.length >= 3, `line-steps: x tick labels ${JSON.stringify(xticks)}`);
+    for (const t of xticks) assert.match(t, /^\d+(,\d{3})*$/, `line-steps: x tick label ${JSON.stringify(t)}; expected a whole number written out (all: ${JSON.stringify(xticks)})`);
   });
 
   test('the check finds overlaps: a legend placed on the x-axis title, a title off the canvas', { timeout: 120_000 }, async () => {

@@ -29,8 +29,10 @@ function hasColorbar(t: Record<string, unknown>): boolean {
   return ['heatmap', 'contour', 'histogram2d', 'histogram2dcontour'].includes(String(t.type)) && t.showscale !== false;
 }
 
+// Plotly gives a linear axis whose range reaches 10⁴ one exponent for all its ticks (2000 as "0.2×10⁴"):
+// minexponent 4 writes ranges below 10⁵ out in full (step counts up to 20 000).
 function axis(a: AxisSpec): Record<string, unknown> {
-  return { title: { text: a.title }, type: a.log ? 'log' : 'linear', exponentformat: 'power', showline: true, mirror: true, ticks: 'outside', automargin: false };
+  return { title: { text: a.title }, type: a.log ? 'log' : 'linear', exponentformat: 'power', ...(a.log ? {} : { minexponent: 4 }), showline: true, mirror: true, ticks: 'outside', automargin: false };
 }
 
 /** Legend entries plotly will draw: traces shown in the legend, one per name. */
