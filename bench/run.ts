@@ -457,7 +457,7 @@ function render(a: RenderArgs): string {
   const k1 = a.oursValues.hvpKernels_n1;
   const h1 = best('hvp_n1');
   if (k1 && h1 !== undefined) {
-    L.push(`- n = 1 (HVP, power iteration): one HVP dispatches ${k1} tfjs kernels in ${fmtTime(h1)}, ${((h1 * 1e6) / k1).toFixed(1)} µs each, against ${fmtTime(jaxT('hvp_n1'))} for JAX's whole HVP (one compiled XLA program). Its arithmetic (≈ 4 products of 0.4 M multiply-adds) takes a few µs at the sgemm rate: the bound is dispatch per kernel (tfjs engine bookkeeping, tape, wasm calls), so what helps is fewer kernels (the fused tanh jets took this HVP at n = 128 from 93 to 65), not faster products. The power iteration adds per step a dot product, a norm and a scale over the 0.4 M parameters and two read-backs.`);
+    L.push(`- n = 1 (HVP, power iteration): one HVP dispatches ${k1} tfjs kernels in ${fmtTime(h1)}, ${((h1 * 1e6) / k1).toFixed(1)} µs each, against ${fmtTime(jaxT('hvp_n1'))} for JAX's whole HVP (one compiled XLA program). Its arithmetic (≈ 4 products of 0.4 M multiply-adds) takes a few µs at the sgemm rate: the bound is dispatch per kernel (tfjs engine bookkeeping, tape, wasm calls), so what helps is fewer kernels (the fused tanh jets took this HVP at n = 128 from 93 to 65), not faster products. The power iteration adds per step two scalar products over the 0.4 M parameters, in float64 on the addon (\`pv.dot64\`: no tfjs kernels, no read-back), and a scale.`);
   }
   const gd = CFG.gd;
   const per = gd.widths.slice(1).reduce((t, w, i) => t + w * gd.widths[i], 0);
