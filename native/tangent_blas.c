@@ -317,21 +317,21 @@ static double dot_f64(size_t n, const float *x, const float *y) {
 
 // x . y of two float32 vectors in the heap in double: one pass, no tfjs kernels or read-back, for the scalar
 // products of parameter vectors (power and Lanczos iterations).
-static napi_value dsdot(napi_env env, napi_callback_info info) {
+static napi_value dot_f64_napi(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   void *data;
   size_t byte_length;
   static const char *const names[] = {"xOffset", "yOffset", "n"};
   size_t s[3];
-  if (!heap_and_sizes(env, info, "dsdot", "heap, xOffset, yOffset, n", 4, argv, &data, &byte_length, names, 3, s)) return NULL;
+  if (!heap_and_sizes(env, info, "dotF64", "heap, xOffset, yOffset, n", 4, argv, &data, &byte_length, names, 3, s)) return NULL;
   size_t x_off = s[0], y_off = s[1], n = s[2];
   if ((x_off | y_off) & 3) {
-    napi_throw_range_error(env, NULL, "dsdot: offsets are not 4-byte aligned");
+    napi_throw_range_error(env, NULL, "dotF64: offsets are not 4-byte aligned");
     return NULL;
   }
   if (x_off + 4 * n > byte_length || y_off + 4 * n > byte_length) {
     char msg[200];
-    snprintf(msg, sizeof msg, "dsdot: vectors of %zu floats at bytes %zu and %zu; expected them inside the heap of %zu bytes", n, x_off, y_off, byte_length);
+    snprintf(msg, sizeof msg, "dotF64: vectors of %zu floats at bytes %zu and %zu; expected them inside the heap of %zu bytes", n, x_off, y_off, byte_length);
     napi_throw_range_error(env, NULL, msg);
     return NULL;
   }
@@ -382,7 +382,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1Grad", NULL, jet1_grad, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"dsdot", NULL, dsdot, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dotF64", NULL, dot_f64_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_enumerable, NULL},

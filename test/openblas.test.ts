@@ -308,14 +308,14 @@ describe('pv.dot64: float64 accumulation on the native path', { skip: missing &&
     tf.dispose([...Object.values(a), ...Object.values(b)]);
   });
   test('the addon names the function and the bad argument', () => {
-    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { dsdot: (...a: unknown[]) => number };
+    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { dotF64: (...a: unknown[]) => number };
     const heap = new ArrayBuffer(16);
     new Float32Array(heap).set([1, 2, 3, 4]);
-    assert.equal(lib.dsdot(heap, 0, 8, 2), 1 * 3 + 2 * 4);
-    assert.equal(lib.dsdot(heap, 0, 0, 0), 0);
-    assert.throws(() => lib.dsdot(heap, 0, 0), /^TypeError: dsdot: expected 4 arguments \(heap, xOffset, yOffset, n\)$/);
-    assert.throws(() => lib.dsdot(heap, 0, 2, 1), /dsdot: offsets are not 4-byte aligned/);
-    assert.throws(() => lib.dsdot(heap, 0, 8, 3), /dsdot: vectors of 3 floats at bytes 0 and 8; expected them inside the heap of 16 bytes/);
+    assert.equal(lib.dotF64(heap, 0, 8, 2), 1 * 3 + 2 * 4);
+    assert.equal(lib.dotF64(heap, 0, 0, 0), 0);
+    assert.throws(() => lib.dotF64(heap, 0, 0), /^TypeError: dotF64: expected 4 arguments \(heap, xOffset, yOffset, n\)$/);
+    assert.throws(() => lib.dotF64(heap, 0, 2, 1), /dotF64: offsets are not 4-byte aligned/);
+    assert.throws(() => lib.dotF64(heap, 0, 8, 3), /dotF64: vectors of 3 floats at bytes 0 and 8; expected them inside the heap of 16 bytes/);
   });
   test('tensors of different sizes are a clear error', () => {
     const a = rand([3]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type WasmBackend, activeAddon } from './openblas.js';
+import { type WasmBackend, activeAddon, heapOf } from './openblas.js';
 
 /**
  * Fused order-1 jets of tanh and sigmoid on the native path: (y0, y1) = (phi(z0), phi'(z0) z1) in one pass over
@@ -15,11 +15,6 @@ const FORWARD = 'TangentJet1';
 const BACKWARD = 'TangentJet1Grad';
 
 interface Attrs { kind: number }
-
-/** The heap and byte offsets, read after every makeOutput: an allocation may grow (and replace) the heap. */
-function heapOf(backend: WasmBackend): { heap: ArrayBuffer; at: (t: tf.TensorInfo) => number } {
-  return { heap: backend.wasm.HEAPU8.buffer as ArrayBuffer, at: (t) => backend.dataIdMap.get(t.dataId).memoryOffset };
-}
 
 const forward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { s, z1 } = inputs as { s: tf.TensorInfo; z1: tf.TensorInfo };

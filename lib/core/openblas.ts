@@ -23,7 +23,7 @@ export interface Addon {
   jet1Grad?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, dy0Offset: number, dy1Offset: number,
     dsOffset: number, dz1Offset: number): void;
   /** x · y of two float32 vectors, products and sums in double; absent from older builds. */
-  dsdot?(heap: ArrayBuffer, xOffset: number, yOffset: number, n: number): number;
+  dotF64?(heap: ArrayBuffer, xOffset: number, yOffset: number, n: number): number;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
@@ -36,6 +36,11 @@ export interface WasmBackend {
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   incRef(dataId: tf.DataId): void;
+}
+
+/** The heap and byte offsets, read after every makeOutput: an allocation may grow (and replace) the heap. */
+export function heapOf(backend: WasmBackend): { heap: ArrayBuffer; at: (t: tf.TensorInfo) => number } {
+  return { heap: backend.wasm.HEAPU8.buffer as ArrayBuffer, at: (t) => backend.dataIdMap.get(t.dataId).memoryOffset };
 }
 
 export interface NativeBlasInfo {
@@ -155,15 +160,14 @@ const nativeBatchMatMul: tf.KernelFunc = (args) => {
   if ((batchA !== 1 && !sameDims(outerA, outer)) || (batchB !== 1 && !sameDims(outerB, outer))) return original!.kernelFunc(args);
   const out = backend.makeOutput([...outer, m, n], 'float32');
   if (batch * m * n === 0) return out;
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const { heap, at } = heapOf(backend);
   // A Gram matrix x xᵀ or xᵀ x of one matrix (the tangent kernel's products): ssyrk, half the multiply-adds. Not a
   // 1 x 1 one (a squared norm): sgemv takes it 5x faster (k = 409600: 0.25 vs 1.3 ms).
   if (addon!.ssyrk && a.dataId === b.dataId && batch === 1 && transposeA !== transposeB && m === n && n > 1 && k > 0) {
-    addon!.ssyrk(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(a), offset(out), n, k, transposeA);
+    addon!.ssyrk(heap, at(a), at(out), n, k, transposeA);
     return out;
   }
-  // The heap buffer is read after makeOutput, whose allocation may have grown (and replaced) it.
-  addon!.sgemm(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(a), offset(b), offset(out), batch, m, n, k,
+  addon!.sgemm(heap, at(a), at(b), at(out), batch, m, n, k,
     transposeA, transposeB, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
   return out;
 };
@@ -195,14 +199,13 @@ export function activeAddon(): Addon | undefined {
 
 /**
  * Σ a∘b of two float32 tensors of one size, in double by the addon on the wasm heap (no tfjs kernel, no
- * read-back), or undefined where the native path is off, the addon predates dsdot, or a tensor is not float32 on wasm.
+ * read-back), or undefined where the native path is off, the addon predates dotF64, or a tensor is not float32 on wasm.
  */
 export function nativeDot(a: tf.Tensor, b: tf.Tensor): number | undefined {
-  if (!active || !addon?.dsdot || a.dtype !== 'float32' || b.dtype !== 'float32' || tf.getBackend() !== 'wasm') return undefined;
+  if (!active || !addon?.dotF64 || a.dtype !== 'float32' || b.dtype !== 'float32' || tf.getBackend() !== 'wasm') return undefined;
   if (a.size !== b.size) throw new Error(`nativeDot: sizes ${a.size} and ${b.size} differ; expected tensors of one size`);
-  const backend = tf.backend() as unknown as WasmBackend;
-  const offset = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  return addon.dsdot(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(a), offset(b), a.size);
+  const { heap, at } = heapOf(tf.backend() as unknown as WasmBackend);
+  return addon.dotF64(heap, at(a), at(b), a.size);
 }
 
 /** Whether BatchMatMul on wasm currently runs on OpenBLAS. */

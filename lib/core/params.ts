@@ -89,7 +89,7 @@ export const pv = {
     return Math.sqrt(pv.dot(a, a));
   },
   /**
-   * Scalar product accumulated in float64 where the native wasm path is on (one OpenBLAS dsdot pass per tensor,
+   * Scalar product accumulated in float64 where the native wasm path is on (one pass of the addon per tensor,
    * no tfjs kernels or read-back: 3–4x cheaper than `dot` on a 4·10⁵-parameter net); elsewhere `dot`.
    */
   dot64(a: Params, b: Params): number {
