@@ -1,5 +1,5 @@
 // Node-API addon: OpenBLAS sgemm on views of an ArrayBuffer (the wasm backend's heap), no copies.
-// Built by scripts/build-native.mjs:  cc -O2 -ffp-contract=off -shared -fPIC -I<node-api-headers> tangent_blas.c -lopenblas
+// Built by scripts/build-native.mjs:  cc -O3 -ffp-contract=off -shared -fPIC -I<node-api-headers> tangent_blas.c -lopenblas
 //
 // Exports
 //   sgemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB)
@@ -12,6 +12,8 @@
 //     The order-1 jet (y0, y1) of tanh (kind 0) or sigmoid (kind 1) from s and z1, elementwise over `size` floats.
 //   jet1Grad(heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset)
 //     Its reverse-mode step: (ds, dz1) from (dy0, dy1).
+//   descentStep(heap, size, pOffset, dOffset, outOffset, lr)
+//     out = p - d * lr over `size` floats, rounded as tfjs's sub(p, mul(d, lr)).
 //   setThreads(n): threads for products of at least MULTITHREAD_MIN_MNK multiply-adds (smaller ones use one);
 //   threads(): that number; config(), corename(): the OpenBLAS build.
 #include <cblas.h>
@@ -300,6 +302,46 @@ static napi_value jet1_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void sub_scaled(size_t n, const float *p, const float *d, float r, float *__restrict out) {
+  for (size_t i = 0; i < n; i++) {
+    const float step = d[i] * r;
+    out[i] = p[i] - step;
+  }
+}
+
+// out = p - d * lr in float32, as tfjs's sub(p, mul(d, lr)) rounds it (lr to float first, the product, then the
+// difference; no FMA): one pass instead of two kernels and a temporary, for every optimizer's last step.
+static napi_value descent_step(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  void *data;
+  size_t byte_length;
+  static const char *const names[] = {"size", "pOffset", "dOffset", "outOffset"};
+  size_t s[4];
+  if (!heap_and_sizes(env, info, "descentStep", "heap, size, pOffset, dOffset, outOffset, lr", 6, argv, &data, &byte_length, names, 4, s))
+    return NULL;
+  double lr;
+  if (napi_get_value_double(env, argv[5], &lr) != napi_ok || lr != lr) {
+    napi_throw_type_error(env, NULL, "descentStep: lr is not a number; expected the step size");
+    return NULL;
+  }
+  const size_t n = s[0];
+  char msg[200];
+  for (int i = 1; i < 4; i++) {
+    if (s[i] & 3) {
+      snprintf(msg, sizeof msg, "descentStep: %s = %zu is not 4-byte aligned", names[i], s[i]);
+      napi_throw_range_error(env, NULL, msg);
+      return NULL;
+    }
+    if (s[i] + 4 * n > byte_length) {
+      snprintf(msg, sizeof msg, "descentStep: %s operand ends at byte %zu; expected at most the heap size %zu", names[i], s[i] + 4 * n, byte_length);
+      napi_throw_range_error(env, NULL, msg);
+      return NULL;
+    }
+  }
+  sub_scaled(n, (const float *)((char *)data + s[1]), (const float *)((char *)data + s[2]), (float)lr, (float *)((char *)data + s[3]));
+  return NULL;
+}
+
 // x . y of two float32 vectors, every product and partial sum in double (four accumulators). OpenBLAS 0.3.21's
 // cblas_dsdot sums in float first (measured 3e-10 of sum |x y| off at n = 2e5); this loop is ~25 % slower than it.
 static double dot_f64(size_t n, const float *x, const float *y) {
@@ -383,6 +425,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1Grad", NULL, jet1_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dotF64", NULL, dot_f64_napi, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"descentStep", NULL, descent_step, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -4,7 +4,7 @@
 // source and loads. Writes native/build/status.json ({ ok, reason?, command }) so that the library can say
 // why the native path is unavailable. `--force` rebuilds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -43,13 +43,17 @@ export function buildNative({ force = false, log = (m) => process.stdout.write(`
   const cc = process.env.CC || 'cc';
   const include = headersDir();
   const extraInclude = CBLAS_HEADERS.filter(existsSync).map((h) => join(h, '..'));
-  const cmd = [cc, '-O2', '-ffp-contract=off', '-shared', '-fPIC', '-Wall', '-DNODE_GYP_MODULE_NAME=tangent_blas', '-DNAPI_VERSION=8',
+  // Built beside the addon and renamed over it: a process that has the old one loaded (a running kernel) keeps it.
+  const tmp = join(NATIVE_DIR, `tangent_blas.${process.pid}.tmp.node`);
+  // -O3: GCC 12's -O2 does not vectorize the elementwise loops (unknown trip counts); -ffp-contract=off keeps
+  // their float32 roundings those of tfjs's ops (no FMA), and without -ffast-math vectorizing reorders nothing.
+  const cmd = [cc, '-O3', '-ffp-contract=off', '-shared', '-fPIC', '-Wall', '-DNODE_GYP_MODULE_NAME=tangent_blas', '-DNAPI_VERSION=8',
     ...(include ? [`-I${include}`] : []), ...extraInclude.slice(0, 1).map((d) => `-I${d}`),
-    NATIVE_SOURCE, '-o', NATIVE_ADDON, '-lopenblas'];
-  const command = cmd.join(' ');
+    NATIVE_SOURCE, '-o', tmp, '-lopenblas'];
+  const command = cmd.join(' ').replace(tmp, NATIVE_ADDON);
   if (!force && existsSync(NATIVE_ADDON) && statSync(NATIVE_ADDON).mtimeMs >= statSync(NATIVE_SOURCE).mtimeMs) {
     const prev = existsSync(STATUS) ? JSON.parse(readFileSync(STATUS, 'utf8')) : undefined;
-    if (prev?.ok && !loads(NATIVE_ADDON)) return { ...prev, built: false };
+    if (prev?.ok && prev.command === command && !loads(NATIVE_ADDON)) return { ...prev, built: false };
   }
   if (!include) return writeStatus({ ok: false, reason: 'npm package node-api-headers is not installed (npm ci)', command });
   if (extraInclude.length === 0) return writeStatus({ ok: false, reason: 'cblas.h not found (Debian: apt-get install libopenblas-dev)', command });
@@ -59,10 +63,13 @@ export function buildNative({ force = false, log = (m) => process.stdout.write(`
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
   if (r.error) return writeStatus({ ok: false, reason: `cannot run the C compiler '${cc}': ${r.error.message} (Debian: apt-get install gcc libc6-dev)`, command });
   if (r.status !== 0) {
+    rmSync(tmp, { force: true });
     const first = r.stderr.trim().split('\n').find((l) => /error/i.test(l)) ?? r.stderr.trim().split('\n')[0];
     return writeStatus({ ok: false, reason: `compilation failed: ${first}`, command });
   }
-  const loadError = loads(NATIVE_ADDON);
+  const loadError = loads(tmp);
+  if (loadError) rmSync(tmp, { force: true });
+  else renameSync(tmp, NATIVE_ADDON);
   if (loadError) return writeStatus({ ok: false, reason: `built but does not load: ${loadError}`, command });
   log(`built ${NATIVE_ADDON} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   return { ...writeStatus({ ok: true, command }), built: true };

@@ -11,6 +11,7 @@ import { nativeAddonPath, nativeBlasInfo, pinnedCoreType, setNativeMatMul } from
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pv } from '../lib/core/params.js';
+import { descentStep } from '../lib/core/descent-step.js';
 import { assertClose } from './helpers.js';
 import { root } from './kernel-support.js';
 
@@ -322,6 +323,54 @@ describe('pv.dot64: float64 accumulation on the native path', { skip: missing &&
     const b = rand([4]);
     assert.throws(() => pv.dot64({ a }, { a: b }), /nativeDot: sizes 3 and 4 differ; expected tensors of one size/);
     tf.dispose([a, b]);
+  });
+});
+
+describe('descentStep: p - lr d in one pass on the native path', { skip: missing && `native addon not built: ${missing}` }, () => {
+  before(useNativeWasm);
+  test('the same bits as tf.sub(p, tf.mul(d, lr)) with and without the native path, odd sizes, leaking nothing', () => {
+    for (const shape of [[1], [7], [33, 17], [2, 3, 5], [0]]) {
+      const p = rand(shape);
+      const d = rand(shape);
+      for (const lr of [0.01, 1 / 3, 7.123456789, -2.5, 1e-30, 0]) {
+        const want = tf.tidy(() => tf.sub(p, tf.mul(d, lr)));
+        const before = tf.memory().numTensors;
+        const got = descentStep(p, d, lr);
+        setNativeMatMul(false);
+        const plain = descentStep(p, d, lr);
+        setNativeMatMul(true);
+        assert.equal(tf.memory().numTensors, before + 2);
+        assert.deepEqual(got.shape, shape);
+        assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()), `shape [${shape}], lr ${lr}`);
+        assert.deepEqual(Array.from(plain.dataSync()), Array.from(want.dataSync()));
+        tf.dispose([want, got, plain]);
+      }
+      tf.dispose([p, d]);
+    }
+  });
+  test('its gradient is that of the two ops', () => {
+    const p = rand([4, 3]);
+    const d = rand([4, 3]);
+    const u = rand([4, 3]);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(descentStep(a, b, 0.25), u)))([p, d]);
+    assertClose(g[0].dataSync(), u.dataSync(), 0, 'd/dp');
+    assertClose(g[1].dataSync(), tf.mul(u, -0.25).dataSync(), 1e-7, 'd/dd');
+    tf.dispose([p, d, u, ...g]);
+  });
+  test('a bad step size, and the addon\'s bad arguments, are named', () => {
+    const p = rand([3]);
+    assert.throws(() => descentStep(p, p, Number.NaN), /descentStep: lr = NaN; expected a finite number/);
+    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { descentStep: (...a: unknown[]) => void };
+    const heap = new ArrayBuffer(32);
+    const f = new Float32Array(heap);
+    f.set([1, 2, 3, 4]);
+    lib.descentStep(heap, 2, 0, 8, 16, 0.5);
+    assert.deepEqual(Array.from(f.subarray(4, 6)), [1 - 3 * 0.5, 2 - 4 * 0.5]);
+    assert.throws(() => lib.descentStep(heap, 2, 0, 8, 16), /^TypeError: descentStep: expected 6 arguments \(heap, size, pOffset, dOffset, outOffset, lr\)$/);
+    assert.throws(() => lib.descentStep(heap, 2, 0, 8, 16, 'x'), /descentStep: lr is not a number/);
+    assert.throws(() => lib.descentStep(heap, 1, 0, 6, 16, 1), /descentStep: dOffset = 6 is not 4-byte aligned/);
+    assert.throws(() => lib.descentStep(heap, 4, 0, 8, 24, 1), /descentStep: outOffset operand ends at byte 40; expected at most the heap size 32/);
+    p.dispose();
   });
 });
 

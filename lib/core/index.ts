@@ -2,6 +2,7 @@ export * from './activations.js';
 export * from './backend.js';
 export * from './canonical-json.js';
 export * from './checks.js';
+export * from './descent-step.js';
 export * from './env.js';
 export * from './jet.js';
 export * from './linalg.js';

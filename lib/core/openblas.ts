@@ -24,6 +24,8 @@ export interface Addon {
     dsOffset: number, dz1Offset: number): void;
   /** x · y of two float32 vectors, products and sums in double; absent from older builds. */
   dotF64?(heap: ArrayBuffer, xOffset: number, yOffset: number, n: number): number;
+  /** out = p - d lr over `size` float32s; absent from older builds. */
+  descentStep?(heap: ArrayBuffer, size: number, pOffset: number, dOffset: number, outOffset: number, lr: number): void;
   setThreads(n: number): void;
   threads(): number;
   config(): string;

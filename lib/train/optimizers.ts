@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '../core/params.js';
+import { descentStep } from '../core/descent-step.js';
 
 /**
  * Optimizers with PyTorch's update rules and default hyper-parameters (torch.optim, v1.13-2.x):
@@ -75,7 +76,7 @@ export function optimizer(spec: OptimizerSpec | string): Optimizer {
               newBuf[k] = t === 1 ? tf.clone(g) : tf.add(tf.mul(buf[k], momentum), tf.mul(g, 1 - dampening));
               d = nesterov ? tf.add(g, tf.mul(newBuf[k], momentum)) : newBuf[k];
             }
-            return tf.sub(p, tf.mul(d, lr));
+            return descentStep(p, d, lr);
           });
           const nextState: OptimizerState = momentum ? { step: t, buf: newBuf } : { step: t };
           return { params: next, state: nextState };
@@ -104,9 +105,9 @@ export function optimizer(spec: OptimizerSpec | string): Optimizer {
             const denom = tf.add(tf.sqrt(avg), eps);
             if (momentum) {
               buf[k] = tf.add(tf.mul((state.buf as Params)[k], momentum), tf.div(g, denom));
-              return tf.sub(p, tf.mul(buf[k], lr));
+              return descentStep(p, buf[k], lr);
             }
-            return tf.sub(p, tf.mul(tf.div(g, denom), lr));
+            return descentStep(p, tf.div(g, denom), lr);
           });
           return { params: next, state: { step: (state.step as number) + 1, square: sq, ...(centered ? { gradAvg: ga } : {}), ...(momentum ? { buf } : {}) } };
         },
@@ -125,7 +126,7 @@ export function optimizer(spec: OptimizerSpec | string): Optimizer {
           const sum: Params = {};
           const next = perTensor(params, grads, weightDecay, (k, p, g) => {
             sum[k] = tf.add((state.sum as Params)[k], tf.square(g));
-            return tf.sub(p, tf.mul(tf.div(g, tf.add(tf.sqrt(sum[k]), eps)), clr));
+            return descentStep(p, tf.div(g, tf.add(tf.sqrt(sum[k]), eps)), clr);
           });
           return { params: next, state: { step: t, sum } };
         },
@@ -146,7 +147,7 @@ export function optimizer(spec: OptimizerSpec | string): Optimizer {
             sq[k] = tf.add(tf.mul((state.square as Params)[k], rho), tf.mul(tf.square(g), 1 - rho));
             const delta = tf.mul(tf.div(tf.sqrt(tf.add((state.accDelta as Params)[k], eps)), tf.sqrt(tf.add(sq[k], eps))), g);
             acc[k] = tf.add(tf.mul((state.accDelta as Params)[k], rho), tf.mul(tf.square(delta), 1 - rho));
-            return tf.sub(p, tf.mul(delta, lr));
+            return descentStep(p, delta, lr);
           });
           return { params: next, state: { step: (state.step as number) + 1, square: sq, accDelta: acc } };
         },
@@ -171,7 +172,7 @@ export function optimizer(spec: OptimizerSpec | string): Optimizer {
             m[k] = tf.add(tf.mul((state.m as Params)[k], beta1), tf.mul(g, 1 - beta1));
             v[k] = tf.add(tf.mul((state.v as Params)[k], beta2), tf.mul(tf.square(g), 1 - beta2));
             const denom = tf.add(tf.div(tf.sqrt(v[k]), Math.sqrt(bc2)), eps);
-            return tf.sub(p, tf.mul(tf.div(m[k], denom), lr / bc1));
+            return descentStep(p, tf.div(m[k], denom), lr / bc1);
           });
           return { params: next, state: { step: t, m, v } };
         },
