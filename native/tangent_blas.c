@@ -5,6 +5,8 @@
 //   sgemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB)
 //     C[i] = op(A[i]) op(B[i]) for i < batch, row-major float32; offsets in bytes into `heap`,
 //     batch strides in elements (0 broadcasts one matrix over the batch). op(A) is m x k, op(B) k x n, C m x n.
+//   sgemmScaled(heap, ..., strideB, alpha)
+//     C[i] = alpha op(A[i]) op(B[i]), alpha rounded to float32 (OpenBLAS scales each product before it stores it).
 //   ssyrk(heap, aOffset, cOffset, n, k, transA)
 //     C = A A^T (A n x k, transA false) or A^T A (A k x n, transA true), n x n, both triangles filled: the Gram
 //     matrices of the tangent kernel at half the multiply-adds of sgemm.
@@ -99,23 +101,33 @@ static int heap_and_sizes(napi_env env, napi_callback_info info, const char *fn,
   return 1;
 }
 
-static napi_value sgemm(napi_env env, napi_callback_info info) {
-  napi_value argv[12];
+// sgemm (alpha 1) and sgemmScaled (alpha the 13th argument) share the body.
+static napi_value sgemm_common(napi_env env, napi_callback_info info, int scaled) {
+  napi_value argv[13];
   void *data;
   size_t byte_length;
   static const char *const names[] = {"aOffset", "bOffset", "cOffset", "batch", "m", "n", "k"};
   size_t s[7];
-  if (!heap_and_sizes(env, info, "sgemm", "heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB", 12,
-                      argv, &data, &byte_length, names, 7, s))
-    return NULL;
+  const char *fn = scaled ? "sgemmScaled" : "sgemm";
+  const char *usage = scaled ? "heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB, alpha"
+                             : "heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB";
+  if (!heap_and_sizes(env, info, fn, usage, scaled ? 13 : 12, argv, &data, &byte_length, names, 7, s)) return NULL;
   size_t a_off = s[0], b_off = s[1], c_off = s[2], batch = s[3], m = s[4], n = s[5], k = s[6];
   int ta, tb;
-  if (!get_flag(env, argv[8], "sgemm", &ta) || !get_flag(env, argv[9], "sgemm", &tb)) return NULL;
+  if (!get_flag(env, argv[8], fn, &ta) || !get_flag(env, argv[9], fn, &tb)) return NULL;
   size_t stride_a, stride_b;
-  if (!get_size(env, argv[10], "sgemm", "strideA", &stride_a) || !get_size(env, argv[11], "sgemm", "strideB", &stride_b)) return NULL;
+  if (!get_size(env, argv[10], fn, "strideA", &stride_a) || !get_size(env, argv[11], fn, "strideB", &stride_b)) return NULL;
+  double alpha_d = 1;
+  if (scaled && (napi_get_value_double(env, argv[12], &alpha_d) != napi_ok || alpha_d != alpha_d)) {
+    napi_throw_type_error(env, NULL, "sgemmScaled: alpha is not a number; expected the factor of the product");
+    return NULL;
+  }
+  const float alpha = (float)alpha_d;
   if (batch == 0 || m == 0 || n == 0) return NULL;
+  char msg[200];
   if ((a_off | b_off | c_off) & 3) {
-    napi_throw_range_error(env, NULL, "sgemm: offsets are not 4-byte aligned");
+    snprintf(msg, sizeof msg, "%s: offsets are not 4-byte aligned", fn);
+    napi_throw_range_error(env, NULL, msg);
     return NULL;
   }
   // Every byte touched lies inside the heap.
@@ -123,8 +135,7 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   size_t b_end = b_off + 4 * ((batch - 1) * stride_b + k * n);
   size_t c_end = c_off + 4 * batch * m * n;
   if (a_end > byte_length || b_end > byte_length || c_end > byte_length) {
-    char msg[200];
-    snprintf(msg, sizeof msg, "sgemm: operands end at bytes %zu, %zu, %zu; expected at most the heap size %zu", a_end, b_end, c_end, byte_length);
+    snprintf(msg, sizeof msg, "%s: operands end at bytes %zu, %zu, %zu; expected at most the heap size %zu", fn, a_end, b_end, c_end, byte_length);
     napi_throw_range_error(env, NULL, msg);
     return NULL;
   }
@@ -145,16 +156,20 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     // Vector cases as sgemv (OpenBLAS 0.3.21 does not forward them from sgemm). A 1 x k or k x 1 operand is
     // contiguous whatever its transpose flag.
     if (m == 1) {  // c^T = op(B)^T a^T
-      cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? (int)n : (int)k, tb ? (int)k : (int)n, 1.0f, bi, ldb, ai, 1, 0.0f, ci, 1);
+      cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? (int)n : (int)k, tb ? (int)k : (int)n, alpha, bi, ldb, ai, 1, 0.0f, ci, 1);
     } else if (n == 1) {  // c = op(A) b
-      cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? (int)k : (int)m, ta ? (int)m : (int)k, 1.0f, ai, lda, bi, 1, 0.0f, ci, 1);
+      cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? (int)k : (int)m, ta ? (int)m : (int)k, alpha, ai, lda, bi, 1, 0.0f, ci, 1);
     } else {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha,
                   ai, lda, bi, ldb, 0.0f, ci, (int)n);
     }
   }
   return NULL;
 }
+
+static napi_value sgemm(napi_env env, napi_callback_info info) { return sgemm_common(env, info, 0); }
+
+static napi_value sgemm_scaled(napi_env env, napi_callback_info info) { return sgemm_common(env, info, 1); }
 
 static napi_value ssyrk(napi_env env, napi_callback_info info) {
   napi_value argv[6];
@@ -421,6 +436,7 @@ static napi_value corename(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgemmScaled", NULL, sgemm_scaled, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1Grad", NULL, jet1_grad, NULL, NULL, NULL, napi_enumerable, NULL},

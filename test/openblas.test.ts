@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pv } from '../lib/core/params.js';
 import { descentStep } from '../lib/core/descent-step.js';
+import { scaledDenseProduct, scaledProductIsNative } from '../lib/core/scaled-product.js';
 import { assertClose } from './helpers.js';
 import { root } from './kernel-support.js';
 
@@ -323,6 +324,74 @@ describe('pv.dot64: float64 accumulation on the native path', { skip: missing &&
     const b = rand([4]);
     assert.throws(() => pv.dot64({ a }, { a: b }), /nativeDot: sizes 3 and 4 differ; expected tensors of one size/);
     tf.dispose([a, b]);
+  });
+});
+
+describe('scaledDenseProduct: the 1/√fan-in factor inside the native product', { skip: missing && `native addon not built: ${missing}` }, () => {
+  before(useNativeWasm);
+  /** alpha op(a) op(b) in float64 from the float32 entries. */
+  function oracle(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean, alpha: number): number[] {
+    const [av, bv] = [a.dataSync(), b.dataSync()];
+    const [r, c] = a.shape as [number, number];
+    const [m, k] = ta ? [c, r] : [r, c];
+    const n = (tb ? b.shape[0] : b.shape[1]) as number;
+    const A = (i: number, p: number) => (ta ? av[p * m + i] : av[i * k + p]);
+    const B = (p: number, j: number) => (tb ? bv[j * k + p] : bv[p * n + j]);
+    return Array.from({ length: m * n }, (_, ij) => {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += A(Math.floor(ij / n), p) * B(p, ij % n);
+      return Math.fround(alpha) * s;
+    });
+  }
+  test('scale a Wᵀ and its gradients match the float64 product and the unfused ops, on sgemv and sgemm shapes', () => {
+    assert.ok(scaledProductIsNative());
+    for (const [n, inDim, out] of [[1, 100, 64], [5, 7, 1], [1, 1, 1], [33, 65, 17], [200, 160, 150]] as [number, number, number][]) {
+      const a = rand([n, inDim]);
+      const w = rand([out, inDim]);
+      const u = rand([n, out]);
+      const scale = 1 / Math.sqrt(inDim);
+      const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(scaledDenseProduct(x, y, scale), u));
+      const before = tf.memory().numTensors;
+      const r = both(() => [scaledDenseProduct(a, w, scale), ...tf.grads(f)([a, w])]);
+      assert.equal(tf.memory().numTensors, before);
+      assertClose(r.native[0], oracle(a, w, false, true, scale), 1e-5, `[${n},${inDim},${out}] value`, 1);
+      // d/da = scale u W, d/dW = scale uᵀ a.
+      assertClose(r.native[1], oracle(u, w, false, false, scale), 1e-5, 'd/da', 1);
+      assertClose(r.native[2], oracle(u, a, true, false, scale), 1e-5, 'd/dW', 1);
+      r.native.forEach((v, i) => assertClose(v, r.plain[i], 1e-5, `native vs plain ${i}`, 1));
+      tf.dispose([a, w, u]);
+    }
+  });
+  test('the kernel with every transpose pair, values and gradients', () => {
+    const probe = scaledDenseProduct(rand([2, 3]), rand([4, 3]), 0.5);
+    probe.dispose();
+    const run = (x: tf.Tensor, y: tf.Tensor, ta: boolean, tb: boolean) => tf.engine().runKernel('TangentScaledMatMul', { a: x, b: y }, { transposeA: ta, transposeB: tb, alpha: -0.3 }) as tf.Tensor;
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        const [m, k, n]: [number, number, number] = [6, 5, 4];
+        const a = rand(ta ? [k, m] : [m, k]);
+        const b = rand(tb ? [n, k] : [k, n]);
+        const u = rand([m, n]);
+        const got = run(a, b, ta, tb);
+        assertClose(got.dataSync(), oracle(a, b, ta, tb, -0.3), 1e-5, `tA=${ta} tB=${tb}`, 1);
+        const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(run(x, y, ta, tb), u)))([a, b]);
+        const want = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.mul(tf.matMul(x, y, ta, tb), -0.3), u)))([a, b]);
+        assertClose(g[0].dataSync(), want[0].dataSync(), 1e-5, `tA=${ta} tB=${tb} d/da`, 1);
+        assertClose(g[1].dataSync(), want[1].dataSync(), 1e-5, `tA=${ta} tB=${tb} d/db`, 1);
+        tf.dispose([a, b, u, got, ...g, ...want]);
+      }
+    }
+  });
+  test('bad shapes, a bad factor and the addon\'s bad alpha are named', () => {
+    const a = rand([2, 3]);
+    assert.throws(() => scaledDenseProduct(a, rand([4, 2]), 1), /scaledDenseProduct: a \[2,3\] and W \[4,2\]; expected a \[n, in\] and W \[out, in\] with one 'in'/);
+    assert.throws(() => scaledDenseProduct(a, a, Number.POSITIVE_INFINITY), /scaledDenseProduct: scale = Infinity; expected a finite number/);
+    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { sgemmScaled: (...a: unknown[]) => void };
+    const heap = new ArrayBuffer(64);
+    assert.throws(() => lib.sgemmScaled(heap, 0, 16, 32, 1, 1, 1, 1, false, false, 0, 0), /^TypeError: sgemmScaled: expected 13 arguments/);
+    assert.throws(() => lib.sgemmScaled(heap, 0, 16, 32, 1, 1, 1, 1, false, false, 0, 0, 'x'), /sgemmScaled: alpha is not a number/);
+    assert.throws(() => lib.sgemmScaled(heap, 0, 16, 60, 1, 1, 2, 1, false, false, 0, 0, 1), /sgemmScaled: operands end at bytes 4, 24, 68; expected at most the heap size 64/);
+    a.dispose();
   });
 });
 

@@ -12,3 +12,4 @@ export * from './wasm-kernels.js';
 export * from './params.js';
 export * from './profile.js';
 export * from './random.js';
+export * from './scaled-product.js';

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { type Jet, add, checkOrder, coefficients, constantJet, lineJet, mapLinear, mulConst, bilinear } from '../core/jet.js';
 import { denseProduct, plainProduct } from '../core/matmul.js';
+import { scaledDenseProduct, scaledProductIsNative } from '../core/scaled-product.js';
 import { type ParamSpec, type Params, checkStructure, shapeString } from '../core/params.js';
 import { fillUniform, normals, rademacher, rngFor } from '../core/random.js';
 
@@ -134,8 +135,10 @@ function makeCtx(specs: readonly ParamSpec[], params: Params, direction: Params 
       let w = param(weight);
       if (opts.mask) w = mulConst(w, opts.mask);
       if (opts.rowScale) w = mulConst(w, tf.reshape(opts.rowScale, [-1, 1]));
-      let z = bilinear(a, w, denseProduct);
-      if (scale !== 1) z = mapLinear(z, (c) => tf.mul(c, scale));
+      // On the native path the factor rides in the product (alpha); elsewhere the same ops as always.
+      const fused = scale !== 1 && !opts.mask && !opts.rowScale && scaledProductIsNative();
+      let z = fused ? bilinear(a, w, (x, y) => scaledDenseProduct(x, y, scale)) : bilinear(a, w, denseProduct);
+      if (scale !== 1 && !fused) z = mapLinear(z, (c) => tf.mul(c, scale));
       z = addBias(z, opts.bias, biasScale);
       if (hooks?.dense && z[0]) {
         const rec: DenseRecord = {

@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { denseProduct } from './matmul.js';
+import { type WasmBackend, activeAddon, heapOf } from './openblas.js';
+
+const KERNEL = 'TangentScaledMatMul';
+
+interface Attrs { transposeA: boolean; transposeB: boolean; alpha: number }
+
+const kernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB, alpha } = attrs as unknown as Attrs;
+  const w = backend as unknown as WasmBackend;
+  const addon = activeAddon();
+  if (!addon?.sgemmScaled) throw new Error(`${KERNEL}: the native addon is not active; expected scaledDenseProduct to check it first`);
+  const [m, k] = transposeA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [kb, n] = transposeB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (k !== kb) throw new Error(`${KERNEL}: inner dimensions ${k} (a [${a.shape}], transposeA = ${transposeA}) and ${kb} (b [${b.shape}], transposeB = ${transposeB}); expected equal`);
+  const out = w.makeOutput([m, n], 'float32');
+  if (m * n === 0) return out;
+  const { heap, at } = heapOf(w);
+  addon.sgemmScaled(heap, at(a), at(b), at(out), 1, m, n, k, transposeA, transposeB, 0, 0, alpha);
+  return out;
+};
+
+function scaledMatMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, alpha: number): tf.Tensor {
+  return tf.engine().runKernel(KERNEL, { a, b }, { transposeA, transposeB, alpha }) as tf.Tensor;
+}
+
+let registered = false;
+
+function register(): void {
+  if (registered) return;
+  tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: kernel });
+  tf.registerGradient({
+    kernelName: KERNEL,
+    inputsToSave: ['a', 'b'],
+    // tfjs's BatchMatMul gradient with the factor carried into both products.
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b] = saved;
+      const { transposeA: ta, transposeB: tb, alpha } = attrs as unknown as Attrs;
+      const g = dy as tf.Tensor;
+      if (!ta && !tb) return { a: () => scaledMatMul(g, b, false, true, alpha), b: () => scaledMatMul(a, g, true, false, alpha) };
+      if (!ta && tb) return { a: () => scaledMatMul(g, b, false, false, alpha), b: () => scaledMatMul(g, a, true, false, alpha) };
+      if (ta && !tb) return { a: () => scaledMatMul(b, g, false, true, alpha), b: () => scaledMatMul(a, g, false, false, alpha) };
+      return { a: () => scaledMatMul(b, g, true, true, alpha), b: () => scaledMatMul(g, a, true, true, alpha) };
+    },
+  });
+  registered = true;
+}
+
+/** Whether scaledDenseProduct runs as one native product (the native path on wasm with an addon that has it). */
+export function scaledProductIsNative(): boolean {
+  return Boolean(activeAddon()?.sgemmScaled) && tf.getBackend() === 'wasm';
+}
+
+/**
+ * scale · a Wᵀ for a: [n, in], W: [out, in] (a dense layer with its 1/√fan-in factor, 002 eq. 3). On the native
+ * path one OpenBLAS call with the factor as its alpha, forward and in both gradient products (no elementwise pass
+ * for the factor); elsewhere `denseProduct` then a multiply. The two round differently in the last bit.
+ *
+ * @param a layer input [n, in]; @param w weight [out, in]; @param scale the factor
+ * @example const z = scaledDenseProduct(x, W, 1 / Math.sqrt(784));
+ */
+export function scaledDenseProduct(a: tf.Tensor, w: tf.Tensor, scale: number): tf.Tensor {
+  if (!Number.isFinite(scale)) throw new Error(`scaledDenseProduct: scale = ${scale}; expected a finite number`);
+  if (a.rank !== 2 || w.rank !== 2 || a.shape[1] !== w.shape[1]) {
+    throw new Error(`scaledDenseProduct: a [${a.shape}] and W [${w.shape}]; expected a [n, in] and W [out, in] with one 'in'`);
+  }
+  const addon = activeAddon();
+  if (addon?.sgemmScaled && tf.getBackend() === 'wasm' && a.dtype === 'float32' && w.dtype === 'float32') {
+    register();
+    return scaledMatMul(a, w, false, true, scale);
+  }
+  return scale === 1 ? denseProduct(a, w) : tf.tidy(() => tf.mul(denseProduct(a, w), scale));
+}
