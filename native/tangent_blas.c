@@ -14,6 +14,9 @@
 //     The order-1 jet (y0, y1) of tanh (kind 0) or sigmoid (kind 1) from s and z1, elementwise over `size` floats.
 //   jet1Grad(heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset)
 //     Its reverse-mode step: (ds, dz1) from (dy0, dy1).
+//   jet1GradZ0(heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dz0Offset, dz1Offset)
+//     The same carried through the sigmoid: (dz0, dz1), with tfjs's roundings of Sigmoid's and Multiply's gradients.
+//   scale(heap, size, xOffset, outOffset, alpha): out = x alpha.
 //   descentStep(heap, size, pOffset, dOffset, outOffset, lr)
 //     out = p - d * lr over `size` floats, rounded as tfjs's sub(p, mul(d, lr)).
 //   setThreads(n): threads for products of at least MULTITHREAD_MIN_MNK multiply-adds (smaller ones use one);
@@ -260,6 +263,21 @@ static void sigmoid_jet1_grad(size_t n, const float *s, const float *z1, const f
   }
 }
 
+// Through the sigmoid to z0 as tfjs's gradients round it: Sigmoid's dz = dy * (s * (1 - s)), then for tanh the
+// factor 2 of sigmoid(2 z0) (Multiply's dy * 2). `ds` holds dL/ds on entry and dL/dz0 on return.
+static void sigmoid_back(size_t n, int twice, const float *s, float *ds) {
+  for (size_t i = 0; i < n; i++) {
+    const float ds_dz = s[i] * (1.0f - s[i]);
+    const float dz = ds[i] * ds_dz;
+    ds[i] = twice ? dz * 2.0f : dz;
+  }
+}
+
+// out = x * alpha (alpha rounded to float32), elementwise.
+static void scale_f32(size_t n, const float *x, float alpha, float *__restrict out) {
+  for (size_t i = 0; i < n; i++) out[i] = x[i] * alpha;
+}
+
 // Reads (heap, kind, size, offsets...) and resolves the offsets to float pointers inside the heap.
 static int jet_args(napi_env env, napi_callback_info info, const char *fn, const char *usage, size_t want, const char *const *names,
                     int *kind, size_t *size, float **ptrs) {
@@ -314,6 +332,43 @@ static napi_value jet1_grad(napi_env env, napi_callback_info info) {
   if (!jet_args(env, info, "jet1Grad", "heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset", 9, names, &kind, &n, p))
     return NULL;
   (kind == 0 ? tanh_jet1_grad : sigmoid_jet1_grad)(n, p[0], p[1], p[2], p[3], p[4], p[5]);
+  return NULL;
+}
+
+// jet1Grad carried on through the sigmoid to dL/dz0 (written where jet1Grad writes dL/ds).
+static napi_value jet1_grad_z0(napi_env env, napi_callback_info info) {
+  static const char *const names[] = {"kind", "size", "sOffset", "z1Offset", "dy0Offset", "dy1Offset", "dz0Offset", "dz1Offset"};
+  int kind;
+  size_t n;
+  float *p[6];
+  if (!jet_args(env, info, "jet1GradZ0", "heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dz0Offset, dz1Offset", 9, names, &kind, &n, p))
+    return NULL;
+  (kind == 0 ? tanh_jet1_grad : sigmoid_jet1_grad)(n, p[0], p[1], p[2], p[3], p[4], p[5]);
+  sigmoid_back(n, kind == 0, p[0], p[4]);
+  return NULL;
+}
+
+static napi_value scale_napi(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  void *data;
+  size_t byte_length;
+  static const char *const names[] = {"size", "xOffset", "outOffset"};
+  size_t s[3];
+  if (!heap_and_sizes(env, info, "scale", "heap, size, xOffset, outOffset, alpha", 5, argv, &data, &byte_length, names, 3, s)) return NULL;
+  double alpha;
+  if (napi_get_value_double(env, argv[4], &alpha) != napi_ok || alpha != alpha) {
+    napi_throw_type_error(env, NULL, "scale: alpha is not a number; expected the factor");
+    return NULL;
+  }
+  char msg[200];
+  for (int i = 1; i < 3; i++) {
+    if (s[i] & 3 || s[i] + 4 * s[0] > byte_length) {
+      snprintf(msg, sizeof msg, "scale: %s = %zu is not 4-byte aligned or its %zu floats end past the heap (%zu bytes)", names[i], s[i], s[0], byte_length);
+      napi_throw_range_error(env, NULL, msg);
+      return NULL;
+    }
+  }
+  scale_f32(s[0], (const float *)((char *)data + s[1]), (float)alpha, (float *)((char *)data + s[2]));
   return NULL;
 }
 
@@ -440,6 +495,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1Grad", NULL, jet1_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"jet1GradZ0", NULL, jet1_grad_z0, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"scale", NULL, scale_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dotF64", NULL, dot_f64_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"descentStep", NULL, descent_step, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type WasmBackend, activeAddon, heapOf } from './openblas.js';
 
 /**
- * Fused order-1 jets of tanh and sigmoid on the native path: (y0, y1) = (phi(z0), phi'(z0) z1) in one pass over
- * the wasm heap, and one pass back, instead of six tfjs ops forward and about ten backward (an HVP of a tanh
- * network spends most of its elementwise time there). native/tangent_blas.c replays the op-by-op float32
- * arithmetic of activations.ts and tfjs's gradient accumulation order, so results are the same bits; the
- * sigmoid itself stays the wasm kernel's.
+ * Fused order-1 jets of tanh and sigmoid on the native path: (y0, y1) = (phi(z0), phi'(z0) z1) as one tfjs kernel
+ * forward and one back, instead of about ten ops each way (an HVP of a tanh network spends most of its elementwise
+ * time and kernel dispatches there). Inside, the wasm backend's own Sigmoid kernel computes s = sigmoid(2 z0) (or
+ * sigmoid(z0)), and native/tangent_blas.c the rest, replaying the op-by-op float32 arithmetic of activations.ts and
+ * the roundings and accumulation order of tfjs's gradients, so results are the same bits as the composed rule.
  */
 
 export type FusedKind = 'tanh' | 'sigmoid';
@@ -16,37 +16,62 @@ const BACKWARD = 'TangentJet1Grad';
 
 interface Attrs { kind: number }
 
+type Addon = NonNullable<ReturnType<typeof activeAddon>>;
+
+function nativeAddon(kernel: string): Required<Pick<Addon, 'jet1' | 'jet1GradZ0' | 'scale'>> {
+  const addon = activeAddon();
+  if (!addon?.jet1 || !addon.jet1GradZ0 || !addon.scale) throw new Error(`${kernel}: the native addon is not active; expected fusedJet1 to check it first`);
+  return addon as Required<Pick<Addon, 'jet1' | 'jet1GradZ0' | 'scale'>>;
+}
+
+// Outputs [y0, y1, s]: s is kept for the gradient (tfjs saves outputs by position).
 const forward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const { s, z1 } = inputs as { s: tf.TensorInfo; z1: tf.TensorInfo };
+  const { z0, z1 } = inputs as { z0: tf.TensorInfo; z1: tf.TensorInfo };
   const { kind } = attrs as unknown as Attrs;
   const b = backend as unknown as WasmBackend;
-  const addon = activeAddon();
-  if (!addon?.jet1) throw new Error(`${FORWARD}: the native addon is not active; expected fusedJet1 to check it first`);
-  const y1 = b.makeOutput(s.shape, 'float32');
+  const addon = nativeAddon(FORWARD);
+  const size = tf.util.sizeFromShape(z0.shape);
+  let u = z0;
+  if (kind === KIND.tanh) {
+    // tanh(z) = 2 sigmoid(2 z) - 1 (activations.ts); the doubling is exact.
+    u = b.makeOutput(z0.shape, 'float32');
+    const { heap, at } = heapOf(b);
+    addon.scale(heap, size, at(z0), at(u), 2);
+  }
+  const s = sigmoidKernel().kernelFunc({ inputs: { x: u }, backend, attrs: {} }) as tf.TensorInfo;
+  if (u !== z0) (backend as unknown as { disposeData(id: tf.DataId): void }).disposeData(u.dataId);
+  const y1 = b.makeOutput(z0.shape, 'float32');
   let y0: tf.TensorInfo;
   if (kind === KIND.sigmoid) {
     b.incRef(s.dataId);
     y0 = { dataId: s.dataId, shape: s.shape, dtype: s.dtype };
   } else {
-    y0 = b.makeOutput(s.shape, 'float32');
+    y0 = b.makeOutput(z0.shape, 'float32');
   }
   const { heap, at } = heapOf(b);
-  addon.jet1(heap, kind, tf.util.sizeFromShape(s.shape), at(s), at(z1), at(y0), at(y1));
-  return [y0, y1];
+  addon.jet1(heap, kind, size, at(s), at(z1), at(y0), at(y1));
+  return [y0, y1, s];
 };
 
 const backward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { s, z1, dy0, dy1 } = inputs as Record<'s' | 'z1' | 'dy0' | 'dy1', tf.TensorInfo>;
   const { kind } = attrs as unknown as Attrs;
   const b = backend as unknown as WasmBackend;
-  const addon = activeAddon();
-  if (!addon?.jet1Grad) throw new Error(`${BACKWARD}: the native addon is not active; expected it to stay on between a forward pass and its gradient`);
-  const ds = b.makeOutput(s.shape, 'float32');
+  const addon = nativeAddon(BACKWARD);
+  const dz0 = b.makeOutput(s.shape, 'float32');
   const dz1 = b.makeOutput(s.shape, 'float32');
   const { heap, at } = heapOf(b);
-  addon.jet1Grad(heap, kind, tf.util.sizeFromShape(s.shape), at(s), at(z1), at(dy0), at(dy1), at(ds), at(dz1));
-  return [ds, dz1];
+  addon.jet1GradZ0(heap, kind, tf.util.sizeFromShape(s.shape), at(s), at(z1), at(dy0), at(dy1), at(dz0), at(dz1));
+  return [dz0, dz1];
 };
+
+let sigmoid: tf.KernelConfig | undefined;
+
+function sigmoidKernel(): tf.KernelConfig {
+  sigmoid ??= tf.getKernel('Sigmoid', 'wasm');
+  if (!sigmoid) throw new Error(`${FORWARD}: the wasm backend has no Sigmoid kernel; expected tfjs-backend-wasm 4.x`);
+  return sigmoid;
+}
 
 let registered = false;
 
@@ -56,13 +81,14 @@ function register(): void {
   tf.registerKernel({ kernelName: BACKWARD, backendName: 'wasm', kernelFunc: backward });
   tf.registerGradient({
     kernelName: FORWARD,
-    inputsToSave: ['s', 'z1'],
+    inputsToSave: ['z1'],
+    outputsToSave: [false, false, true],
     gradFunc: (dy, saved, attrs) => {
       const [dy0, dy1] = dy as tf.Tensor[];
-      const [s, z1] = saved;
+      const [z1, s] = saved;
       // Both in one pass, here rather than in the per-input closures: tfjs runs each closure in its own tidy.
-      const [ds, dz1] = tf.engine().runKernel(BACKWARD, { s, z1, dy0, dy1 }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      return { s: () => ds, z1: () => dz1 };
+      const [dz0, dz1] = tf.engine().runKernel(BACKWARD, { s, z1, dy0, dy1 }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      return { z0: () => dz0, z1: () => dz1 };
     },
   });
   registered = true;
@@ -74,11 +100,11 @@ function register(): void {
  */
 export function fusedJet1(kind: FusedKind, z0: tf.Tensor, z1: tf.Tensor): [tf.Tensor, tf.Tensor] | undefined {
   const addon = activeAddon();
-  if (!addon?.jet1 || !addon.jet1Grad || tf.getBackend() !== 'wasm') return undefined;
+  if (!addon?.jet1 || !addon.jet1GradZ0 || !addon.scale || tf.getBackend() !== 'wasm') return undefined;
   if (z0.dtype !== 'float32' || z1.dtype !== 'float32' || z0.shape.length !== z1.shape.length || z0.shape.some((d, i) => d !== z1.shape[i])) return undefined;
   register();
-  // The same tfjs ops as activations.ts: tanh(z) = 2 sigmoid(2 z) - 1.
-  const s = kind === 'tanh' ? tf.sigmoid(tf.mul(z0, 2)) : tf.sigmoid(z0);
-  const [y0, y1] = tf.engine().runKernel(FORWARD, { s, z1 }, { kind: KIND[kind] }) as tf.Tensor[];
+  const [y0, y1, s] = tf.engine().runKernel(FORWARD, { z0, z1 }, { kind: KIND[kind] }) as tf.Tensor[];
+  // s lives on in the tape while a gradient is recorded (tfjs keeps saved outputs); the handle itself is not needed.
+  s.dispose();
   return [y0, y1];
 }

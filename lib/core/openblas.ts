@@ -25,6 +25,11 @@ export interface Addon {
   jet1?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, y0Offset: number, y1Offset: number): void;
   jet1Grad?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, dy0Offset: number, dy1Offset: number,
     dsOffset: number, dz1Offset: number): void;
+  /** jet1Grad carried through the sigmoid to dL/dz0 (written at dz0Offset); absent from older builds. */
+  jet1GradZ0?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, dy0Offset: number, dy1Offset: number,
+    dz0Offset: number, dz1Offset: number): void;
+  /** out = x alpha over `size` float32s; absent from older builds. */
+  scale?(heap: ArrayBuffer, size: number, xOffset: number, outOffset: number, alpha: number): void;
   /** x · y of two float32 vectors, products and sums in double; absent from older builds. */
   dotF64?(heap: ArrayBuffer, xOffset: number, yOffset: number, n: number): number;
   /** out = p - d lr over `size` float32s; absent from older builds. */
