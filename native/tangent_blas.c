@@ -17,6 +17,7 @@
 //   jet1GradZ0(heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dz0Offset, dz1Offset)
 //     The same carried through the sigmoid: (dz0, dz1), with tfjs's roundings of Sigmoid's and Multiply's gradients.
 //   scale(heap, size, xOffset, outOffset, alpha): out = x alpha.
+//   reluGrad(heap, size, xOffset, dyOffset, dxOffset): dx = dy step(x), as tfjs's Relu gradient rounds it.
 //   descentStep(heap, size, pOffset, dOffset, outOffset, lr)
 //     out = p - d * lr over `size` floats, rounded as tfjs's sub(p, mul(d, lr)).
 //   setThreads(n): threads for products of at least MULTITHREAD_MIN_MNK multiply-adds (smaller ones use one);
@@ -348,6 +349,33 @@ static napi_value jet1_grad_z0(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ReLU's gradient as tfjs rounds it, dy * step(x) with step(NaN) = NaN: one pass instead of Step, Cast, Multiply.
+static void relu_grad(size_t n, const float *x, const float *dy, float *__restrict dx) {
+  for (size_t i = 0; i < n; i++) {
+    const float st = x[i] > 0.0f ? 1.0f : (x[i] != x[i] ? x[i] : 0.0f);
+    dx[i] = dy[i] * st;
+  }
+}
+
+static napi_value relu_grad_napi(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  void *data;
+  size_t byte_length;
+  static const char *const names[] = {"size", "xOffset", "dyOffset", "dxOffset"};
+  size_t s[4];
+  if (!heap_and_sizes(env, info, "reluGrad", "heap, size, xOffset, dyOffset, dxOffset", 5, argv, &data, &byte_length, names, 4, s)) return NULL;
+  char msg[200];
+  for (int i = 1; i < 4; i++) {
+    if (s[i] & 3 || s[i] + 4 * s[0] > byte_length) {
+      snprintf(msg, sizeof msg, "reluGrad: %s = %zu is not 4-byte aligned or its %zu floats end past the heap (%zu bytes)", names[i], s[i], s[0], byte_length);
+      napi_throw_range_error(env, NULL, msg);
+      return NULL;
+    }
+  }
+  relu_grad(s[0], (const float *)((char *)data + s[1]), (const float *)((char *)data + s[2]), (float *)((char *)data + s[3]));
+  return NULL;
+}
+
 static napi_value scale_napi(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   void *data;
@@ -497,6 +525,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"jet1Grad", NULL, jet1_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1GradZ0", NULL, jet1_grad_z0, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scale", NULL, scale_napi, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reluGrad", NULL, relu_grad_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dotF64", NULL, dot_f64_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"descentStep", NULL, descent_step, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},

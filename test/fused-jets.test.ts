@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { type Activation, applyActivation, sigmoid, tanh } from '../lib/core/activations.js';
 import { useNativeWasm } from './native-support.js';
-import { fusedJet1 } from '../lib/core/fused-jets.js';
+import { fusedJet1, fusedRelu } from '../lib/core/fused-jets.js';
 import { type Jet, compose } from '../lib/core/jet.js';
 import { nativeAddonPath, setNativeMatMul } from '../lib/core/openblas.js';
 import { hvp } from '../lib/analysis/derivatives.js';
@@ -77,6 +77,33 @@ describe('fused order-1 jets of tanh and sigmoid (native path)', { skip: missing
       tf.dispose(Object.values(x));
     });
   }
+
+  test('relu: value and gradient equal tfjs\'s Relu bit for bit (NaN, ±0, ±Infinity included), and leak nothing', () => {
+    const z = tf.concat([tf.tensor1d([Number.NaN, -0, 0, 1e-45, -1e-45, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]), tf.randomNormal([4093], 0, 1, 'float32', 9)]);
+    const dy = tf.concat([tf.tensor1d([1, -2, -3, Number.POSITIVE_INFINITY, -0, Number.NaN, 5]), tf.randomNormal([4093], 0, 1, 'float32', 10)]);
+    const n0 = tf.memory().numTensors;
+    const run = (f: (x: tf.Tensor) => tf.Tensor) => {
+      const { value, grads } = tf.engine().gradients(() => tf.sum(tf.mul(f(z), dy)) as tf.Scalar, [z]);
+      const out = [tf.tidy(() => f(z).dataSync() as Float32Array), grads[0].dataSync() as Float32Array];
+      tf.dispose([value, grads[0]]);
+      return out;
+    };
+    const fused = run((x) => fusedRelu(x)!);
+    const plain = run((x) => tf.relu(x));
+    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+    ['relu', 'd/dz'].forEach((name, i) => {
+      const [f, o] = [bits(fused[i]), bits(plain[i])];
+      const bad = f.findIndex((v, j) => v !== o[j]);
+      assert.equal(bad, -1, `${name}[${bad}] = ${fused[i][bad]} fused, ${plain[i][bad]} tfjs; expected the same bits`);
+    });
+    const was = setNativeMatMul(false);
+    try {
+      assert.equal(fusedRelu(z), undefined, 'plain wasm');
+    } finally {
+      setNativeMatMul(was);
+    }
+    tf.dispose([z, dy]);
+  });
 
   test('applies only to float32 order-1 jets of one shape on the native path; elsewhere the op-by-op rule runs', () => {
     tf.tidy(() => {

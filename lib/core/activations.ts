@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Coef, type Jet, compose, div, mapLinear, sub } from './jet.js';
-import { type FusedKind, fusedJet1 } from './fused-jets.js';
+import { type FusedKind, fusedJet1, fusedRelu } from './fused-jets.js';
 
 /**
  * An elementwise function described by its derivatives: `derivatives(z, k)` returns
@@ -72,7 +72,8 @@ function zerosAbove(values: Coef[], k: number): Coef[] {
 export const identity: Activation = { name: 'identity', identity: true, derivatives: (z, k) => zerosAbove([z, tf.onesLike(z)], k) };
 
 /** ReLU with ReLU'' = 0, the convention used in practice (003 eq. 3.2 footnote). */
-export const relu: Activation = { name: 'relu', derivatives: (z, k) => zerosAbove(k === 0 ? [tf.relu(z)] : [tf.relu(z), tf.step(z)], k) };
+const reluOf = (z: tf.Tensor) => fusedRelu(z) ?? tf.relu(z);
+export const relu: Activation = { name: 'relu', derivatives: (z, k) => zerosAbove(k === 0 ? [reluOf(z)] : [reluOf(z), tf.step(z)], k) };
 
 /** Order-1 jets with a non-zero tangent go to the fused kernel (fused-jets.ts) where it is active. */
 const fused = (kind: FusedKind) => (a: Jet): Jet | undefined => (a.length === 2 && a[1] !== null ? fusedJet1(kind, a[0] as tf.Tensor, a[1]) : undefined);

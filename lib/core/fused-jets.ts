@@ -94,6 +94,48 @@ function register(): void {
   registered = true;
 }
 
+const RELU = 'TangentRelu';
+const RELU_GRAD = 'TangentReluGrad';
+let reluRegistered = false;
+
+function registerRelu(): void {
+  if (reluRegistered) return;
+  const wasmRelu = tf.getKernel('Relu', 'wasm');
+  if (!wasmRelu) throw new Error(`${RELU}: the wasm backend has no Relu kernel; expected tfjs-backend-wasm 4.x`);
+  // Forward: the wasm backend's own kernel under another name, so that the gradient below is ours.
+  tf.registerKernel({ kernelName: RELU, backendName: 'wasm', kernelFunc: (args) => wasmRelu.kernelFunc(args) });
+  tf.registerKernel({
+    kernelName: RELU_GRAD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const addon = activeAddon();
+      if (!addon?.reluGrad) throw new Error(`${RELU_GRAD}: the native addon is not active; expected it to stay on between a forward pass and its gradient`);
+      const b = backend as unknown as WasmBackend;
+      const dx = b.makeOutput(x.shape, 'float32');
+      const { heap, at } = heapOf(b);
+      addon.reluGrad(heap, tf.util.sizeFromShape(x.shape), at(x), at(dy), at(dx));
+      return dx;
+    },
+  });
+  tf.registerGradient({
+    kernelName: RELU,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => ({ x: () => tf.engine().runKernel(RELU_GRAD, { x: saved[0], dy: dy as tf.Tensor }, {}) as tf.Tensor }),
+  });
+  reluRegistered = true;
+}
+
+/**
+ * relu(z) whose gradient dy·step(z) is one native pass (tfjs's is Step, Cast and Multiply, the same bits), or
+ * undefined off the native path or for non-float32 z.
+ */
+export function fusedRelu(z: tf.Tensor): tf.Tensor | undefined {
+  if (!activeAddon()?.reluGrad || tf.getBackend() !== 'wasm' || z.dtype !== 'float32') return undefined;
+  registerRelu();
+  return tf.engine().runKernel(RELU, { x: z }, {}) as tf.Tensor;
+}
+
 /**
  * The order-1 jet [phi(z0), phi'(z0) z1] of tanh or sigmoid through the fused kernel, or undefined where it does
  * not apply (not the native path, not float32, shapes that differ); the caller then composes op by op.

@@ -30,6 +30,8 @@ export interface Addon {
     dz0Offset: number, dz1Offset: number): void;
   /** out = x alpha over `size` float32s; absent from older builds. */
   scale?(heap: ArrayBuffer, size: number, xOffset: number, outOffset: number, alpha: number): void;
+  /** dx = dy step(x) over `size` float32s (ReLU's gradient); absent from older builds. */
+  reluGrad?(heap: ArrayBuffer, size: number, xOffset: number, dyOffset: number, dxOffset: number): void;
   /** x · y of two float32 vectors, products and sums in double; absent from older builds. */
   dotF64?(heap: ArrayBuffer, xOffset: number, yOffset: number, n: number): number;
   /** out = p - d lr over `size` float32s; absent from older builds. */
