@@ -52,11 +52,21 @@ static void use_threads(int t) {
   }
 }
 
+// Sizes and offsets are exact doubles (below 2^53): their extents fit the 128-bit arithmetic below.
+#define MAX_SIZE 9007199254740992.0
+
+// off + 4 (a b + c d) bytes in 128-bit arithmetic, saturated at SIZE_MAX: a bad argument is a range error, never a
+// wrapped extent and an out-of-heap write.
+static size_t extent(size_t off, size_t a, size_t b, size_t c, size_t d) {
+  unsigned __int128 e = (unsigned __int128)off + 4 * ((unsigned __int128)a * b + (unsigned __int128)c * d);
+  return e > (unsigned __int128)SIZE_MAX ? SIZE_MAX : (size_t)e;
+}
+
 static int get_size(napi_env env, napi_value v, const char *fn, const char *name, size_t *out) {
   double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d != (double)(size_t)d) {
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > MAX_SIZE || d != (double)(size_t)d) {
     char msg[160];
-    snprintf(msg, sizeof msg, "%s: %s is not a non-negative integer; expected a size or byte offset", fn, name);
+    snprintf(msg, sizeof msg, "%s: %s is not a non-negative integer below 2^53; expected a size or byte offset", fn, name);
     napi_throw_type_error(env, NULL, msg);
     return 0;
   }
@@ -129,15 +139,20 @@ static napi_value sgemm_common(napi_env env, napi_callback_info info, int scaled
   const float alpha = (float)alpha_d;
   if (batch == 0 || m == 0 || n == 0) return NULL;
   char msg[200];
+  if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
+    snprintf(msg, sizeof msg, "%s: m, n, k = %zu, %zu, %zu; expected each below 2^31 (cblas dimensions are int)", fn, m, n, k);
+    napi_throw_range_error(env, NULL, msg);
+    return NULL;
+  }
   if ((a_off | b_off | c_off) & 3) {
     snprintf(msg, sizeof msg, "%s: offsets are not 4-byte aligned", fn);
     napi_throw_range_error(env, NULL, msg);
     return NULL;
   }
   // Every byte touched lies inside the heap.
-  size_t a_end = a_off + 4 * ((batch - 1) * stride_a + m * k);
-  size_t b_end = b_off + 4 * ((batch - 1) * stride_b + k * n);
-  size_t c_end = c_off + 4 * batch * m * n;
+  size_t a_end = extent(a_off, batch - 1, stride_a, m, k);
+  size_t b_end = extent(b_off, batch - 1, stride_b, k, n);
+  size_t c_end = extent(c_off, batch, m * n, 0, 0);
   if (a_end > byte_length || b_end > byte_length || c_end > byte_length) {
     snprintf(msg, sizeof msg, "%s: operands end at bytes %zu, %zu, %zu; expected at most the heap size %zu", fn, a_end, b_end, c_end, byte_length);
     napi_throw_range_error(env, NULL, msg);
@@ -187,11 +202,15 @@ static napi_value ssyrk(napi_env env, napi_callback_info info) {
   int ta;
   if (!get_flag(env, argv[5], "ssyrk", &ta)) return NULL;
   if (n == 0) return NULL;
+  if (n > INT32_MAX || k > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "ssyrk: n or k is not below 2^31 (cblas dimensions are int)");
+    return NULL;
+  }
   if ((a_off | c_off) & 3) {
     napi_throw_range_error(env, NULL, "ssyrk: offsets are not 4-byte aligned");
     return NULL;
   }
-  size_t a_end = a_off + 4 * n * k, c_end = c_off + 4 * n * n;
+  size_t a_end = extent(a_off, n, k, 0, 0), c_end = extent(c_off, n, n, 0, 0);
   if (a_end > byte_length || c_end > byte_length) {
     char msg[200];
     snprintf(msg, sizeof msg, "ssyrk: operands end at bytes %zu, %zu; expected at most the heap size %zu", a_end, c_end, byte_length);
@@ -302,8 +321,8 @@ static int jet_args(napi_env env, napi_callback_info info, const char *fn, const
       napi_throw_range_error(env, NULL, msg);
       return 0;
     }
-    if (s[i] + 4 * s[1] > byte_length) {
-      snprintf(msg, sizeof msg, "%s: %s operand ends at byte %zu; expected at most the heap size %zu", fn, names[i], s[i] + 4 * s[1], byte_length);
+    if (extent(s[i], s[1], 1, 0, 0) > byte_length) {
+      snprintf(msg, sizeof msg, "%s: %s operand ends at byte %zu; expected at most the heap size %zu", fn, names[i], extent(s[i], s[1], 1, 0, 0), byte_length);
       napi_throw_range_error(env, NULL, msg);
       return 0;
     }
@@ -366,7 +385,7 @@ static napi_value relu_grad_napi(napi_env env, napi_callback_info info) {
   if (!heap_and_sizes(env, info, "reluGrad", "heap, size, xOffset, dyOffset, dxOffset", 5, argv, &data, &byte_length, names, 4, s)) return NULL;
   char msg[200];
   for (int i = 1; i < 4; i++) {
-    if (s[i] & 3 || s[i] + 4 * s[0] > byte_length) {
+    if (s[i] & 3 || extent(s[i], s[0], 1, 0, 0) > byte_length) {
       snprintf(msg, sizeof msg, "reluGrad: %s = %zu is not 4-byte aligned or its %zu floats end past the heap (%zu bytes)", names[i], s[i], s[0], byte_length);
       napi_throw_range_error(env, NULL, msg);
       return NULL;
@@ -390,7 +409,7 @@ static napi_value scale_napi(napi_env env, napi_callback_info info) {
   }
   char msg[200];
   for (int i = 1; i < 3; i++) {
-    if (s[i] & 3 || s[i] + 4 * s[0] > byte_length) {
+    if (s[i] & 3 || extent(s[i], s[0], 1, 0, 0) > byte_length) {
       snprintf(msg, sizeof msg, "scale: %s = %zu is not 4-byte aligned or its %zu floats end past the heap (%zu bytes)", names[i], s[i], s[0], byte_length);
       napi_throw_range_error(env, NULL, msg);
       return NULL;
@@ -430,8 +449,8 @@ static napi_value descent_step(napi_env env, napi_callback_info info) {
       napi_throw_range_error(env, NULL, msg);
       return NULL;
     }
-    if (s[i] + 4 * n > byte_length) {
-      snprintf(msg, sizeof msg, "descentStep: %s operand ends at byte %zu; expected at most the heap size %zu", names[i], s[i] + 4 * n, byte_length);
+    if (extent(s[i], n, 1, 0, 0) > byte_length) {
+      snprintf(msg, sizeof msg, "descentStep: %s operand ends at byte %zu; expected at most the heap size %zu", names[i], extent(s[i], n, 1, 0, 0), byte_length);
       napi_throw_range_error(env, NULL, msg);
       return NULL;
     }
@@ -469,7 +488,7 @@ static napi_value dot_f64_napi(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "dotF64: offsets are not 4-byte aligned");
     return NULL;
   }
-  if (x_off + 4 * n > byte_length || y_off + 4 * n > byte_length) {
+  if (extent(x_off, n, 1, 0, 0) > byte_length || extent(y_off, n, 1, 0, 0) > byte_length) {
     char msg[200];
     snprintf(msg, sizeof msg, "dotF64: vectors of %zu floats at bytes %zu and %zu; expected them inside the heap of %zu bytes", n, x_off, y_off, byte_length);
     napi_throw_range_error(env, NULL, msg);

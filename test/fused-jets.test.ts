@@ -12,6 +12,7 @@ import { hvp } from '../lib/analysis/derivatives.js';
 import { fcn } from '../lib/nets/fcn.js';
 import { randomDirection } from '../lib/analysis/hessian.js';
 import { pv } from '../lib/core/params.js';
+import { scaledDenseProduct } from '../lib/core/scaled-product.js';
 
 const missing = existsSync(nativeAddonPath()) ? undefined : 'native addon not built';
 
@@ -103,6 +104,32 @@ describe('fused order-1 jets of tanh and sigmoid (native path)', { skip: missing
       setNativeMatMul(was);
     }
     tf.dispose([z, dy]);
+  });
+
+  test('a gradient recorded on the native path still runs there after setNativeMatMul(false)', () => {
+    const z = tf.randomNormal([3, 5], 0, 1, 'float32', 11);
+    const w = tf.randomNormal([4, 5], 0, 1, 'float32', 12);
+    const cases: [string, (x: tf.Tensor) => tf.Tensor][] = [
+      ['relu', (x) => fusedRelu(x)!],
+      ['tanh jet', (x) => fusedJet1('tanh', x, tf.mul(x, 0.5))![1]],
+      ['scaled product', (x) => scaledDenseProduct(x, w, 0.5)],
+    ];
+    for (const [name, f] of cases) {
+      const want = tf.grad((x: tf.Tensor) => tf.sum(f(x)))(z);
+      let got: tf.Tensor;
+      try {
+        got = tf.grad((x: tf.Tensor) => {
+          const y = f(x);
+          setNativeMatMul(false);
+          return tf.sum(y);
+        })(z);
+      } finally {
+        setNativeMatMul(true);
+      }
+      assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()), name);
+      tf.dispose([want, got]);
+    }
+    tf.dispose([z, w]);
   });
 
   test('applies only to float32 order-1 jets of one shape on the native path; elsewhere the op-by-op rule runs', () => {

@@ -398,10 +398,13 @@ describe('scaledDenseProduct: the 1/√fan-in factor inside the native product',
 describe('descentStep: p - lr d in one pass on the native path', { skip: missing && `native addon not built: ${missing}` }, () => {
   before(useNativeWasm);
   test('the same bits as tf.sub(p, tf.mul(d, lr)) with and without the native path, odd sizes, leaking nothing', () => {
-    for (const shape of [[1], [7], [33, 17], [2, 3, 5], [0]]) {
-      const p = rand(shape);
-      const d = rand(shape);
-      for (const lr of [0.01, 1 / 3, 7.123456789, -2.5, 1e-30, 0]) {
+    const special = [Number.NaN, 0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-45, -1e-45, 3.4e38, -3.4e38];
+    const grid = (i: number) => tf.tensor1d(special.flatMap((a) => special.map((b) => (i === 0 ? a : b))));
+    for (const shape of [[1], [7], [33, 17], [2, 3, 5], [0], [special.length ** 2]]) {
+      const isGrid = shape[0] === special.length ** 2;
+      const p = isGrid ? grid(0) : rand(shape);
+      const d = isGrid ? grid(1) : rand(shape);
+      for (const lr of [0.01, 1 / 3, 7.123456789, -2.5, 1e-30, 0, 1e-45, 3e38]) {
         const want = tf.tidy(() => tf.sub(p, tf.mul(d, lr)));
         const before = tf.memory().numTensors;
         const got = descentStep(p, d, lr);
@@ -439,6 +442,13 @@ describe('descentStep: p - lr d in one pass on the native path', { skip: missing
     assert.throws(() => lib.descentStep(heap, 2, 0, 8, 16, 'x'), /descentStep: lr is not a number/);
     assert.throws(() => lib.descentStep(heap, 1, 0, 6, 16, 1), /descentStep: dOffset = 6 is not 4-byte aligned/);
     assert.throws(() => lib.descentStep(heap, 4, 0, 8, 24, 1), /descentStep: outOffset operand ends at byte 40; expected at most the heap size 32/);
+    // Sizes whose byte extents would wrap 64 bits are range errors, not out-of-heap writes.
+    assert.throws(() => lib.descentStep(heap, 2 ** 62, 0, 8, 16, 1), /descentStep: size is not a non-negative integer below 2\^53/);
+    assert.throws(() => lib.descentStep(heap, 2 ** 52, 0, 8, 16, 1), /descentStep: pOffset operand ends at byte 18014398509481984; expected at most the heap size 32/);
+    const addon = lib as unknown as Record<string, (...a: unknown[]) => void>;
+    assert.throws(() => addon.reluGrad(heap, 2 ** 52, 0, 8, 16), /reluGrad: xOffset = 0 is not 4-byte aligned or its 4503599627370496 floats end past the heap/);
+    assert.throws(() => addon.sgemm(heap, 0, 16, 32, 1, 2 ** 31, 2 ** 31, 2 ** 31, false, false, 0, 0), /sgemm: m, n, k = 2147483648, 2147483648, 2147483648; expected each below 2\^31/);
+    assert.throws(() => addon.sgemm(heap, 0, 16, 32, 2 ** 40, 2 ** 30, 2 ** 30, 2 ** 30, false, false, 2 ** 50, 0), /sgemm: operands end at bytes 18446744073709551615/);
     p.dispose();
   });
 });

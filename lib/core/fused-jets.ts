@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type WasmBackend, activeAddon, heapOf } from './openblas.js';
+import { type WasmBackend, activeAddon, heapOf, loadedAddon } from './openblas.js';
 
 /**
  * Fused order-1 jets of tanh and sigmoid on the native path: (y0, y1) = (phi(z0), phi'(z0) z1) as one tfjs kernel
  * forward and one back, instead of about ten ops each way (an HVP of a tanh network spends most of its elementwise
  * time and kernel dispatches there). Inside, the wasm backend's own Sigmoid kernel computes s = sigmoid(2 z0) (or
  * sigmoid(z0)), and native/tangent_blas.c the rest, replaying the op-by-op float32 arithmetic of activations.ts and
- * the roundings and accumulation order of tfjs's gradients, so results are the same bits as the composed rule.
+ * the roundings and accumulation order of tfjs's gradients, so results are the same bits as the composed rule (but for
+ * the sign of a zero gradient where y0 has no use: tfjs then passes zeros for dy0 and +0 + (-0) is +0).
  */
 
 export type FusedKind = 'tanh' | 'sigmoid';
@@ -18,9 +19,10 @@ interface Attrs { kind: number }
 
 type Addon = NonNullable<ReturnType<typeof activeAddon>>;
 
+// The loaded addon, not only the active one: a gradient recorded on the native path runs there after a switch-off.
 function nativeAddon(kernel: string): Required<Pick<Addon, 'jet1' | 'jet1GradZ0' | 'scale'>> {
-  const addon = activeAddon();
-  if (!addon?.jet1 || !addon.jet1GradZ0 || !addon.scale) throw new Error(`${kernel}: the native addon is not active; expected fusedJet1 to check it first`);
+  const addon = loadedAddon();
+  if (!addon?.jet1 || !addon.jet1GradZ0 || !addon.scale) throw new Error(`${kernel}: the native addon is not loaded or predates it; expected fusedJet1 to check it first`);
   return addon as Required<Pick<Addon, 'jet1' | 'jet1GradZ0' | 'scale'>>;
 }
 
@@ -109,8 +111,8 @@ function registerRelu(): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend }) => {
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      const addon = activeAddon();
-      if (!addon?.reluGrad) throw new Error(`${RELU_GRAD}: the native addon is not active; expected it to stay on between a forward pass and its gradient`);
+      const addon = loadedAddon();
+      if (!addon?.reluGrad) throw new Error(`${RELU_GRAD}: the native addon is not loaded or predates reluGrad; expected fusedRelu to check it first`);
       const b = backend as unknown as WasmBackend;
       const dx = b.makeOutput(x.shape, 'float32');
       const { heap, at } = heapOf(b);

@@ -210,6 +210,14 @@ export function activeAddon(): Addon | undefined {
 }
 
 /**
+ * The addon once loaded, whether or not the native path is on: for gradients of kernels that ran natively, which
+ * must still run (and keep their bits) after `setNativeMatMul(false)`.
+ */
+export function loadedAddon(): Addon | undefined {
+  return addon;
+}
+
+/**
  * Σ a∘b of two float32 tensors of one size, in double by the addon on the wasm heap (no tfjs kernel, no
  * read-back), or undefined where the native path is off, the addon predates dotF64, or a tensor is not float32 on wasm.
  */

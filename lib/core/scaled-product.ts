@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseProduct } from './matmul.js';
-import { type WasmBackend, activeAddon, heapOf } from './openblas.js';
+import { type WasmBackend, activeAddon, heapOf, loadedAddon } from './openblas.js';
 
 const KERNEL = 'TangentScaledMatMul';
 
@@ -10,8 +10,9 @@ const kernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB, alpha } = attrs as unknown as Attrs;
   const w = backend as unknown as WasmBackend;
-  const addon = activeAddon();
-  if (!addon?.sgemmScaled) throw new Error(`${KERNEL}: the native addon is not active; expected scaledDenseProduct to check it first`);
+  // Loaded rather than active: the kernel also runs the gradient of a product made on the native path.
+  const addon = loadedAddon();
+  if (!addon?.sgemmScaled) throw new Error(`${KERNEL}: the native addon is not loaded or predates sgemmScaled; expected scaledDenseProduct to check it first`);
   const [m, k] = transposeA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [kb, n] = transposeB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (k !== kb) throw new Error(`${KERNEL}: inner dimensions ${k} (a [${a.shape}], transposeA = ${transposeA}) and ${kb} (b [${b.shape}], transposeB = ${transposeB}); expected equal`);
