@@ -66,7 +66,8 @@ const CFG = QUICK
       hess: { widths: [100, 4096, 1], batches: [1, 128], maxIter: 50 },
       gd: { widths: [784, 1024, 1024, 10], n: 128, steps: 20, lr: 0.01 },
       fig1: { m: 3000, steps: 400, kernelEvery: 200 },
-      repeats: { ntk: 3, power: 3, small: 5, gd: 3 },
+      // Sub-millisecond rows take many repeats: a median of 5 single calls moved 1.5x between runs on a shared VM.
+      repeats: { ntk: 5, power: 5, small: 31, gd: 5 },
     };
 
 function log(msg: string): void {

@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pv } from '../lib/core/params.js';
 import { descentStep } from '../lib/core/descent-step.js';
+import { scaleTensor } from '../lib/core/scale.js';
 import { scaledDenseProduct, scaledProductIsNative } from '../lib/core/scaled-product.js';
 import { assertClose } from './helpers.js';
 import { root } from './kernel-support.js';
@@ -419,6 +420,22 @@ describe('descentStep: p - lr d in one pass on the native path', { skip: missing
       }
       tf.dispose([p, d]);
     }
+  });
+  test('scaleTensor: the same bits as tf.mul(x, s) with and without the native path, and its gradient', () => {
+    const x = tf.concat([tf.tensor1d([Number.NaN, 0, -0, Number.POSITIVE_INFINITY, 1e-45, 3.4e38]), rand([1001])]);
+    for (const sc of [0.5, 1 / 3, -7.1, 0, 1e30, 1e-40, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const want = tf.mul(x, sc);
+      const got = scaleTensor(x, sc);
+      setNativeMatMul(false);
+      const plain = scaleTensor(x, sc);
+      setNativeMatMul(true);
+      assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()), `s = ${sc}`);
+      assert.deepEqual(Array.from(plain.dataSync()), Array.from(want.dataSync()));
+      tf.dispose([want, got, plain]);
+    }
+    const g = tf.grad((a: tf.Tensor) => tf.sum(scaleTensor(a, -0.25)))(x);
+    assert.deepEqual(Array.from(g.dataSync()), new Array(x.size).fill(-0.25));
+    tf.dispose([x, g]);
   });
   test('its gradient is that of the two ops', () => {
     const p = rand([4, 3]);

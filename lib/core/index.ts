@@ -12,4 +12,5 @@ export * from './wasm-kernels.js';
 export * from './params.js';
 export * from './profile.js';
 export * from './random.js';
+export * from './scale.js';
 export * from './scaled-product.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeDot, nativeMatMulActive } from './openblas.js';
+import { scaleTensor } from './scale.js';
 
 /** Parameters are plain data: named float32 tensors. */
 export type Params = Record<string, tf.Tensor>;
@@ -75,7 +76,7 @@ export const pv = {
     return pv.map(a, (t, k) => (b[k] ? tf.add(t, beta === 1 ? b[k] : tf.mul(b[k], beta)) : t));
   },
   scale(a: Params, s: number): Params {
-    return pv.map(a, (t) => tf.mul(t, s));
+    return pv.map(a, (t) => scaleTensor(t, s));
   },
   /** Scalar product as a number. */
   dot(a: Params, b: Params): number {
