@@ -102,6 +102,14 @@ function timed(label: string, fn: () => void, repeats: number, warmup = 1): Timi
   return t;
 }
 
+/**
+ * The fastest repeat, on every side: on a shared 2-core VM medians of the same call moved up to 1.6x between runs
+ * minutes apart (other tenants), the fastest repeat is the least disturbed one. Medians stay in the log.
+ */
+function fastest(t: Timing | { times: number[] } | undefined): number | undefined {
+  return t && t.times.length ? Math.min(...t.times) : undefined;
+}
+
 function fmtTime(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s)) return '—';
   if (s < 1e-3) return `${(s * 1e6).toFixed(0)} µs`;
@@ -148,7 +156,7 @@ function sgemmRate(threads: number, N = QUICK ? 256 : 1024): { gflops: number; t
   for (let i = 0; i < 2 * N * N; i++) f[i] = Math.sin(i);
   const t = timed(`sgemm ${N}^3, ${threads} thread(s)`, () => addon.sgemm(buf, 0, N * N * 4, 2 * N * N * 4, 1, N, N, N, false, false, 0, 0), 7, 2);
   addon.setThreads(prev);
-  return { gflops: (2 * N ** 3) / t.median / 1e9, time: t.median };
+  return { gflops: (2 * N ** 3) / fastest(t)! / 1e9, time: fastest(t)! };
 }
 
 function wasmMatMulRate(N = QUICK ? 256 : 1024): number {
@@ -156,7 +164,7 @@ function wasmMatMulRate(N = QUICK ? 256 : 1024): number {
   const b = input(N, N, 'rate-b');
   const t = timed(`tf.matMul ${N}^3 on ${nativeMatMulActive() ? 'wasm+openblas' : 'wasm'}`, () => tf.tidy(() => void tf.matMul(a, b).dataSync()), 5);
   tf.dispose([a, b]);
-  return (2 * N ** 3) / t.median / 1e9;
+  return (2 * N ** 3) / fastest(t)! / 1e9;
 }
 
 // ---------------------------------------------------------------------------------------- peers
@@ -377,9 +385,9 @@ interface RenderArgs {
 
 function render(a: RenderArgs): string {
   const { ours, torchOut, jaxOut } = a;
-  const best = (k: string) => (a.native ? ours.native[k] : ours.plain[k])?.median;
-  const torchT = (t: number, k: string) => ((torchOut[t]?.timings[String(t)] as Record<string, Timing> | undefined)?.[k])?.median;
-  const jaxT = (k: string) => (jaxOut?.timings as Record<string, Timing> | undefined)?.[k]?.median;
+  const best = (k: string) => fastest((a.native ? ours.native[k] : ours.plain[k]));
+  const torchT = (t: number, k: string) => fastest((torchOut[t]?.timings[String(t)] as Record<string, Timing> | undefined)?.[k]);
+  const jaxT = (k: string) => fastest((jaxOut?.timings as Record<string, Timing> | undefined)?.[k]);
   const x = (r: number | undefined) => (r === undefined || !Number.isFinite(r) ? '—' : `${r.toFixed(2)}x`);
   const { widths: nw, n: nn } = CFG.ntk;
   const hw = CFG.hess.widths;
@@ -419,14 +427,14 @@ function render(a: RenderArgs): string {
   for (const n of a.peerNotes) L.push(`- Peer set-up: ${n}`);
   const s = a.limits.sgemm;
   L.push(`- Physical limit: OpenBLAS sgemm 1024³ ${Object.entries(s).map(([t, r]) => `${r ? r.gflops.toFixed(1) : '—'} GFLOP/s (${t} thread${t === '1' ? '' : 's'})`).join(', ')}; tf.matMul 1024² on wasm+openblas ${a.limits.nativeMatMul ? a.limits.nativeMatMul.toFixed(1) : '—'} GFLOP/s, on plain wasm (XNNPACK) ${a.limits.wasmMatMul.toFixed(1)} GFLOP/s.`);
-  L.push(`- Wall time: median of ${CFG.repeats.ntk} (NTK), ${CFG.repeats.power} (power iteration), ${CFG.repeats.small} (one HVP, Taylor), ${CFG.repeats.gd} (GD) repeats after one warm-up call; the Fig 1 run once, after a warm-up run of kernelEvery steps. Results synchronised (\`dataSync\`, \`.item()\`, \`block_until_ready\`). Same weights and inputs on every side.`, '');
+  L.push(`- Wall time: the fastest of ${CFG.repeats.ntk} (NTK), ${CFG.repeats.power} (power iteration), ${CFG.repeats.small} (one HVP, Taylor), ${CFG.repeats.gd} (GD) repeats after one warm-up call, on every side (the least disturbed repeat: on this shared VM medians moved up to 1.6x between runs; the log has them); the Fig 1 run once, after a warm-up run of kernelEvery steps. Results synchronised (\`dataSync\`, \`.item()\`, \`block_until_ready\`). Same weights and inputs on every side.`, '');
 
   L.push(`| benchmark | tangent-lab wasm+openblas | tangent-lab plain wasm | OpenBLAS speed-up | JAX jit | PyTorch 1 thread | PyTorch ${CORES} threads | ours / JAX | ours vs PyTorch 1 thr. |`);
   L.push('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const o = best(r.key);
-    const p = ours.plain[r.key]?.median;
-    const nat = ours.native[r.key]?.median;
+    const p = fastest(ours.plain[r.key]);
+    const nat = fastest(ours.native[r.key]);
     const j = jaxT(r.key);
     const tp1 = torchT(1, r.key);
     const tpn = torchT(CORES, r.key);
@@ -453,8 +461,8 @@ function render(a: RenderArgs): string {
   L.push(`- NTK row at ≥ 50 % of the machine's sgemm rate: ${verdict(ntkRate !== undefined && peak ? ntkRate >= 0.5 * peak : undefined)} (${(flops / 1e9).toPrecision(3)} GFLOP in ${fmtTime(best('ntk'))} = ${ntkRate?.toFixed(1) ?? '—'} GFLOP/s, ${ntkRate !== undefined && peak ? ((100 * ntkRate) / peak).toFixed(0) : '—'} % of ${peak?.toFixed(1) ?? '—'}; JAX ${jaxT('ntk') ? ((flops / jaxT('ntk')! / 1e9)).toFixed(1) : '—'} GFLOP/s).`);
   const n1 = rows.filter((r) => r.size === 'n1').map((r) => ({ r, ratio: best(r.key) !== undefined && jaxT(r.key) !== undefined ? best(r.key)! / jaxT(r.key)! : undefined }));
   L.push(`- n = 1 rows within 4x of JAX jit: ${verdict(n1.every((v) => v.ratio !== undefined) ? n1.every((v) => v.ratio! <= 4) : undefined)} (ours / JAX: ${n1.map((v) => `${v.r.key} ${x(v.ratio)}`).join(', ')}).`);
-  const fp = ours.plain.fig1?.median;
-  const fn = ours.native.fig1?.median;
+  const fp = fastest(ours.plain.fig1);
+  const fn = fastest(ours.native.fig1);
   // The full 002 paper profile is not rerun by the bench; its end-to-end times are measured runs (docs/paper-profile.md).
   const e2e = PAPER_002_END_TO_END;
   L.push(`- 002 paper profile ≥ 3x faster end to end: ${verdict(e2e.plainHours * 60 / e2e.nativeMinutes >= 3)} (${e2e.nativeMinutes} process-minutes on wasm+openblas, ${e2e.nativeWhen}, against about ${e2e.plainHours} process-hours on plain wasm, ${e2e.plainWhen}: ${x(e2e.plainHours * 60 / e2e.nativeMinutes)}; docs/paper-profile.md). This run's proxy, one Fig 1 run at m = 3000, isolates the products and fused kernels: plain wasm ${fmtTime(fp)} / wasm+openblas ${fmtTime(fn)} = ${x(fp !== undefined && fn !== undefined ? fp / fn : undefined)}; the end-to-end ratio also holds changes since 2026-11-22 that speed up both paths (scalar products, the layer-wise kernel).`);

@@ -320,6 +320,29 @@ describe('pv.dot64: float64 accumulation on the native path', { skip: missing &&
     assert.throws(() => lib.dotF64(heap, 0, 2, 1), /dotF64: offsets are not 4-byte aligned/);
     assert.throws(() => lib.dotF64(heap, 0, 8, 3), /dotF64: vectors of 3 floats at bytes 0 and 8; expected them inside the heap of 16 bytes/);
   });
+  test('dot64Pair is [dot64(a, b), dot64(b, b)] bit for bit; pv.add(a, b, β) is tf.add(a, tf.mul(b, β)) bit for bit', () => {
+    const a = { w: rand([300, 701]), b: rand([17]) };
+    const b = { w: rand([300, 701]), b: rand([17]), extra: rand([5]) };
+    const [ab, bb] = pv.dot64Pair(a, b);
+    assert.equal(ab, pv.dot64(a, b));
+    assert.equal(bb, pv.dot64(b, b));
+    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { dotPairF64: (...a: unknown[]) => number[] };
+    const heap = new ArrayBuffer(16);
+    new Float32Array(heap).set([1, 2, 3, 4]);
+    assert.deepEqual(lib.dotPairF64(heap, 0, 8, 2), [1 * 3 + 2 * 4, 3 * 3 + 4 * 4]);
+    assert.throws(() => lib.dotPairF64(heap, 0, 8, 3), /dotPairF64: vectors of 3 floats at bytes 0 and 8; expected them inside the heap of 16 bytes/);
+    for (const beta of [1, -0.5, 1 / 3, 1e-40]) {
+      const before = tf.memory().numTensors;
+      const got = pv.add(a, b, beta);
+      const want = tf.tidy(() => pv.map(a, (t, k) => tf.add(t, beta === 1 ? b[k as 'w'] : tf.mul(b[k as 'w'], beta))));
+      assert.equal(tf.memory().numTensors, before + 4);
+      for (const k of Object.keys(a)) assert.deepEqual(Array.from(got[k].dataSync()), Array.from(want[k].dataSync()), `β = ${beta}, ${k}`);
+      pv.dispose(got);
+      pv.dispose(want);
+    }
+    pv.dispose(a);
+    pv.dispose(b);
+  });
   test('tensors of different sizes are a clear error', () => {
     const a = rand([3]);
     const b = rand([4]);

@@ -8,6 +8,7 @@ import { normals, rngFor } from '../core/random.js';
 
 export const paramOps: VectorOps<Params> = {
   dot: (a, b) => pv.dot64(a, b),
+  dots: (a, b) => pv.dot64Pair(a, b),
   axpy: (a, s, b) => tf.tidy(() => pv.keep(pv.add(a, b, s))),
   scale: (a, s) => tf.tidy(() => pv.keep(pv.scale(a, s))),
   dispose: (a) => pv.dispose(a),
@@ -68,8 +69,8 @@ export function hessianSpectralNorm(net: Network, params: Params, x: tf.Tensor, 
   let it = 0;
   for (; it < maxIter && !converged; it++) {
     const w = op(v);
-    const rayleigh = paramOps.dot(v, w);
-    const norm = Math.sqrt(paramOps.dot(w, w));
+    const [rayleigh, ww] = paramOps.dots!(v, w);
+    const norm = Math.sqrt(ww);
     pv.dispose(v);
     if (norm === 0) {
       pv.dispose(w);

@@ -258,6 +258,8 @@ export interface VectorOps<V> {
   axpy(a: V, s: number, b: V): V;
   scale(a: V, s: number): V;
   dispose?(a: V): void;
+  /** [a · b, b · b] in one pass, where the vectors offer it (else two dot calls). */
+  dots?(a: V, b: V): [number, number];
 }
 
 export interface LanczosResult<V> {

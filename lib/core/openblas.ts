@@ -34,6 +34,8 @@ export interface Addon {
   reluGrad?(heap: ArrayBuffer, size: number, xOffset: number, dyOffset: number, dxOffset: number): void;
   /** x · y of two float32 vectors, products and sums in double; absent from older builds. */
   dotF64?(heap: ArrayBuffer, xOffset: number, yOffset: number, n: number): number;
+  /** [x · y, y · y] in one pass, each the same bits as dotF64; absent from older builds. */
+  dotPairF64?(heap: ArrayBuffer, xOffset: number, yOffset: number, n: number): [number, number];
   /** out = p - d lr over `size` float32s; absent from older builds. */
   descentStep?(heap: ArrayBuffer, size: number, pOffset: number, dOffset: number, outOffset: number, lr: number): void;
   setThreads(n: number): void;
@@ -226,6 +228,14 @@ export function nativeDot(a: tf.Tensor, b: tf.Tensor): number | undefined {
   if (a.size !== b.size) throw new Error(`nativeDot: sizes ${a.size} and ${b.size} differ; expected tensors of one size`);
   const { heap, at } = heapOf(tf.backend() as unknown as WasmBackend);
   return addon.dotF64(heap, at(a), at(b), a.size);
+}
+
+/** [a · b, b · b] as nativeDot computes each, in one pass; undefined where nativeDot would be or the addon predates it. */
+export function nativeDotPair(a: tf.Tensor, b: tf.Tensor): [number, number] | undefined {
+  if (!active || !addon?.dotPairF64 || a.dtype !== 'float32' || b.dtype !== 'float32' || tf.getBackend() !== 'wasm') return undefined;
+  if (a.size !== b.size) throw new Error(`nativeDotPair: sizes ${a.size} and ${b.size} differ; expected tensors of one size`);
+  const { heap, at } = heapOf(tf.backend() as unknown as WasmBackend);
+  return addon.dotPairF64(heap, at(a), at(b), a.size);
 }
 
 /** Whether BatchMatMul on wasm currently runs on OpenBLAS. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeDot, nativeMatMulActive } from './openblas.js';
+import { nativeDot, nativeDotPair, nativeMatMulActive } from './openblas.js';
+import { descentStep } from './descent-step.js';
 import { scaleTensor } from './scale.js';
 
 /** Parameters are plain data: named float32 tensors. */
@@ -73,7 +74,9 @@ export const pv = {
     return Object.fromEntries(Object.entries(a).map(([k, t]) => [k, f(t, k)]));
   },
   add(a: Params, b: Params, beta = 1): Params {
-    return pv.map(a, (t, k) => (b[k] ? tf.add(t, beta === 1 ? b[k] : tf.mul(b[k], beta)) : t));
+    // a + β b as a − (−β) b on the native path: one pass, and the same bits (negation is exact).
+    const term = (t: tf.Tensor, u: tf.Tensor) => (beta === 1 ? tf.add(t, u) : nativeMatMulActive() ? descentStep(t, u, -beta) : tf.add(t, tf.mul(u, beta)));
+    return pv.map(a, (t, k) => (b[k] ? term(t, b[k]) : t));
   },
   scale(a: Params, s: number): Params {
     return pv.map(a, (t) => scaleTensor(t, s));
@@ -102,6 +105,21 @@ export const pv = {
       acc += d;
     }
     return acc;
+  },
+  /** [a · b, b · b] as two dot64 calls give them, in one native pass per tensor where it is available. */
+  dot64Pair(a: Params, b: Params): [number, number] {
+    let ab = 0;
+    let bb = 0;
+    for (const k of Object.keys(b)) {
+      const d = a[k] ? nativeDotPair(a[k], b[k]) : nativeDot(b[k], b[k]);
+      if (d === undefined) return [pv.dot64(a, b), pv.dot64(b, b)];
+      if (typeof d === 'number') bb += d;
+      else {
+        ab += d[0];
+        bb += d[1];
+      }
+    }
+    return [ab, bb];
   },
   /** Restriction to some names (a block of layers); the others are dropped. */
   pick(a: Params, names: readonly string[]): Params {
