@@ -444,7 +444,7 @@ function render(a: RenderArgs): string {
   L.push('');
 
   // Targets (issue 12).
-  L.push('## Targets (issue 12)', '');
+  L.push('## Targets (issue 12)', '', 'On this shared 2-core VM a ratio moves by up to ±20 % between runs minutes apart (other tenants), even on each side\'s fastest repeat: a verdict on a ratio within that margin of its target (the n = 1 rows against PyTorch, for one) can flip from run to run.', '');
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
   const vsT = rows.filter((r) => r.size !== 'run').map((r) => {
     const o = best(r.key);
@@ -485,7 +485,7 @@ function render(a: RenderArgs): string {
     const t1 = torchT(1, 'gd');
     L.push(`- 20 GD steps: ${(gdFlops / 1e9).toFixed(1)} GFLOP of products, at least ${fmtTime(floor)} at the pinned sgemm rate (${peak.toFixed(0)} GFLOP/s on ${CORES} threads, Haswell kernels); ours ${fmtTime(gdOurs)} = ${((100 * floor) / gdOurs).toFixed(0)} % of that rate. PyTorch on 1 thread ${fmtTime(t1)} (${t1 ? (gdFlops / t1 / 1e9).toFixed(0) : '—'} GFLOP/s: its AVX-512 kernels on one core) and JAX ${fmtTime(jaxT('gd'))} (${jaxT('gd') ? (gdFlops / jaxT('gd')! / 1e9).toFixed(0) : '—'} GFLOP/s) run above the pinned rate. The kernels are pinned so that results do not depend on the CPU (environment.md); \`TANGENT_BLAS_CORETYPE=native\` gives OpenBLAS's AVX-512 ones (measured 1.4x on sgemm), with results keyed apart.`);
   }
-  L.push('- Large-op rows against JAX: besides the products above, XLA fuses the elementwise work between products into them, where tfjs runs each elementwise op as its own single-threaded wasm pass over the tensor (≈ 0.4 ms per 128 × 4096 op).');
+  L.push("- Large-op rows against JAX: JAX's products run at its own AVX-512 rate (the NTK row's GFLOP/s above against the pinned sgemm rate), and XLA fuses the elementwise work between products into them, where each tfjs kernel makes one single-threaded pass over its tensor (measured on 128 × 4096: a multiply 0.2 ms, the wasm sigmoid 0.5 ms). In the n = 128 power iteration about a tenth of the time is tfjs zero-filling, in JavaScript, the gradient of the fused jet's unused third output (its saved sigmoid) before each backward pass.");
   L.push('');
 
   // Correctness.
