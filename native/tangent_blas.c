@@ -7,6 +7,7 @@
 //     batch strides in elements (0 broadcasts one matrix over the batch). op(A) is m x k, op(B) k x n, C m x n.
 //   sgemmScaled(heap, ..., strideB, alpha)
 //     C[i] = alpha op(A[i]) op(B[i]), alpha rounded to float32 (OpenBLAS scales each product before it stores it).
+//   sgemmScaledAccumulate(same arguments): C[i] += alpha op(A[i]) op(B[i]) (beta = 1).
 //   ssyrk(heap, aOffset, cOffset, n, k, transA)
 //     C = A A^T (A n x k, transA false) or A^T A (A k x n, transA true), n x n, both triangles filled: the Gram
 //     matrices of the tangent kernel at half the multiply-adds of sgemm.
@@ -116,14 +117,14 @@ static int heap_and_sizes(napi_env env, napi_callback_info info, const char *fn,
   return 1;
 }
 
-// sgemm (alpha 1) and sgemmScaled (alpha the 13th argument) share the body.
-static napi_value sgemm_common(napi_env env, napi_callback_info info, int scaled) {
+// sgemm (alpha 1), sgemmScaled (alpha the 13th argument) and sgemmScaledAccumulate (C += alpha AB) share the body.
+static napi_value sgemm_common(napi_env env, napi_callback_info info, int scaled, int accumulate) {
   napi_value argv[13];
   void *data;
   size_t byte_length;
   static const char *const names[] = {"aOffset", "bOffset", "cOffset", "batch", "m", "n", "k"};
   size_t s[7];
-  const char *fn = scaled ? "sgemmScaled" : "sgemm";
+  const char *fn = accumulate ? "sgemmScaledAccumulate" : scaled ? "sgemmScaled" : "sgemm";
   const char *usage = scaled ? "heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB, alpha"
                              : "heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB";
   if (!heap_and_sizes(env, info, fn, usage, scaled ? 13 : 12, argv, &data, &byte_length, names, 7, s)) return NULL;
@@ -163,9 +164,10 @@ static napi_value sgemm_common(napi_env env, napi_callback_info info, int scaled
   float *b = (float *)((char *)data + b_off);
   float *c = (float *)((char *)data + c_off);
   if (k == 0) {
-    memset(c, 0, 4 * batch * m * n);
+    if (!accumulate) memset(c, 0, 4 * batch * m * n);
     return NULL;
   }
+  const float beta = accumulate ? 1.0f : 0.0f;
   // Small products run on one thread: waking the pool costs more than it saves (and much more on a busy machine).
   use_threads(m * n * k >= MULTITHREAD_MIN_MNK ? max_threads : 1);
   const int lda = ta ? (int)m : (int)k;
@@ -176,20 +178,22 @@ static napi_value sgemm_common(napi_env env, napi_callback_info info, int scaled
     // Vector cases as sgemv (OpenBLAS 0.3.21 does not forward them from sgemm). A 1 x k or k x 1 operand is
     // contiguous whatever its transpose flag.
     if (m == 1) {  // c^T = op(B)^T a^T
-      cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? (int)n : (int)k, tb ? (int)k : (int)n, alpha, bi, ldb, ai, 1, 0.0f, ci, 1);
+      cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? (int)n : (int)k, tb ? (int)k : (int)n, alpha, bi, ldb, ai, 1, beta, ci, 1);
     } else if (n == 1) {  // c = op(A) b
-      cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? (int)k : (int)m, ta ? (int)m : (int)k, alpha, ai, lda, bi, 1, 0.0f, ci, 1);
+      cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? (int)k : (int)m, ta ? (int)m : (int)k, alpha, ai, lda, bi, 1, beta, ci, 1);
     } else {
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha,
-                  ai, lda, bi, ldb, 0.0f, ci, (int)n);
+                  ai, lda, bi, ldb, beta, ci, (int)n);
     }
   }
   return NULL;
 }
 
-static napi_value sgemm(napi_env env, napi_callback_info info) { return sgemm_common(env, info, 0); }
+static napi_value sgemm(napi_env env, napi_callback_info info) { return sgemm_common(env, info, 0, 0); }
 
-static napi_value sgemm_scaled(napi_env env, napi_callback_info info) { return sgemm_common(env, info, 1); }
+static napi_value sgemm_scaled(napi_env env, napi_callback_info info) { return sgemm_common(env, info, 1, 0); }
+
+static napi_value sgemm_scaled_accumulate(napi_env env, napi_callback_info info) { return sgemm_common(env, info, 1, 1); }
 
 static napi_value ssyrk(napi_env env, napi_callback_info info) {
   napi_value argv[6];
@@ -612,6 +616,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sgemmScaled", NULL, sgemm_scaled, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgemmScaledAccumulate", NULL, sgemm_scaled_accumulate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1Grad", NULL, jet1_grad, NULL, NULL, NULL, napi_enumerable, NULL},

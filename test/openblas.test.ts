@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { pv } from '../lib/core/params.js';
 import { descentStep } from '../lib/core/descent-step.js';
 import { scaleTensor } from '../lib/core/scale.js';
-import { scaledDenseProduct, scaledProductIsNative } from '../lib/core/scaled-product.js';
+import { scaledDenseProduct, scaledDenseProductSum, scaledProductIsNative } from '../lib/core/scaled-product.js';
 import { assertClose } from './helpers.js';
 import { root } from './kernel-support.js';
 
@@ -385,6 +385,27 @@ describe('scaledDenseProduct: the 1/√fan-in factor inside the native product',
       r.native.forEach((v, i) => assertClose(v, r.plain[i], 1e-5, `native vs plain ${i}`, 1));
       tf.dispose([a, w, u]);
     }
+  });
+  test('scaledDenseProductSum: scale Σ a_i W_iᵀ and its gradients against float64 and the unfused ops, leaking nothing', () => {
+    for (const [n, out, ks] of [[1, 64, [100, 100]], [5, 1, [7, 3, 9]], [33, 17, [65, 1, 2, 40]]] as [number, number, number[]][]) {
+      const terms = ks.map((k) => [rand([n, k]), rand([out, k])] as [tf.Tensor, tf.Tensor]);
+      const u = rand([n, out]);
+      const flat = terms.flat();
+      const f = (...xs: tf.Tensor[]) => tf.sum(tf.mul(scaledDenseProductSum(ks.map((_, i) => [xs[2 * i], xs[2 * i + 1]]), 0.3), u));
+      const before = tf.memory().numTensors;
+      const r = both(() => [scaledDenseProductSum(terms, 0.3), ...tf.grads(f)(flat)]);
+      assert.equal(tf.memory().numTensors, before);
+      const want = new Array<number>(n * out).fill(0);
+      for (const [a, w] of terms) oracle(a, w, false, true, 0.3).forEach((v, i) => (want[i] += v));
+      assertClose(r.native[0], want, 1e-5, `[${n}, ${out}, ${ks}] value`, 1);
+      terms.forEach(([a, w], i) => {
+        assertClose(r.native[1 + 2 * i], oracle(u, w, false, false, 0.3), 1e-5, `d/da${i}`, 1);
+        assertClose(r.native[2 + 2 * i], oracle(u, a, true, false, 0.3), 1e-5, `d/dW${i}`, 1);
+      });
+      r.native.forEach((v, i) => assertClose(v, r.plain[i], 1e-5, `native vs plain ${i}`, 1));
+      tf.dispose([...flat, u]);
+    }
+    assert.throws(() => scaledDenseProductSum([], 1), /scaledDenseProductSum: terms = \[\]; expected at least one \(a, W\) pair/);
   });
   test('the kernel with every transpose pair, values and gradients', () => {
     const probe = scaledDenseProduct(rand([2, 3]), rand([4, 3]), 0.5);

@@ -19,6 +19,9 @@ export interface Addon {
   /** sgemm with C = alpha op(A) op(B); absent from older builds. */
   sgemmScaled?(heap: ArrayBuffer, aOffset: number, bOffset: number, cOffset: number, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, strideA: number, strideB: number, alpha: number): void;
+  /** C += alpha op(A) op(B); absent from older builds. */
+  sgemmScaledAccumulate?(heap: ArrayBuffer, aOffset: number, bOffset: number, cOffset: number, batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, strideA: number, strideB: number, alpha: number): void;
   /** Absent from addons built before it was added (the kernel then uses sgemm). */
   ssyrk?(heap: ArrayBuffer, aOffset: number, cOffset: number, n: number, k: number, transA: boolean): void;
   /** Order-1 tanh/sigmoid jets and their backward step (lib/core/fused-jets.ts); absent from older builds. */

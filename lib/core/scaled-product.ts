@@ -27,6 +27,31 @@ function scaledMatMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transpose
   return tf.engine().runKernel(KERNEL, { a, b }, { transposeA, transposeB, alpha }) as tf.Tensor;
 }
 
+const SUM = 'TangentScaledDenseSum';
+
+// scale · Σ_i a_i b_iᵀ, the terms accumulated into one output (beta = 1), left to right.
+const sumKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { alpha, terms } = attrs as unknown as { alpha: number; terms: number };
+  const w = backend as unknown as WasmBackend;
+  const addon = loadedAddon();
+  if (!addon?.sgemmScaled || !addon.sgemmScaledAccumulate) throw new Error(`${SUM}: the native addon is not loaded or predates sgemmScaledAccumulate; expected scaledDenseProductSum to check it first`);
+  // Inputs as an array [a0, W0, a1, W1, ...] (as AddN's: so that tfjs can save them all for the gradient).
+  const ins = inputs as unknown as tf.TensorInfo[];
+  const [m, k0] = ins[0].shape;
+  const n = ins[1].shape[0];
+  const out = w.makeOutput([m, n], 'float32');
+  if (m * n === 0) return out;
+  const { heap, at } = heapOf(w);
+  for (let i = 0; i < terms; i++) {
+    const a = ins[2 * i];
+    const b = ins[2 * i + 1];
+    const k = a.shape[1];
+    if (a.shape[0] !== m || b.shape[0] !== n || b.shape[1] !== k) throw new Error(`${SUM}: term ${i} is a [${a.shape}] by W [${b.shape}]; expected a [${m}, k] and W [${n}, k] (k = ${k0} in term 0)`);
+    (i === 0 ? addon.sgemmScaled : addon.sgemmScaledAccumulate)(heap, at(a), at(b), at(out), 1, m, n, k, false, true, 0, 0, alpha);
+  }
+  return out;
+};
+
 let registered = false;
 
 function register(): void {
@@ -46,7 +71,40 @@ function register(): void {
       return { a: () => scaledMatMul(b, g, true, true, alpha), b: () => scaledMatMul(g, a, true, true, alpha) };
     },
   });
+  tf.registerKernel({ kernelName: SUM, backendName: 'wasm', kernelFunc: sumKernel });
+  tf.registerGradient({
+    kernelName: SUM,
+    saveAllInputs: true,
+    gradFunc: (dy, saved, attrs) => {
+      const { alpha, terms } = attrs as unknown as { alpha: number; terms: number };
+      const g = dy as tf.Tensor;
+      const grads: Record<string, () => tf.Tensor> = {};
+      for (let i = 0; i < terms; i++) {
+        const [a, b] = [saved[2 * i], saved[2 * i + 1]];
+        grads[2 * i] = () => scaledMatMul(g, b, false, false, alpha);
+        grads[2 * i + 1] = () => scaledMatMul(g, a, true, false, alpha);
+      }
+      return grads;
+    },
+  });
   registered = true;
+}
+
+const MAX_TERMS = 4;
+
+/**
+ * scale · Σ_i a_i W_iᵀ: a Taylor coefficient of a dense layer (c_m = Σ_i a_i w_{m-i}ᵀ). On the native path one tfjs
+ * kernel accumulating the products in OpenBLAS (no Add kernels, no copies of the partial sums for the tape);
+ * elsewhere scaledDenseProduct per term and adds, left to right. Up to 4 terms in one kernel.
+ */
+export function scaledDenseProductSum(terms: readonly [tf.Tensor, tf.Tensor][], scale: number): tf.Tensor {
+  if (terms.length === 0) throw new Error('scaledDenseProductSum: terms = []; expected at least one (a, W) pair');
+  const native = terms.length > 1 && terms.length <= MAX_TERMS && loadedAddon()?.sgemmScaledAccumulate && scaledProductIsNative()
+    && terms.every(([a, w]) => a.dtype === 'float32' && w.dtype === 'float32' && a.rank === 2 && w.rank === 2 && a.shape[1] === w.shape[1]
+      && a.shape[0] === terms[0][0].shape[0] && w.shape[0] === terms[0][1].shape[0]);
+  if (!native) return terms.map(([a, w]) => scaledDenseProduct(a, w, scale)).reduce((acc, t) => tf.add(acc, t));
+  register();
+  return tf.engine().runKernel(SUM, terms.flat() as unknown as tf.NamedTensorMap, { alpha: scale, terms: terms.length }) as tf.Tensor;
 }
 
 /** Whether scaledDenseProduct runs as one native product (the native path on wasm with an addon that has it). */
