@@ -13,10 +13,9 @@
 //     matrices of the tangent kernel at half the multiply-adds of sgemm.
 //   jet1(heap, kind, size, sOffset, z1Offset, y0Offset, y1Offset)
 //     The order-1 jet (y0, y1) of tanh (kind 0) or sigmoid (kind 1) from s and z1, elementwise over `size` floats.
-//   jet1Grad(heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset)
-//     Its reverse-mode step: (ds, dz1) from (dy0, dy1).
 //   jet1GradZ0(heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dz0Offset, dz1Offset)
-//     The same carried through the sigmoid: (dz0, dz1), with tfjs's roundings of Sigmoid's and Multiply's gradients.
+//     Its reverse-mode step carried through the sigmoid: (dz0, dz1) from (dy0, dy1), with tfjs's roundings of
+//     Sigmoid's and Multiply's gradients.
 //   scale(heap, size, xOffset, outOffset, alpha): out = x alpha.
 //   reluGrad(heap, size, xOffset, dyOffset, dxOffset): dx = dy step(x), as tfjs's Relu gradient rounds it.
 //   dotF64(heap, xOffset, yOffset, n), dotPairF64(...): x . y, and [x . y, y . y], in double (fixed order).
@@ -62,6 +61,26 @@ static void use_threads(int t) {
 static size_t extent(size_t off, size_t a, size_t b, size_t c, size_t d) {
   unsigned __int128 e = (unsigned __int128)off + 4 * ((unsigned __int128)a * b + (unsigned __int128)c * d);
   return e > (unsigned __int128)SIZE_MAX ? SIZE_MAX : (size_t)e;
+}
+
+// Resolves `count` offsets (sizes[first..]) of vectors of n floats inside the heap, or throws naming the bad one.
+static int vectors_in_heap(napi_env env, const char *fn, const char *const *names, const size_t *sizes, int first, int count, size_t n,
+                           void *data, size_t byte_length, float **ptrs) {
+  char msg[200];
+  for (int i = first; i < first + count; i++) {
+    if (sizes[i] & 3) {
+      snprintf(msg, sizeof msg, "%s: %s = %zu is not 4-byte aligned", fn, names[i], sizes[i]);
+      napi_throw_range_error(env, NULL, msg);
+      return 0;
+    }
+    if (extent(sizes[i], n, 1, 0, 0) > byte_length) {
+      snprintf(msg, sizeof msg, "%s: %s operand ends at byte %zu; expected at most the heap size %zu", fn, names[i], extent(sizes[i], n, 1, 0, 0), byte_length);
+      napi_throw_range_error(env, NULL, msg);
+      return 0;
+    }
+    ptrs[i - first] = (float *)((char *)data + sizes[i]);
+  }
+  return 1;
 }
 
 static int get_size(napi_env env, napi_value v, const char *fn, const char *name, size_t *out) {
@@ -320,20 +339,7 @@ static int jet_args(napi_env env, napi_callback_info info, const char *fn, const
   }
   *kind = (int)s[0];
   *size = s[1];
-  for (int i = 2; i < nsizes; i++) {
-    if (s[i] & 3) {
-      snprintf(msg, sizeof msg, "%s: %s = %zu is not 4-byte aligned", fn, names[i], s[i]);
-      napi_throw_range_error(env, NULL, msg);
-      return 0;
-    }
-    if (extent(s[i], s[1], 1, 0, 0) > byte_length) {
-      snprintf(msg, sizeof msg, "%s: %s operand ends at byte %zu; expected at most the heap size %zu", fn, names[i], extent(s[i], s[1], 1, 0, 0), byte_length);
-      napi_throw_range_error(env, NULL, msg);
-      return 0;
-    }
-    ptrs[i - 2] = (float *)((char *)data + s[i]);
-  }
-  return 1;
+  return vectors_in_heap(env, fn, names, s, 2, nsizes - 2, s[1], data, byte_length, ptrs);
 }
 
 static napi_value jet1(napi_env env, napi_callback_info info) {
@@ -349,18 +355,7 @@ static napi_value jet1(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value jet1_grad(napi_env env, napi_callback_info info) {
-  static const char *const names[] = {"kind", "size", "sOffset", "z1Offset", "dy0Offset", "dy1Offset", "dsOffset", "dz1Offset"};
-  int kind;
-  size_t n;
-  float *p[6];
-  if (!jet_args(env, info, "jet1Grad", "heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset", 9, names, &kind, &n, p))
-    return NULL;
-  (kind == 0 ? tanh_jet1_grad : sigmoid_jet1_grad)(n, p[0], p[1], p[2], p[3], p[4], p[5]);
-  return NULL;
-}
-
-// jet1Grad carried on through the sigmoid to dL/dz0 (written where jet1Grad writes dL/ds).
+// The reverse-mode step of jet1, carried on through the sigmoid to dL/dz0.
 static napi_value jet1_grad_z0(napi_env env, napi_callback_info info) {
   static const char *const names[] = {"kind", "size", "sOffset", "z1Offset", "dy0Offset", "dy1Offset", "dz0Offset", "dz1Offset"};
   int kind;
@@ -388,15 +383,9 @@ static napi_value relu_grad_napi(napi_env env, napi_callback_info info) {
   static const char *const names[] = {"size", "xOffset", "dyOffset", "dxOffset"};
   size_t s[4];
   if (!heap_and_sizes(env, info, "reluGrad", "heap, size, xOffset, dyOffset, dxOffset", 5, argv, &data, &byte_length, names, 4, s)) return NULL;
-  char msg[200];
-  for (int i = 1; i < 4; i++) {
-    if (s[i] & 3 || extent(s[i], s[0], 1, 0, 0) > byte_length) {
-      snprintf(msg, sizeof msg, "reluGrad: %s = %zu is not 4-byte aligned or its %zu floats end past the heap (%zu bytes)", names[i], s[i], s[0], byte_length);
-      napi_throw_range_error(env, NULL, msg);
-      return NULL;
-    }
-  }
-  relu_grad(s[0], (const float *)((char *)data + s[1]), (const float *)((char *)data + s[2]), (float *)((char *)data + s[3]));
+  float *p[3];
+  if (!vectors_in_heap(env, "reluGrad", names, s, 1, 3, s[0], data, byte_length, p)) return NULL;
+  relu_grad(s[0], p[0], p[1], p[2]);
   return NULL;
 }
 
@@ -413,15 +402,9 @@ static napi_value scale_napi(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "scale: alpha is not a number; expected the factor");
     return NULL;
   }
-  char msg[200];
-  for (int i = 1; i < 3; i++) {
-    if (s[i] & 3 || extent(s[i], s[0], 1, 0, 0) > byte_length) {
-      snprintf(msg, sizeof msg, "scale: %s = %zu is not 4-byte aligned or its %zu floats end past the heap (%zu bytes)", names[i], s[i], s[0], byte_length);
-      napi_throw_range_error(env, NULL, msg);
-      return NULL;
-    }
-  }
-  scale_f32(s[0], (const float *)((char *)data + s[1]), (float)alpha, (float *)((char *)data + s[2]));
+  float *p[2];
+  if (!vectors_in_heap(env, "scale", names, s, 1, 2, s[0], data, byte_length, p)) return NULL;
+  scale_f32(s[0], p[0], (float)alpha, p[1]);
   return NULL;
 }
 
@@ -447,21 +430,9 @@ static napi_value descent_step(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "descentStep: lr is not a number; expected the step size");
     return NULL;
   }
-  const size_t n = s[0];
-  char msg[200];
-  for (int i = 1; i < 4; i++) {
-    if (s[i] & 3) {
-      snprintf(msg, sizeof msg, "descentStep: %s = %zu is not 4-byte aligned", names[i], s[i]);
-      napi_throw_range_error(env, NULL, msg);
-      return NULL;
-    }
-    if (extent(s[i], n, 1, 0, 0) > byte_length) {
-      snprintf(msg, sizeof msg, "descentStep: %s operand ends at byte %zu; expected at most the heap size %zu", names[i], extent(s[i], n, 1, 0, 0), byte_length);
-      napi_throw_range_error(env, NULL, msg);
-      return NULL;
-    }
-  }
-  sub_scaled(n, (const float *)((char *)data + s[1]), (const float *)((char *)data + s[2]), (float)lr, (float *)((char *)data + s[3]));
+  float *p[3];
+  if (!vectors_in_heap(env, "descentStep", names, s, 1, 3, s[0], data, byte_length, p)) return NULL;
+  sub_scaled(s[0], p[0], p[1], (float)lr, p[2]);
   return NULL;
 }
 
@@ -619,7 +590,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemmScaledAccumulate", NULL, sgemm_scaled_accumulate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"jet1Grad", NULL, jet1_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1GradZ0", NULL, jet1_grad_z0, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scale", NULL, scale_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reluGrad", NULL, relu_grad_napi, NULL, NULL, NULL, napi_enumerable, NULL},

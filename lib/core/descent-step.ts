@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type WasmBackend, activeAddon, heapOf } from './openblas.js';
+import { type WasmBackend, activeAddon, heapOf, nativeKernel, registerOnce } from './openblas.js';
 
 const KERNEL = 'TangentDescentStep';
 
@@ -15,20 +15,12 @@ const kernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return out;
 };
 
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: kernel });
-  tf.registerGradient({
-    kernelName: KERNEL,
-    gradFunc: (dy, _saved, attrs) => {
-      const { lr } = attrs as unknown as { lr: number };
-      return { p: () => tf.clone(dy as tf.Tensor), d: () => tf.mul(dy as tf.Tensor, -lr) };
-    },
-  });
-  registered = true;
-}
+const register = registerOnce(() => nativeKernel(KERNEL, kernel, {
+  gradFunc: (dy, _saved, attrs) => {
+    const { lr } = attrs as unknown as { lr: number };
+    return { p: () => tf.clone(dy as tf.Tensor), d: () => tf.mul(dy as tf.Tensor, -lr) };
+  },
+}));
 
 /**
  * p - lr d: the last step of every optimizer. On the native path one pass over the wasm heap (the same float32

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type WasmBackend, activeAddon, heapOf, loadedAddon } from './openblas.js';
+import { type WasmBackend, activeAddon, heapOf, loadedAddon, nativeKernel, registerOnce } from './openblas.js';
 
 /**
  * Fused order-1 jets of tanh and sigmoid on the native path: (y0, y1) = (phi(z0), phi'(z0) z1) as one tfjs kernel
@@ -75,14 +75,9 @@ function sigmoidKernel(): tf.KernelConfig {
   return sigmoid;
 }
 
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: FORWARD, backendName: 'wasm', kernelFunc: forward });
-  tf.registerKernel({ kernelName: BACKWARD, backendName: 'wasm', kernelFunc: backward });
-  tf.registerGradient({
-    kernelName: FORWARD,
+const register = registerOnce(() => {
+  nativeKernel(BACKWARD, backward);
+  nativeKernel(FORWARD, forward, {
     inputsToSave: ['z1'],
     outputsToSave: [false, false, true],
     gradFunc: (dy, saved, attrs) => {
@@ -93,40 +88,32 @@ function register(): void {
       return { z0: () => dz0, z1: () => dz1 };
     },
   });
-  registered = true;
-}
+});
 
 const RELU = 'TangentRelu';
 const RELU_GRAD = 'TangentReluGrad';
-let reluRegistered = false;
 
-function registerRelu(): void {
-  if (reluRegistered) return;
+const reluGrad: tf.KernelFunc = ({ inputs, backend }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const addon = loadedAddon();
+  if (!addon?.reluGrad) throw new Error(`${RELU_GRAD}: the native addon is not loaded or predates reluGrad; expected fusedRelu to check it first`);
+  const b = backend as unknown as WasmBackend;
+  const dx = b.makeOutput(x.shape, 'float32');
+  const { heap, at } = heapOf(b);
+  addon.reluGrad(heap, tf.util.sizeFromShape(x.shape), at(x), at(dy), at(dx));
+  return dx;
+};
+
+const registerRelu = registerOnce(() => {
   const wasmRelu = tf.getKernel('Relu', 'wasm');
   if (!wasmRelu) throw new Error(`${RELU}: the wasm backend has no Relu kernel; expected tfjs-backend-wasm 4.x`);
-  // Forward: the wasm backend's own kernel under another name, so that the gradient below is ours.
-  tf.registerKernel({ kernelName: RELU, backendName: 'wasm', kernelFunc: (args) => wasmRelu.kernelFunc(args) });
-  tf.registerKernel({
-    kernelName: RELU_GRAD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      const addon = loadedAddon();
-      if (!addon?.reluGrad) throw new Error(`${RELU_GRAD}: the native addon is not loaded or predates reluGrad; expected fusedRelu to check it first`);
-      const b = backend as unknown as WasmBackend;
-      const dx = b.makeOutput(x.shape, 'float32');
-      const { heap, at } = heapOf(b);
-      addon.reluGrad(heap, tf.util.sizeFromShape(x.shape), at(x), at(dy), at(dx));
-      return dx;
-    },
-  });
-  tf.registerGradient({
-    kernelName: RELU,
+  nativeKernel(RELU_GRAD, reluGrad);
+  // Forward: the wasm backend's own kernel under another name, so that the gradient is ours.
+  nativeKernel(RELU, (args) => wasmRelu.kernelFunc(args), {
     inputsToSave: ['x'],
     gradFunc: (dy, saved) => ({ x: () => tf.engine().runKernel(RELU_GRAD, { x: saved[0], dy: dy as tf.Tensor }, {}) as tf.Tensor }),
   });
-  reluRegistered = true;
-}
+});
 
 /**
  * relu(z) whose gradient dy·step(z) is one native pass (tfjs's is Step, Cast and Multiply, the same bits), or

@@ -26,9 +26,7 @@ export interface Addon {
   ssyrk?(heap: ArrayBuffer, aOffset: number, cOffset: number, n: number, k: number, transA: boolean): void;
   /** Order-1 tanh/sigmoid jets and their backward step (lib/core/fused-jets.ts); absent from older builds. */
   jet1?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, y0Offset: number, y1Offset: number): void;
-  jet1Grad?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, dy0Offset: number, dy1Offset: number,
-    dsOffset: number, dz1Offset: number): void;
-  /** jet1Grad carried through the sigmoid to dL/dz0 (written at dz0Offset); absent from older builds. */
+  /** jet1's reverse-mode step carried through the sigmoid: (dL/dz0, dL/dz1); absent from older builds. */
   jet1GradZ0?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, dy0Offset: number, dy1Offset: number,
     dz0Offset: number, dz1Offset: number): void;
   /** out = x alpha over `size` float32s; absent from older builds. */
@@ -53,6 +51,22 @@ export interface WasmBackend {
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   incRef(dataId: tf.DataId): void;
+}
+
+/** A function that runs `register` the first time it is called (kernels are registered when first used). */
+export function registerOnce(register: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    register();
+    done = true;
+  };
+}
+
+/** Registers a wasm kernel of the native path and, if given, its gradient. */
+export function nativeKernel(kernelName: string, kernelFunc: tf.KernelFunc, gradient?: Omit<tf.GradConfig, 'kernelName'>): void {
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  if (gradient) tf.registerGradient({ kernelName, ...gradient });
 }
 
 /** The heap and byte offsets, read after every makeOutput: an allocation may grow (and replace) the heap. */

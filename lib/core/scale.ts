@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type WasmBackend, activeAddon, heapOf } from './openblas.js';
+import { type WasmBackend, activeAddon, heapOf, nativeKernel, registerOnce } from './openblas.js';
 
 const KERNEL = 'TangentScale';
 
@@ -15,17 +15,9 @@ const kernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return out;
 };
 
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: kernel });
-  tf.registerGradient({
-    kernelName: KERNEL,
-    gradFunc: (dy, _saved, attrs) => ({ x: () => tf.mul(dy as tf.Tensor, (attrs as unknown as { s: number }).s) }),
-  });
-  registered = true;
-}
+const register = registerOnce(() => nativeKernel(KERNEL, kernel, {
+  gradFunc: (dy, _saved, attrs) => ({ x: () => tf.mul(dy as tf.Tensor, (attrs as unknown as { s: number }).s) }),
+}));
 
 /**
  * s x. On the native path one pass over the wasm heap (the same bits as `tf.mul(x, s)`: s rounded to float32,

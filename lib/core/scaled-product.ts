@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseProduct } from './matmul.js';
-import { type WasmBackend, activeAddon, heapOf, loadedAddon } from './openblas.js';
+import { type WasmBackend, activeAddon, heapOf, loadedAddon, nativeKernel, registerOnce } from './openblas.js';
 
 const KERNEL = 'TangentScaledMatMul';
 
@@ -52,13 +52,8 @@ const sumKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return out;
 };
 
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: kernel });
-  tf.registerGradient({
-    kernelName: KERNEL,
+const register = registerOnce(() => {
+  nativeKernel(KERNEL, kernel, {
     inputsToSave: ['a', 'b'],
     // tfjs's BatchMatMul gradient with the factor carried into both products.
     gradFunc: (dy, saved, attrs) => {
@@ -71,9 +66,7 @@ function register(): void {
       return { a: () => scaledMatMul(b, g, true, true, alpha), b: () => scaledMatMul(g, a, true, true, alpha) };
     },
   });
-  tf.registerKernel({ kernelName: SUM, backendName: 'wasm', kernelFunc: sumKernel });
-  tf.registerGradient({
-    kernelName: SUM,
+  nativeKernel(SUM, sumKernel, {
     saveAllInputs: true,
     gradFunc: (dy, saved, attrs) => {
       const { alpha, terms } = attrs as unknown as { alpha: number; terms: number };
@@ -87,8 +80,7 @@ function register(): void {
       return grads;
     },
   });
-  registered = true;
-}
+});
 
 const MAX_TERMS = 4;
 
