@@ -16,6 +16,8 @@
 //   jet1GradZ0(heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dz0Offset, dz1Offset)
 //     Its reverse-mode step carried through the sigmoid: (dz0, dz1) from (dy0, dy1), with tfjs's roundings of
 //     Sigmoid's and Multiply's gradients.
+//   jet1GradS(same arguments, dsOffset for dz0Offset), sigmoidBack(heap, kind, size, sOffset, dsOffset, dzOffset):
+//     its two halves, (ds, dz1) and then dz0 from ds, for the split kernels of large tensors.
 //   scale(heap, size, xOffset, outOffset, alpha): out = x alpha.
 //   reluGrad(heap, size, xOffset, dyOffset, dxOffset): dx = dy step(x), as tfjs's Relu gradient rounds it.
 //   dotF64(heap, xOffset, yOffset, n), dotPairF64(...): x . y, and [x . y, y . y], in double (fixed order).
@@ -368,6 +370,30 @@ static napi_value jet1_grad_z0(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// The two halves of jet1GradZ0, for the split kernels of large tensors: (ds, dz1) from (dy0, dy1) ...
+static napi_value jet1_grad_s(napi_env env, napi_callback_info info) {
+  static const char *const names[] = {"kind", "size", "sOffset", "z1Offset", "dy0Offset", "dy1Offset", "dsOffset", "dz1Offset"};
+  int kind;
+  size_t n;
+  float *p[6];
+  if (!jet_args(env, info, "jet1GradS", "heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset", 9, names, &kind, &n, p))
+    return NULL;
+  (kind == 0 ? tanh_jet1_grad : sigmoid_jet1_grad)(n, p[0], p[1], p[2], p[3], p[4], p[5]);
+  return NULL;
+}
+
+// ... and dz0 from ds through s = sigmoid(2 z0) (kind 0) or sigmoid(z0) (kind 1).
+static napi_value sigmoid_back_napi(napi_env env, napi_callback_info info) {
+  static const char *const names[] = {"kind", "size", "sOffset", "dsOffset", "dzOffset"};
+  int kind;
+  size_t n;
+  float *p[3];
+  if (!jet_args(env, info, "sigmoidBack", "heap, kind, size, sOffset, dsOffset, dzOffset", 6, names, &kind, &n, p)) return NULL;
+  memcpy(p[2], p[1], 4 * n);
+  sigmoid_back(n, kind == 0, p[0], p[2]);
+  return NULL;
+}
+
 // ReLU's gradient as tfjs rounds it, dy * step(x) with step(NaN) = NaN: one pass instead of Step, Cast, Multiply.
 static void relu_grad(size_t n, const float *x, const float *dy, float *__restrict dx) {
   for (size_t i = 0; i < n; i++) {
@@ -591,6 +617,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1GradZ0", NULL, jet1_grad_z0, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"jet1GradS", NULL, jet1_grad_s, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sigmoidBack", NULL, sigmoid_back_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scale", NULL, scale_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reluGrad", NULL, relu_grad_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dotF64", NULL, dot_f64_napi, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -17,9 +17,9 @@ import { scaledDenseProduct } from '../lib/core/scaled-product.js';
 const missing = existsSync(nativeAddonPath()) ? undefined : 'native addon not built';
 
 /** Inputs that reach the saturated tails, zero and the float32 range of pre-activations. */
-function inputs(seed: number): { z0: tf.Tensor; z1: tf.Tensor; c0: tf.Tensor; c1: tf.Tensor } {
+function inputs(seed: number, rows = 37): { z0: tf.Tensor; z1: tf.Tensor; c0: tf.Tensor; c1: tf.Tensor } {
   return tf.tidy(() => {
-    const z0 = tf.concat([tf.mul(tf.randomNormal([37, 53], 0, 1, 'float32', seed), 3), tf.tensor2d([[0, -0, 1e-30, -40, 40, 9, -9, 0.5, ...new Array<number>(45).fill(2)]])]);
+    const z0 = tf.concat([tf.mul(tf.randomNormal([rows, 53], 0, 1, 'float32', seed), 3), tf.tensor2d([[0, -0, 1e-30, -40, 40, 9, -9, 0.5, ...new Array<number>(45).fill(2)]])]);
     const z1 = tf.randomNormal(z0.shape, 0, 1, 'float32', seed + 1);
     const c0 = tf.randomNormal(z0.shape, 0, 1, 'float32', seed + 2);
     const c1 = tf.randomNormal(z0.shape, 0, 1, 'float32', seed + 3);
@@ -45,9 +45,10 @@ const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.leng
 describe('fused order-1 jets of tanh and sigmoid (native path)', { skip: missing }, () => {
   before(useNativeWasm);
 
-  for (const phi of [tanh, sigmoid]) {
-    test(`${phi.name}: values and gradients equal the op-by-op rule bit for bit, and leak nothing`, () => {
-      const x = inputs(phi === tanh ? 10 : 20);
+  // 38 x 53 runs the one fused kernel, 700 x 53 (above 2^15 elements) the split sigmoid and jet kernels.
+  for (const [phi, rows] of [[tanh, 37], [sigmoid, 37], [tanh, 700], [sigmoid, 700]] as [Activation, number][]) {
+    test(`${phi.name} on ${rows + 1} x 53: values and gradients equal the op-by-op rule bit for bit, and leak nothing`, () => {
+      const x = inputs(phi === tanh ? 10 : 20, rows);
       const n0 = tf.memory().numTensors;
       const fused = jetAndGrads(phi, x, (a) => applyActivation(phi, a));
       const opByOp = jetAndGrads(phi, x, (a) => compose(a, phi.derivatives(a[0] as tf.Tensor, 1)));

@@ -90,6 +90,91 @@ const register = registerOnce(() => {
   });
 });
 
+// Large tensors: the sigmoid and the jet as two kernels (the same arithmetic, so the same bits). With s an output of
+// the one fused kernel, tfjs fills the gradient of that unused output with zeros in JavaScript and copies them to the
+// heap before every backward pass: about a tenth of an HVP at 128 x 4096, more than the extra kernel costs.
+const SPLIT_MIN_SIZE = 1 << 15;
+const SIGMOID_OF = 'TangentSigmoidOf';
+const SIGMOID_OF_GRAD = 'TangentSigmoidOfGrad';
+const JET_OF_S = 'TangentJet1OfS';
+const JET_OF_S_GRAD = 'TangentJet1OfSGrad';
+
+function splitAddon(kernel: string): Required<Pick<Addon, 'jet1' | 'jet1GradS' | 'sigmoidBack' | 'scale'>> {
+  const addon = loadedAddon();
+  if (!addon?.jet1 || !addon.jet1GradS || !addon.sigmoidBack || !addon.scale) throw new Error(`${kernel}: the native addon is not loaded or predates it; expected fusedJet1 to check it first`);
+  return addon as Required<Pick<Addon, 'jet1' | 'jet1GradS' | 'sigmoidBack' | 'scale'>>;
+}
+
+// s = sigmoid(2 z0) for tanh, sigmoid(z0) for sigmoid.
+const sigmoidOf: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { z0 } = inputs as { z0: tf.TensorInfo };
+  const { kind } = attrs as unknown as Attrs;
+  const b = backend as unknown as WasmBackend;
+  if (kind !== KIND.tanh) return sigmoidKernel().kernelFunc({ inputs: { x: z0 }, backend, attrs: {} }) as tf.TensorInfo;
+  const u = b.makeOutput(z0.shape, 'float32');
+  const { heap, at } = heapOf(b);
+  splitAddon(SIGMOID_OF).scale(heap, tf.util.sizeFromShape(z0.shape), at(z0), at(u), 2);
+  const s = sigmoidKernel().kernelFunc({ inputs: { x: u }, backend, attrs: {} }) as tf.TensorInfo;
+  (backend as unknown as { disposeData(id: tf.DataId): void }).disposeData(u.dataId);
+  return s;
+};
+
+const sigmoidOfGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { s, ds } = inputs as { s: tf.TensorInfo; ds: tf.TensorInfo };
+  const b = backend as unknown as WasmBackend;
+  const dz = b.makeOutput(s.shape, 'float32');
+  const { heap, at } = heapOf(b);
+  splitAddon(SIGMOID_OF_GRAD).sigmoidBack(heap, (attrs as unknown as Attrs).kind, tf.util.sizeFromShape(s.shape), at(s), at(ds), at(dz));
+  return dz;
+};
+
+const jetOfS: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { s, z1 } = inputs as { s: tf.TensorInfo; z1: tf.TensorInfo };
+  const { kind } = attrs as unknown as Attrs;
+  const b = backend as unknown as WasmBackend;
+  const y1 = b.makeOutput(s.shape, 'float32');
+  let y0: tf.TensorInfo;
+  if (kind === KIND.sigmoid) {
+    b.incRef(s.dataId);
+    y0 = { dataId: s.dataId, shape: s.shape, dtype: s.dtype };
+  } else {
+    y0 = b.makeOutput(s.shape, 'float32');
+  }
+  const { heap, at } = heapOf(b);
+  splitAddon(JET_OF_S).jet1(heap, kind, tf.util.sizeFromShape(s.shape), at(s), at(z1), at(y0), at(y1));
+  return [y0, y1];
+};
+
+const jetOfSGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { s, z1, dy0, dy1 } = inputs as Record<'s' | 'z1' | 'dy0' | 'dy1', tf.TensorInfo>;
+  const b = backend as unknown as WasmBackend;
+  const ds = b.makeOutput(s.shape, 'float32');
+  const dz1 = b.makeOutput(s.shape, 'float32');
+  const { heap, at } = heapOf(b);
+  splitAddon(JET_OF_S_GRAD).jet1GradS(heap, (attrs as unknown as Attrs).kind, tf.util.sizeFromShape(s.shape), at(s), at(z1), at(dy0), at(dy1), at(ds), at(dz1));
+  return [ds, dz1];
+};
+
+const registerSplit = registerOnce(() => {
+  nativeKernel(SIGMOID_OF_GRAD, sigmoidOfGrad);
+  nativeKernel(SIGMOID_OF, sigmoidOf, {
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => ({
+      z0: () => tf.engine().runKernel(SIGMOID_OF_GRAD, { s: saved[0], ds: dy as tf.Tensor }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor,
+    }),
+  });
+  nativeKernel(JET_OF_S_GRAD, jetOfSGrad);
+  nativeKernel(JET_OF_S, jetOfS, {
+    inputsToSave: ['s', 'z1'],
+    gradFunc: (dy, saved, attrs) => {
+      const [dy0, dy1] = dy as tf.Tensor[];
+      const [s, z1] = saved;
+      const [ds, dz1] = tf.engine().runKernel(JET_OF_S_GRAD, { s, z1, dy0, dy1 }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      return { s: () => ds, z1: () => dz1 };
+    },
+  });
+});
+
 const RELU = 'TangentRelu';
 const RELU_GRAD = 'TangentReluGrad';
 
@@ -133,6 +218,13 @@ export function fusedJet1(kind: FusedKind, z0: tf.Tensor, z1: tf.Tensor): [tf.Te
   const addon = activeAddon();
   if (!addon?.jet1 || !addon.jet1GradZ0 || !addon.scale || tf.getBackend() !== 'wasm') return undefined;
   if (z0.dtype !== 'float32' || z1.dtype !== 'float32' || z0.shape.length !== z1.shape.length || z0.shape.some((d, i) => d !== z1.shape[i])) return undefined;
+  if (z0.size >= SPLIT_MIN_SIZE && addon.jet1GradS && addon.sigmoidBack) {
+    registerSplit();
+    const sig = tf.engine().runKernel(SIGMOID_OF, { z0 }, { kind: KIND[kind] }) as tf.Tensor;
+    const [y0, y1] = tf.engine().runKernel(JET_OF_S, { s: sig, z1 }, { kind: KIND[kind] }) as tf.Tensor[];
+    sig.dispose();
+    return [y0, y1];
+  }
   register();
   const [y0, y1, s] = tf.engine().runKernel(FORWARD, { z0, z1 }, { kind: KIND[kind] }) as tf.Tensor[];
   // s lives on in the tape while a gradient is recorded (tfjs keeps saved outputs); the handle itself is not needed.

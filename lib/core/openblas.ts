@@ -29,6 +29,10 @@ export interface Addon {
   /** jet1's reverse-mode step carried through the sigmoid: (dL/dz0, dL/dz1); absent from older builds. */
   jet1GradZ0?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, dy0Offset: number, dy1Offset: number,
     dz0Offset: number, dz1Offset: number): void;
+  /** jet1's reverse-mode step to (dL/ds, dL/dz1), and dL/dz0 from dL/ds: the halves of jet1GradZ0; absent from older builds. */
+  jet1GradS?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, z1Offset: number, dy0Offset: number, dy1Offset: number,
+    dsOffset: number, dz1Offset: number): void;
+  sigmoidBack?(heap: ArrayBuffer, kind: number, size: number, sOffset: number, dsOffset: number, dzOffset: number): void;
   /** out = x alpha over `size` float32s; absent from older builds. */
   scale?(heap: ArrayBuffer, size: number, xOffset: number, outOffset: number, alpha: number): void;
   /** dx = dy step(x) over `size` float32s (ReLU's gradient); absent from older builds. */
