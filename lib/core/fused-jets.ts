@@ -26,33 +26,42 @@ function nativeAddon(kernel: string): Required<Pick<Addon, 'jet1' | 'jet1GradZ0'
   return addon as Required<Pick<Addon, 'jet1' | 'jet1GradZ0' | 'scale'>>;
 }
 
-// Outputs [y0, y1, s]: s is kept for the gradient (tfjs saves outputs by position).
-const forward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const { z0, z1 } = inputs as { z0: tf.TensorInfo; z1: tf.TensorInfo };
-  const { kind } = attrs as unknown as Attrs;
+// s = sigmoid(2 z0) for tanh (tanh(z) = 2 sigmoid(2 z) - 1, activations.ts; the doubling is exact), sigmoid(z0) for
+// sigmoid, by the wasm backend's own Sigmoid kernel.
+function sigmoidOfZ0(backend: object, kind: number, z0: tf.TensorInfo, scale: NonNullable<Addon['scale']>): tf.TensorInfo {
   const b = backend as unknown as WasmBackend;
-  const addon = nativeAddon(FORWARD);
-  const size = tf.util.sizeFromShape(z0.shape);
-  let u = z0;
-  if (kind === KIND.tanh) {
-    // tanh(z) = 2 sigmoid(2 z) - 1 (activations.ts); the doubling is exact.
-    u = b.makeOutput(z0.shape, 'float32');
-    const { heap, at } = heapOf(b);
-    addon.scale(heap, size, at(z0), at(u), 2);
-  }
+  if (kind !== KIND.tanh) return sigmoidKernel().kernelFunc({ inputs: { x: z0 }, backend, attrs: {} }) as tf.TensorInfo;
+  const u = b.makeOutput(z0.shape, 'float32');
+  const { heap, at } = heapOf(b);
+  scale(heap, tf.util.sizeFromShape(z0.shape), at(z0), at(u), 2);
   const s = sigmoidKernel().kernelFunc({ inputs: { x: u }, backend, attrs: {} }) as tf.TensorInfo;
-  if (u !== z0) (backend as unknown as { disposeData(id: tf.DataId): void }).disposeData(u.dataId);
-  const y1 = b.makeOutput(z0.shape, 'float32');
+  (backend as tf.KernelBackend).disposeData(u.dataId);
+  return s;
+}
+
+// (y0, y1) from s and z1; for sigmoid y0 is s itself (shared data).
+function jetOfSigmoid(backend: object, kind: number, s: tf.TensorInfo, z1: tf.TensorInfo, jet1: NonNullable<Addon['jet1']>): [tf.TensorInfo, tf.TensorInfo] {
+  const b = backend as unknown as WasmBackend;
+  const y1 = b.makeOutput(s.shape, 'float32');
   let y0: tf.TensorInfo;
   if (kind === KIND.sigmoid) {
     b.incRef(s.dataId);
     y0 = { dataId: s.dataId, shape: s.shape, dtype: s.dtype };
   } else {
-    y0 = b.makeOutput(z0.shape, 'float32');
+    y0 = b.makeOutput(s.shape, 'float32');
   }
   const { heap, at } = heapOf(b);
-  addon.jet1(heap, kind, size, at(s), at(z1), at(y0), at(y1));
-  return [y0, y1, s];
+  jet1(heap, kind, tf.util.sizeFromShape(s.shape), at(s), at(z1), at(y0), at(y1));
+  return [y0, y1];
+}
+
+// Outputs [y0, y1, s]: s is kept for the gradient (tfjs saves outputs by position).
+const forward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { z0, z1 } = inputs as { z0: tf.TensorInfo; z1: tf.TensorInfo };
+  const { kind } = attrs as unknown as Attrs;
+  const addon = nativeAddon(FORWARD);
+  const s = sigmoidOfZ0(backend, kind, z0, addon.scale);
+  return [...jetOfSigmoid(backend, kind, s, z1, addon.jet1), s];
 };
 
 const backward: tf.KernelFunc = ({ inputs, attrs, backend }) => {
@@ -105,19 +114,8 @@ function splitAddon(kernel: string): Required<Pick<Addon, 'jet1' | 'jet1GradS' |
   return addon as Required<Pick<Addon, 'jet1' | 'jet1GradS' | 'sigmoidBack' | 'scale'>>;
 }
 
-// s = sigmoid(2 z0) for tanh, sigmoid(z0) for sigmoid.
-const sigmoidOf: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const { z0 } = inputs as { z0: tf.TensorInfo };
-  const { kind } = attrs as unknown as Attrs;
-  const b = backend as unknown as WasmBackend;
-  if (kind !== KIND.tanh) return sigmoidKernel().kernelFunc({ inputs: { x: z0 }, backend, attrs: {} }) as tf.TensorInfo;
-  const u = b.makeOutput(z0.shape, 'float32');
-  const { heap, at } = heapOf(b);
-  splitAddon(SIGMOID_OF).scale(heap, tf.util.sizeFromShape(z0.shape), at(z0), at(u), 2);
-  const s = sigmoidKernel().kernelFunc({ inputs: { x: u }, backend, attrs: {} }) as tf.TensorInfo;
-  (backend as unknown as { disposeData(id: tf.DataId): void }).disposeData(u.dataId);
-  return s;
-};
+const sigmoidOf: tf.KernelFunc = ({ inputs, attrs, backend }) =>
+  sigmoidOfZ0(backend, (attrs as unknown as Attrs).kind, (inputs as { z0: tf.TensorInfo }).z0, splitAddon(SIGMOID_OF).scale);
 
 const sigmoidOfGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { s, ds } = inputs as { s: tf.TensorInfo; ds: tf.TensorInfo };
@@ -130,19 +128,7 @@ const sigmoidOfGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
 
 const jetOfS: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { s, z1 } = inputs as { s: tf.TensorInfo; z1: tf.TensorInfo };
-  const { kind } = attrs as unknown as Attrs;
-  const b = backend as unknown as WasmBackend;
-  const y1 = b.makeOutput(s.shape, 'float32');
-  let y0: tf.TensorInfo;
-  if (kind === KIND.sigmoid) {
-    b.incRef(s.dataId);
-    y0 = { dataId: s.dataId, shape: s.shape, dtype: s.dtype };
-  } else {
-    y0 = b.makeOutput(s.shape, 'float32');
-  }
-  const { heap, at } = heapOf(b);
-  splitAddon(JET_OF_S).jet1(heap, kind, tf.util.sizeFromShape(s.shape), at(s), at(z1), at(y0), at(y1));
-  return [y0, y1];
+  return jetOfSigmoid(backend, (attrs as unknown as Attrs).kind, s, z1, splitAddon(JET_OF_S).jet1);
 };
 
 const jetOfSGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
