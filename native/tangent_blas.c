@@ -357,30 +357,27 @@ static napi_value jet1(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// The reverse-mode step of jet1, carried on through the sigmoid to dL/dz0.
-static napi_value jet1_grad_z0(napi_env env, napi_callback_info info) {
-  static const char *const names[] = {"kind", "size", "sOffset", "z1Offset", "dy0Offset", "dy1Offset", "dz0Offset", "dz1Offset"};
+// jet1's reverse-mode step: (ds, dz1) from (dy0, dy1) (jet1GradS, for the split kernels of large tensors), or
+// carried on through the sigmoid to (dz0, dz1) (jet1GradZ0, the fused kernel).
+static napi_value jet1_grad_common(napi_env env, napi_callback_info info, int through_sigmoid) {
+  static const char *const names_s[] = {"kind", "size", "sOffset", "z1Offset", "dy0Offset", "dy1Offset", "dsOffset", "dz1Offset"};
+  static const char *const names_z0[] = {"kind", "size", "sOffset", "z1Offset", "dy0Offset", "dy1Offset", "dz0Offset", "dz1Offset"};
   int kind;
   size_t n;
   float *p[6];
-  if (!jet_args(env, info, "jet1GradZ0", "heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dz0Offset, dz1Offset", 9, names, &kind, &n, p))
+  if (!jet_args(env, info, through_sigmoid ? "jet1GradZ0" : "jet1GradS",
+                through_sigmoid ? "heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dz0Offset, dz1Offset"
+                                : "heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset",
+                9, through_sigmoid ? names_z0 : names_s, &kind, &n, p))
     return NULL;
   (kind == 0 ? tanh_jet1_grad : sigmoid_jet1_grad)(n, p[0], p[1], p[2], p[3], p[4], p[5]);
-  sigmoid_back(n, kind == 0, p[0], p[4]);
+  if (through_sigmoid) sigmoid_back(n, kind == 0, p[0], p[4]);
   return NULL;
 }
 
-// The two halves of jet1GradZ0, for the split kernels of large tensors: (ds, dz1) from (dy0, dy1) ...
-static napi_value jet1_grad_s(napi_env env, napi_callback_info info) {
-  static const char *const names[] = {"kind", "size", "sOffset", "z1Offset", "dy0Offset", "dy1Offset", "dsOffset", "dz1Offset"};
-  int kind;
-  size_t n;
-  float *p[6];
-  if (!jet_args(env, info, "jet1GradS", "heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dsOffset, dz1Offset", 9, names, &kind, &n, p))
-    return NULL;
-  (kind == 0 ? tanh_jet1_grad : sigmoid_jet1_grad)(n, p[0], p[1], p[2], p[3], p[4], p[5]);
-  return NULL;
-}
+static napi_value jet1_grad_z0(napi_env env, napi_callback_info info) { return jet1_grad_common(env, info, 1); }
+
+static napi_value jet1_grad_s(napi_env env, napi_callback_info info) { return jet1_grad_common(env, info, 0); }
 
 // ... and dz0 from ds through s = sigmoid(2 z0) (kind 0) or sigmoid(z0) (kind 1).
 static napi_value sigmoid_back_napi(napi_env env, napi_callback_info info) {

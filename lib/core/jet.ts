@@ -58,20 +58,24 @@ export function mapLinear(a: Jet, f: (c: tf.Tensor) => tf.Tensor): Jet {
 
 /** Cauchy product under any bilinear op (elementwise mul, matMul, conv2d): (a*b)_m = sum_{i+j=m} a_i * b_j. */
 export function bilinear(a: Jet, b: Jet, op: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): Jet {
+  return cauchyTerms(a, b, (terms) => terms.map(([x, y]) => op(x, y)).reduce((acc, t) => tf.add(acc, t)));
+}
+
+/**
+ * The Cauchy product with each coefficient's non-zero terms (a_i, b_{m-i}), i ascending, handed to `sum` at once
+ * (a kernel that accumulates them itself); coefficients without terms are null.
+ */
+export function cauchyTerms(a: Jet, b: Jet, sum: (terms: [tf.Tensor, tf.Tensor][]) => tf.Tensor): Jet {
   sameOrder(a, b);
-  const k = order(a);
-  const out: Jet = new Array<Coef>(k + 1).fill(null);
-  for (let m = 0; m <= k; m++) {
-    let acc: Coef = null;
+  return a.map((_, m) => {
+    const terms: [tf.Tensor, tf.Tensor][] = [];
     for (let i = 0; i <= m; i++) {
       const x = a[i];
       const y = b[m - i];
-      if (x === null || y === null) continue;
-      acc = addCoef(acc, op(x, y));
+      if (x !== null && y !== null) terms.push([x, y]);
     }
-    out[m] = acc;
-  }
-  return out;
+    return terms.length === 0 ? null : sum(terms);
+  });
 }
 
 export function mul(a: Jet, b: Jet): Jet {

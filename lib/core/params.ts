@@ -74,8 +74,9 @@ export const pv = {
     return Object.fromEntries(Object.entries(a).map(([k, t]) => [k, f(t, k)]));
   },
   add(a: Params, b: Params, beta = 1): Params {
-    // a + β b as a − (−β) b on the native path: one pass, and the same bits (negation is exact).
-    const term = (t: tf.Tensor, u: tf.Tensor) => (beta === 1 ? tf.add(t, u) : nativeMatMulActive() ? descentStep(t, u, -beta) : tf.add(t, tf.mul(u, beta)));
+    // a + β b as a − (−β) b: one native pass, and the same bits as tf.add(a, tf.mul(b, β)) (negation is exact);
+    // a non-finite β, which descentStep refuses as a step size, keeps the two ops.
+    const term = (t: tf.Tensor, u: tf.Tensor) => (beta === 1 ? tf.add(t, u) : Number.isFinite(beta) ? descentStep(t, u, -beta) : tf.add(t, tf.mul(u, beta)));
     return pv.map(a, (t, k) => (b[k] ? term(t, b[k]) : t));
   },
   scale(a: Params, s: number): Params {

@@ -87,14 +87,15 @@ const MAX_TERMS = 4;
 /**
  * scale · Σ_i a_i W_iᵀ: a Taylor coefficient of a dense layer (c_m = Σ_i a_i w_{m-i}ᵀ). On the native path one tfjs
  * kernel accumulating the products in OpenBLAS (no Add kernels, no copies of the partial sums for the tape);
- * elsewhere scaledDenseProduct per term and adds, left to right. Up to 4 terms in one kernel.
+ * elsewhere (and for one term, or more than 4) scaledDenseProduct per term and adds, left to right.
  */
 export function scaledDenseProductSum(terms: readonly [tf.Tensor, tf.Tensor][], scale: number): tf.Tensor {
   if (terms.length === 0) throw new Error('scaledDenseProductSum: terms = []; expected at least one (a, W) pair');
-  const native = terms.length > 1 && terms.length <= MAX_TERMS && loadedAddon()?.sgemmScaledAccumulate && scaledProductIsNative()
+  if (terms.length === 1) return scaledDenseProduct(terms[0][0], terms[0][1], scale);
+  const native = terms.length <= MAX_TERMS && loadedAddon()?.sgemmScaledAccumulate && scaledProductIsNative()
     && terms.every(([a, w]) => a.dtype === 'float32' && w.dtype === 'float32' && a.rank === 2 && w.rank === 2 && a.shape[1] === w.shape[1]
       && a.shape[0] === terms[0][0].shape[0] && w.shape[0] === terms[0][1].shape[0]);
-  if (!native) return terms.map(([a, w]) => scaledDenseProduct(a, w, scale)).reduce((acc, t) => tf.add(acc, t));
+  if (!native) return tf.tidy(() => terms.map(([a, w]) => scaledDenseProduct(a, w, scale)).reduce((acc, t) => tf.add(acc, t)));
   register();
   return tf.engine().runKernel(SUM, terms.flat() as unknown as tf.NamedTensorMap, { alpha: scale, terms: terms.length }) as tf.Tensor;
 }
@@ -117,8 +118,7 @@ export function scaledDenseProduct(a: tf.Tensor, w: tf.Tensor, scale: number): t
   if (a.rank !== 2 || w.rank !== 2 || a.shape[1] !== w.shape[1]) {
     throw new Error(`scaledDenseProduct: a [${a.shape}] and W [${w.shape}]; expected a [n, in] and W [out, in] with one 'in'`);
   }
-  const addon = activeAddon();
-  if (addon?.sgemmScaled && tf.getBackend() === 'wasm' && a.dtype === 'float32' && w.dtype === 'float32') {
+  if (scaledProductIsNative() && a.dtype === 'float32' && w.dtype === 'float32') {
     register();
     return scaledMatMul(a, w, false, true, scale);
   }

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's node build registers no gradients, and its ESM registration file does not load under
 // node; the union package's node bundle registers them all on the same tfjs-core instance.
 import '@tensorflow/tfjs';
-import { type Jet, add, checkOrder, coefficients, constantJet, lineJet, mapLinear, mulConst, bilinear } from '../core/jet.js';
+import { type Jet, add, bilinear, cauchyTerms, checkOrder, coefficients, constantJet, lineJet, mapLinear, mulConst } from '../core/jet.js';
 import { denseProduct, plainProduct } from '../core/matmul.js';
-import { scaledDenseProduct, scaledDenseProductSum, scaledProductIsNative } from '../core/scaled-product.js';
+import { scaledDenseProductSum, scaledProductIsNative } from '../core/scaled-product.js';
 import { type ParamSpec, type Params, checkStructure, shapeString } from '../core/params.js';
 import { fillUniform, normals, rademacher, rngFor } from '../core/random.js';
 
@@ -137,7 +137,7 @@ function makeCtx(specs: readonly ParamSpec[], params: Params, direction: Params 
       if (opts.rowScale) w = mulConst(w, tf.reshape(opts.rowScale, [-1, 1]));
       // On the native path the factor rides in the product (alpha); elsewhere the same ops as always.
       const fused = scale !== 1 && !opts.mask && !opts.rowScale && scaledProductIsNative();
-      let z = fused ? denseJet(a, w, scale) : bilinear(a, w, denseProduct);
+      let z = fused ? cauchyTerms(a, w, (terms) => scaledDenseProductSum(terms, scale)) : bilinear(a, w, denseProduct);
       if (scale !== 1 && !fused) z = mapLinear(z, (c) => tf.mul(c, scale));
       z = addBias(z, opts.bias, biasScale);
       if (hooks?.dense && z[0]) {
@@ -160,20 +160,6 @@ function makeCtx(specs: readonly ParamSpec[], params: Params, direction: Params 
       return addBias(z, opts.bias, opts.biasScale ?? 1);
     },
   };
-}
-
-/** scale · a Wᵀ on jets: c_m = scale Σ_{i ≤ m} a_i w_{m-i}ᵀ, each coefficient's products in one native kernel. */
-function denseJet(a: Jet, w: Jet, scale: number): Jet {
-  return a.map((_, m) => {
-    const terms: [tf.Tensor, tf.Tensor][] = [];
-    for (let i = 0; i <= m; i++) {
-      const x = a[i];
-      const y = w[m - i];
-      if (x !== null && y !== null) terms.push([x, y]);
-    }
-    if (terms.length === 0) return null;
-    return terms.length === 1 ? scaledDenseProduct(terms[0][0], terms[0][1], scale) : scaledDenseProductSum(terms, scale);
-  });
 }
 
 /**
