@@ -1,5 +1,5 @@
 // Node-API addon: OpenBLAS sgemm on views of an ArrayBuffer (the wasm backend's heap), no copies.
-// Built by scripts/build-native.mjs:  cc -O3 -ffp-contract=off -shared -fPIC -I<node-api-headers> tangent_blas.c -lopenblas
+// Built by scripts/build-native.mjs:  cc -O3 -ffp-contract=off -shared -fPIC -pthread -I<node-api-headers> tangent_blas.c -lopenblas
 //
 // Exports
 //   sgemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, strideA, strideB)
@@ -11,6 +11,8 @@
 //   ssyrk(heap, aOffset, cOffset, n, k, transA)
 //     C = A A^T (A n x k, transA false) or A^T A (A k x n, transA true), n x n, both triangles filled: the Gram
 //     matrices of the tangent kernel at half the multiply-adds of sgemm.
+//   gramsBatch(heap, descriptors): several ssyrk Grams, count x [aOffset, cOffset, n, k, transA] in a Float64Array;
+//     the small ones, which OpenBLAS runs on one thread, side by side on two threads.
 //   jet1(heap, kind, size, sOffset, z1Offset, y0Offset, y1Offset)
 //     The order-1 jet (y0, y1) of tanh (kind 0) or sigmoid (kind 1) from s and z1, elementwise over `size` floats.
 //   jet1GradZ0(heap, kind, size, sOffset, z1Offset, dy0Offset, dy1Offset, dz0Offset, dz1Offset)
@@ -27,6 +29,7 @@
 //   threads(): that number; config(), corename(): the OpenBLAS build.
 #include <cblas.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -216,6 +219,53 @@ static napi_value sgemm_scaled(napi_env env, napi_callback_info info) { return s
 
 static napi_value sgemm_scaled_accumulate(napi_env env, napi_callback_info info) { return sgemm_common(env, info, 1, 1); }
 
+// One Gram matrix C = A A^T (or A^T A) of the heap, checked by gram_job_args.
+typedef struct {
+  float *a, *c;
+  size_t n, k;
+  int ta;
+} gram_job;
+
+static void gram_run(const gram_job *g) {
+  const size_t n = g->n, k = g->k;
+  float *c = g->c;
+  if (k == 0) {
+    memset(c, 0, 4 * n * n);
+    return;
+  }
+  cblas_ssyrk(CblasRowMajor, CblasUpper, g->ta ? CblasTrans : CblasNoTrans, (int)n, (int)k, 1.0f, g->a, g->ta ? (int)n : (int)k, 0.0f, c, (int)n);
+  // Lower triangle from the upper one (syrk leaves it untouched), in tiles so that both sides stay in cache.
+  const size_t T = 64;
+  for (size_t i0 = 0; i0 < n; i0 += T)
+    for (size_t j0 = 0; j0 <= i0; j0 += T)
+      for (size_t i = i0; i < i0 + T && i < n; i++)
+        for (size_t j = j0; j < j0 + T && j < i; j++) c[i * n + j] = c[j * n + i];
+}
+
+// Validates one Gram's offsets and sizes against the heap; throws naming `fn` and returns 0 when one is bad.
+static int gram_job_args(napi_env env, const char *fn, void *data, size_t byte_length, size_t a_off, size_t c_off, size_t n, size_t k,
+                         int ta, gram_job *g) {
+  char msg[200];
+  if (n > INT32_MAX || k > INT32_MAX) {
+    snprintf(msg, sizeof msg, "%s: n, k = %zu, %zu; expected each below 2^31 (cblas dimensions are int)", fn, n, k);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  if ((a_off | c_off) & 3) {
+    snprintf(msg, sizeof msg, "%s: offsets are not 4-byte aligned", fn);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  size_t a_end = extent(a_off, n, k, 0, 0), c_end = extent(c_off, n, n, 0, 0);
+  if (a_end > byte_length || c_end > byte_length) {
+    snprintf(msg, sizeof msg, "%s: operands end at bytes %zu, %zu; expected at most the heap size %zu", fn, a_end, c_end, byte_length);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  *g = (gram_job){(float *)((char *)data + a_off), (float *)((char *)data + c_off), n, k, ta};
+  return 1;
+}
+
 static napi_value ssyrk(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   void *data;
@@ -224,40 +274,110 @@ static napi_value ssyrk(napi_env env, napi_callback_info info) {
   size_t s[4];
   if (!heap_and_sizes(env, info, "ssyrk", "heap, aOffset, cOffset, n, k, transA", 6, argv, &data, &byte_length, names, 4, s))
     return NULL;
-  size_t a_off = s[0], c_off = s[1], n = s[2], k = s[3];
   int ta;
+  gram_job g;
   if (!get_flag(env, argv[5], "ssyrk", &ta)) return NULL;
-  if (n == 0) return NULL;
-  if (n > INT32_MAX || k > INT32_MAX) {
-    napi_throw_range_error(env, NULL, "ssyrk: n or k is not below 2^31 (cblas dimensions are int)");
-    return NULL;
-  }
-  if ((a_off | c_off) & 3) {
-    napi_throw_range_error(env, NULL, "ssyrk: offsets are not 4-byte aligned");
-    return NULL;
-  }
-  size_t a_end = extent(a_off, n, k, 0, 0), c_end = extent(c_off, n, n, 0, 0);
-  if (a_end > byte_length || c_end > byte_length) {
-    char msg[200];
-    snprintf(msg, sizeof msg, "ssyrk: operands end at bytes %zu, %zu; expected at most the heap size %zu", a_end, c_end, byte_length);
-    napi_throw_range_error(env, NULL, msg);
-    return NULL;
-  }
-  float *a = (float *)((char *)data + a_off);
-  float *c = (float *)((char *)data + c_off);
-  if (k == 0) {
-    memset(c, 0, 4 * n * n);
-    return NULL;
-  }
+  if (s[2] == 0) return NULL;
+  if (!gram_job_args(env, "ssyrk", data, byte_length, s[0], s[1], s[2], s[3], ta, &g)) return NULL;
   // Threads as for sgemm, by the multiply-adds of the full product.
-  use_threads(n * n * k >= MULTITHREAD_MIN_MNK ? max_threads : 1);
-  cblas_ssyrk(CblasRowMajor, CblasUpper, ta ? CblasTrans : CblasNoTrans, (int)n, (int)k, 1.0f, a, ta ? (int)n : (int)k, 0.0f, c, (int)n);
-  // Lower triangle from the upper one (syrk leaves it untouched), in tiles so that both sides stay in cache.
-  const size_t T = 64;
-  for (size_t i0 = 0; i0 < n; i0 += T)
-    for (size_t j0 = 0; j0 <= i0; j0 += T)
-      for (size_t i = i0; i < i0 + T && i < n; i++)
-        for (size_t j = j0; j < j0 + T && j < i; j++) c[i * n + j] = c[j * n + i];
+  use_threads(g.n * g.n * g.k >= MULTITHREAD_MIN_MNK ? max_threads : 1);
+  gram_run(&g);
+  return NULL;
+}
+
+// OpenBLAS 0.3.21 runs ssyrk on one thread below this order whatever its thread count (measured: the same bits with
+// 1 and 2 threads for every n < 200, k up to 4096), so Grams this small can run side by side, one per thread.
+#define GRAM_SIDE_BY_SIDE_MAX_N 191
+
+typedef struct {
+  const gram_job *jobs;
+  const unsigned char *mine;
+  size_t count;
+  unsigned char who;
+} gram_share;
+
+static void *gram_share_run(void *p) {
+  const gram_share *sh = p;
+  for (size_t i = 0; i < sh->count; i++)
+    if (sh->mine[i] == sh->who) gram_run(&sh->jobs[i]);
+  return NULL;
+}
+
+#define GRAMS_MAX 64
+
+// gramsBatch(heap, descriptors): descriptors a Float64Array of count x [aOffset, cOffset, n, k, transA]. Every Gram as
+// ssyrk computes it; with two or more threads, the small ones (order <= GRAM_SIDE_BY_SIDE_MAX_N, which OpenBLAS runs
+// on one thread) are shared between this thread and a second one, one OpenBLAS thread each (the same bits).
+static napi_value grams_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  const char *fn = "gramsBatch";
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data;
+  size_t byte_length;
+  bool is_ab = false;
+  if (argc != 2 || napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
+      napi_get_arraybuffer_info(env, argv[0], &data, &byte_length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "gramsBatch: expected 2 arguments (heap: ArrayBuffer, descriptors: Float64Array)");
+    return NULL;
+  }
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t len;
+  void *desc_data;
+  if (napi_is_typedarray(env, argv[1], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, argv[1], &type, &len, &desc_data, NULL, NULL) != napi_ok || type != napi_float64_array ||
+      len % 5 != 0 || len / 5 > GRAMS_MAX) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "gramsBatch: descriptors is not a Float64Array of count x 5 numbers with count <= %d", GRAMS_MAX);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  const double *d = desc_data;
+  const size_t count = len / 5;
+  gram_job jobs[GRAMS_MAX];
+  unsigned char mine[GRAMS_MAX];
+  double load[2] = {0, 0};
+  size_t shared = 0;
+  static const char *const names[] = {"aOffset", "cOffset", "n", "k"};
+  for (size_t i = 0; i < count; i++) {
+    size_t v[4];
+    for (int j = 0; j < 4; j++) {
+      const double x = d[5 * i + j];
+      if (!(x >= 0) || x > MAX_SIZE || x != (double)(size_t)x) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "gramsBatch: descriptor %zu: %s = %g; expected a non-negative integer below 2^53", i, names[j], x);
+        napi_throw_type_error(env, NULL, msg);
+        return NULL;
+      }
+      v[j] = (size_t)x;
+    }
+    if (!gram_job_args(env, fn, data, byte_length, v[0], v[1], v[2], v[3], d[5 * i + 4] != 0, &jobs[i])) return NULL;
+    // The lighter share takes the next small Gram (in the given order: the split does not depend on timing).
+    if (jobs[i].n > 0 && jobs[i].n <= GRAM_SIDE_BY_SIDE_MAX_N) {
+      const int who = load[1] < load[0];
+      mine[i] = (unsigned char)who;
+      load[who] += (double)jobs[i].n * (double)jobs[i].n * (double)jobs[i].k;
+      shared++;
+    } else {
+      mine[i] = 2;
+    }
+  }
+  const int side_by_side = max_threads >= 2 && shared >= 2;
+  if (side_by_side) {
+    use_threads(1);
+    gram_share other = {jobs, mine, count, 1}, self = {jobs, mine, count, 0};
+    pthread_t t;
+    const int started = pthread_create(&t, NULL, gram_share_run, &other) == 0;
+    gram_share_run(&self);
+    if (started) pthread_join(t, NULL);
+    else gram_share_run(&other);
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (jobs[i].n == 0 || (side_by_side && mine[i] != 2)) continue;
+    use_threads(jobs[i].n * jobs[i].n * jobs[i].k >= MULTITHREAD_MIN_MNK ? max_threads : 1);
+    gram_run(&jobs[i]);
+  }
   return NULL;
 }
 
@@ -612,6 +732,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemmScaled", NULL, sgemm_scaled, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sgemmScaledAccumulate", NULL, sgemm_scaled_accumulate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gramsBatch", NULL, grams_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1", NULL, jet1, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1GradZ0", NULL, jet1_grad_z0, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jet1GradS", NULL, jet1_grad_s, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -47,7 +47,7 @@ export function buildNative({ force = false, log = (m) => process.stdout.write(`
   const tmp = join(NATIVE_DIR, `tangent_blas.${process.pid}.tmp.node`);
   // -O3: GCC 12's -O2 does not vectorize the elementwise loops (unknown trip counts); -ffp-contract=off keeps
   // their float32 roundings those of tfjs's ops (no FMA), and without -ffast-math vectorizing reorders nothing.
-  const cmd = [cc, '-O3', '-ffp-contract=off', '-shared', '-fPIC', '-Wall', '-DNODE_GYP_MODULE_NAME=tangent_blas', '-DNAPI_VERSION=8',
+  const cmd = [cc, '-O3', '-ffp-contract=off', '-shared', '-fPIC', '-pthread', '-Wall', '-DNODE_GYP_MODULE_NAME=tangent_blas', '-DNAPI_VERSION=8',
     ...(include ? [`-I${include}`] : []), ...extraInclude.slice(0, 1).map((d) => `-I${d}`),
     NATIVE_SOURCE, '-o', tmp, '-lopenblas'];
   const command = cmd.join(' ').replace(tmp, NATIVE_ADDON);

@@ -14,6 +14,7 @@ import { pv } from '../lib/core/params.js';
 import { descentStep } from '../lib/core/descent-step.js';
 import { scaleTensor } from '../lib/core/scale.js';
 import { scaledDenseProduct, scaledDenseProductSum, scaledProductIsNative } from '../lib/core/scaled-product.js';
+import { gram, grams } from '../lib/core/matmul.js';
 import { assertClose } from './helpers.js';
 import { root } from './kernel-support.js';
 
@@ -217,6 +218,57 @@ process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
     assert.throws(() => lib.ssyrk(heap, 0, 0, 4, 4, false), /ssyrk: operands end at bytes 64, 64; expected at most the heap size 16/);
     assert.throws(() => lib.ssyrk(heap, 2, 0, 1, 1, false), /ssyrk: offsets are not 4-byte aligned/);
     assert.throws(() => lib.sgemm(heap, 0, 0, 0, 1, 1, 1, 1, false, false, 1.5, 0), /sgemm: strideA is not a non-negative integer/);
+  });
+
+  // One call for many Grams: the small ones (which OpenBLAS runs on one thread) side by side on two threads. The same
+  // bits as one gram() each, whatever the thread count: sizes about the side-by-side bound (191), one above it that
+  // OpenBLAS threads itself, k = 0, 784 and 1024 as in the tangent kernel of the bench, repeated (two threads at once).
+  test('grams: every Gram the same bits as gram() one by one, on one and on two threads', () => {
+    const rows = [128, 128, 191, 192, 2, 64, 300, 128, 5, 128];
+    const cols = [784, 1024, 33, 40, 7, 1024, 20, 0, 1, 1024];
+    const xs = rows.map((r, i) => rand([r, cols[i]]) as tf.Tensor2D);
+    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { threads(): number; setThreads(n: number): void };
+    const threads = lib.threads();
+    try {
+      for (const t of [1, 2]) {
+        lib.setThreads(t);
+        const want = xs.map((x) => tf.tidy(() => gram(x).dataSync()));
+        for (let rep = 0; rep < 20; rep++) {
+          const got = grams(xs);
+          got.forEach((g, i) => {
+            assert.deepEqual(g.shape, [rows[i], rows[i]]);
+            assert.deepEqual(new Uint32Array(g.dataSync().buffer), new Uint32Array(want[i].buffer), `${t} thread(s), repeat ${rep}: Gram ${i} [${rows[i]}, ${cols[i]}]`);
+          });
+          tf.dispose(got);
+        }
+      }
+    } finally {
+      lib.setThreads(threads);
+    }
+    const before = tf.memory().numTensors;
+    tf.dispose(grams(xs));
+    assert.equal(tf.memory().numTensors, before);
+    // Off the native path: gram() each (the same values up to rounding).
+    setNativeMatMul(false);
+    try {
+      const plain = grams(xs.slice(0, 2));
+      plain.forEach((g, i) => assert.deepEqual(Array.from(g.dataSync()), Array.from(tf.tidy(() => gram(xs[i]).dataSync())), `plain Gram ${i}`));
+      tf.dispose(plain);
+    } finally {
+      setNativeMatMul(true);
+    }
+    tf.dispose(xs);
+  });
+
+  test('gramsBatch names the bad argument', () => {
+    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { gramsBatch: (...a: unknown[]) => void };
+    const heap = new ArrayBuffer(64);
+    assert.throws(() => lib.gramsBatch(heap), /^TypeError: gramsBatch: expected 2 arguments \(heap: ArrayBuffer, descriptors: Float64Array\)$/);
+    assert.throws(() => lib.gramsBatch(heap, new Float64Array(4)), /gramsBatch: descriptors is not a Float64Array of count x 5 numbers/);
+    assert.throws(() => lib.gramsBatch(heap, [0, 0, 1, 1, 0]), /gramsBatch: descriptors is not a Float64Array/);
+    assert.throws(() => lib.gramsBatch(heap, Float64Array.of(0, 16, 2, 2, 0, -4, 0, 1, 1, 0)), /gramsBatch: descriptor 1: aOffset = -4; expected a non-negative integer/);
+    assert.throws(() => lib.gramsBatch(heap, Float64Array.of(0, 0, 5, 1, 0)), /gramsBatch: operands end at bytes 20, 100; expected at most the heap size 64/);
+    assert.throws(() => lib.gramsBatch(heap, Float64Array.of(2, 0, 1, 1, 0)), /gramsBatch: offsets are not 4-byte aligned/);
   });
 
   test('an output whose allocation grows the wasm heap', () => {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkArgs, jvp, perSampleGradients, vjp } from './derivatives.js';
 import { checkData, checkSymmetric } from '../core/checks.js';
 import { type SymmetricEigen, float64Ops, lanczos, symmetricEigen } from '../core/linalg.js';
-import { gram, mm } from '../core/matmul.js';
+import { gram, grams, mm } from '../core/matmul.js';
+import { zeroProbe } from '../core/probe.js';
 import type { DenseRecord, Network } from '../nets/network.js';
 import { type Params, pv, readScalar, trainableNames } from '../core/params.js';
 import { normals64, rngFor } from '../core/random.js';
@@ -82,7 +83,8 @@ function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2
   const C = net.outputDim;
   try {
     return tf.tidy(() => {
-      const probes = shapes.map((s) => tf.zeros(s));
+      // Zero probes p_l, z_l + p_l: d f / d p_l = d f / d z_l. Filled on the device (tf.zeros fills a host array first).
+      const probes = shapes.map((s) => tf.fill(s, 0));
       // deltas[l][c]: [n, out_l] = d f_c(x_i) / d z_l(x_i), rows independent across samples.
       const deltas: tf.Tensor[][] = shapes.map(() => []);
       for (let c = 0; c < C; c++) {
@@ -91,23 +93,25 @@ function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2
           const f = net.taylor(params, null, x, 0, {
             dense: (rec, z) => {
               if (c === 0) records.push({ ...rec, input: tf.keep(tf.clone(rec.input)) });
-              return tf.add(z, ps[idx++]);
+              return zeroProbe(z, ps[idx++]);
             },
           })[0] as tf.Tensor;
-          return tf.sum(tf.slice(f, [0, c], [n, 1]));
+          // One output: the sum of f itself (the slice and its gradient's pad change no value).
+          return tf.sum(C === 1 ? f : tf.slice(f, [0, c], [n, 1]));
         })(probes);
         g.forEach((d, l) => deltas[l].push(d));
       }
       if (records.length !== shapes.length) throw new Error(`${net.name}: ${records.length} dense layers in the forward pass, ${shapes.length} on first use; expected a fixed structure`);
+      // Every layer's Grams in one call (on the native path the small ones run side by side).
+      const Ds = records.map((_, l) => (C === 1 ? deltas[l][0] : tf.reshape(tf.stack(deltas[l], 1), [n * C, -1])) as tf.Tensor2D);
+      const withWeight = records.map((rec) => trainable.has(rec.weight));
+      const As = records.flatMap((rec, l) => (withWeight[l] ? [tf.reshape(rec.input, [n, -1]) as tf.Tensor2D] : []));
+      const G = grams([...Ds, ...As]);
       let K: tf.Tensor2D = tf.zeros([n * C, n * C]);
+      let a = records.length;
       records.forEach((rec, l) => {
-        const D = tf.reshape(tf.stack(deltas[l], 1), [n * C, -1]) as tf.Tensor2D;
-        const DD = gram(D);
-        if (trainable.has(rec.weight)) {
-          const a = tf.reshape(rec.input, [n, -1]) as tf.Tensor2D;
-          const AA = expandSamples(gram(a), C);
-          K = tf.add(K, tf.mul(tf.mul(DD, AA), rec.scale * rec.scale));
-        }
+        const DD = G[l];
+        if (withWeight[l]) K = tf.add(K, tf.mul(tf.mul(DD, expandSamples(G[a++], C)), rec.scale * rec.scale));
         if (rec.bias && trainable.has(rec.bias)) K = tf.add(K, tf.mul(DD, rec.biasScale * rec.biasScale));
       });
       return K;

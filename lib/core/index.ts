@@ -10,6 +10,7 @@ export * from './matmul.js';
 export * from './openblas.js';
 export * from './wasm-kernels.js';
 export * from './params.js';
+export * from './probe.js';
 export * from './profile.js';
 export * from './random.js';
 export * from './scale.js';

@@ -22,6 +22,8 @@ export interface Addon {
   /** C += alpha op(A) op(B); absent from older builds. */
   sgemmScaledAccumulate?(heap: ArrayBuffer, aOffset: number, bOffset: number, cOffset: number, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, strideA: number, strideB: number, alpha: number): void;
+  /** Several ssyrk Grams, count x [aOffset, cOffset, n, k, transA]; the small ones side by side on two threads. */
+  gramsBatch?(heap: ArrayBuffer, descriptors: Float64Array): void;
   /** Absent from addons built before it was added (the kernel then uses sgemm). */
   ssyrk?(heap: ArrayBuffer, aOffset: number, cOffset: number, n: number, k: number, transA: boolean): void;
   /** Order-1 tanh/sigmoid jets and their backward step (lib/core/fused-jets.ts); absent from older builds. */
@@ -206,6 +208,34 @@ const nativeBatchMatMul: tf.KernelFunc = (args) => {
     transposeA, transposeB, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
   return out;
 };
+
+const GRAMS = 'TangentGrams';
+
+// Inputs an array [x0, x1, ...] of matrices; outputs x_i x_iᵀ. One addon call, so that small Grams share the threads.
+const gramsKernel: tf.KernelFunc = ({ inputs, backend }) => {
+  const xs = inputs as unknown as tf.TensorInfo[];
+  const b = backend as unknown as WasmBackend;
+  const outs = xs.map((x) => b.makeOutput([x.shape[0], x.shape[0]], 'float32'));
+  const { heap, at } = heapOf(b);
+  const d = new Float64Array(5 * xs.length);
+  xs.forEach((x, i) => d.set([at(x), at(outs[i]), x.shape[0], x.shape[1], 0], 5 * i));
+  addon!.gramsBatch!(heap, d);
+  return outs;
+};
+
+const registerGrams = registerOnce(() => nativeKernel(GRAMS, gramsKernel));
+
+/**
+ * x xᵀ of each float32 matrix, in one native call (ssyrk each; those OpenBLAS runs on one thread, side by side on
+ * two), or undefined off the native path, for an addon that predates it, or where a matrix is not float32 [n, k].
+ * Not differentiable.
+ */
+export function nativeGrams(xs: readonly tf.Tensor[]): tf.Tensor2D[] | undefined {
+  if (!active || !addon?.gramsBatch || tf.getBackend() !== 'wasm' || xs.length === 0 || xs.length > 64) return undefined;
+  if (xs.some((x) => x.rank !== 2 || x.dtype !== 'float32' || x.shape[0] < 2)) return undefined;
+  registerGrams();
+  return tf.engine().runKernel(GRAMS, xs as unknown as tf.NamedTensorMap, {}) as unknown as tf.Tensor2D[];
+}
 
 /**
  * Loads the addon and replaces the wasm backend's BatchMatMul kernel by the OpenBLAS one (the wasm backend
