@@ -35,9 +35,17 @@ def log(msg):
     print(f'[jax] {msg}', file=sys.stderr, flush=True)
 
 
+# Set from the bench's config: every side warms up for as long before it is timed (bench/run.ts, WARMUP_SECONDS).
+WARMUP_SECONDS = 1.0
+
+
 def timed(fn, repeats, warmup=1):
-    for _ in range(warmup):
+    """Median wall time (s) of `repeats` calls after `warmup` calls and WARMUP_SECONDS of calls (the steady state)."""
+    calls = 0
+    t_start = time.perf_counter()
+    while calls < warmup or time.perf_counter() - t_start < WARMUP_SECONDS:
         jax.block_until_ready(fn())
+        calls += 1
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -165,6 +173,8 @@ def gd_problem(Ws, x, y, lr, steps):
 def main():
     cfg = json.load(open(sys.argv[1]))
     reps = cfg['repeats']
+    global WARMUP_SECONDS
+    WARMUP_SECONDS = float(cfg.get('warmupSeconds', WARMUP_SECONDS))
     out = {
         'python': sys.executable,
         'python_version': platform.python_version(),

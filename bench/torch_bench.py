@@ -60,10 +60,17 @@ def rss_mb():
         return None
 
 
+# Set from the bench's config: every side warms up for as long before it is timed (bench/run.ts, WARMUP_SECONDS).
+WARMUP_SECONDS = 1.0
+
+
 def timed(fn, repeats, warmup=1):
-    """Median wall time (s) of `repeats` calls after `warmup` calls; fn must finish its work."""
-    for _ in range(warmup):
+    """Median wall time (s) of `repeats` calls after `warmup` calls and WARMUP_SECONDS of calls (the steady state)."""
+    calls = 0
+    t_start = time.perf_counter()
+    while calls < warmup or time.perf_counter() - t_start < WARMUP_SECONDS:
         fn()
+        calls += 1
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -211,6 +218,8 @@ def main():
     threads_default = torch.get_num_threads()
     thread_counts = cfg['threads']  # first = headline
     reps = cfg['repeats']
+    global WARMUP_SECONDS
+    WARMUP_SECONDS = float(cfg.get('warmupSeconds', WARMUP_SECONDS))
     out = {
         'python': sys.executable,
         'python_version': platform.python_version(),
