@@ -45,6 +45,8 @@ export interface Addon {
   dotPairF64?(heap: ArrayBuffer, xOffset: number, yOffset: number, n: number): [number, number];
   /** out = p - d lr over `size` float32s; absent from older builds. */
   descentStep?(heap: ArrayBuffer, size: number, pOffset: number, dOffset: number, outOffset: number, lr: number): void;
+  /** k = 1 products (beta 0) by the addon's own loop (true, the default) or by OpenBLAS (false: tests compare the two). */
+  setOuterProduct?(on: boolean): void;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
