@@ -21,6 +21,8 @@
 //   jet1GradS(same arguments, dsOffset for dz0Offset), sigmoidBack(heap, kind, size, sOffset, dsOffset, dzOffset):
 //     its two halves, (ds, dz1) and then dz0 from ds, for the split kernels of large tensors.
 //   scale(heap, size, xOffset, outOffset, alpha): out = x alpha.
+//   sigmoid(heap, size, xOffset, outOffset, factor): out = sigmoid(x factor), factor 1 or 2, with the bits of the wasm
+//     backend's Sigmoid kernel (all 2^32 inputs checked).
 //   reluGrad(heap, size, xOffset, dyOffset, dxOffset): dx = dy step(x), as tfjs's Relu gradient rounds it.
 //   dotF64(heap, xOffset, yOffset, n), dotPairF64(...): x . y, and [x . y, y . y], in double (fixed order).
 //   descentStep(heap, size, pOffset, dOffset, outOffset, lr)
@@ -627,6 +629,88 @@ static int cpu_avx2(void) {
 
 static double dot_f64(size_t n, const float *x, const float *y) { return cpu_avx2() ? dot_f64_avx2(n, x, y) : dot_f64_sse2(n, x, y); }
 
+// sigmoid(x) with the bits of tfjs-backend-wasm 4.22's Sigmoid kernel, which runs XNNPACK's
+// f32_vsigmoid wasmsimd_rr2_p5_div kernel (XNNPACK 5e8033a7, the commit tfjs v4.22.0 pins): e = exp(-|x|) by a
+// two-step reduction n = round(-|x| log2 e), t = -|x| - n ln2 (hi and lo parts), a degree-5 polynomial and 2^n from
+// the exponent bits; sigmoid(-|x|) = e / (e + 1), flushed to 0 beyond the denormal cutoff; 1 - that for x >= 0. Each
+// step one rounded float32 operation (no FMA: -ffp-contract=off), so vector builds give the same bits; checked equal
+// to the wasm kernel on all 2^32 inputs (scripts/check-sigmoid.mjs, environment.md).
+static inline __attribute__((always_inline)) float sigmoid_wasm_bits(float x) {
+  const float magic = 0x1.8000FEp23f, minus_log2e = -0x1.715476p+0f;
+  const float ln2_hi = 0x1.62E400p-1f, ln2_lo = 0x1.7F7D1Cp-20f;
+  const float c5 = -0x1.0F9F9Cp-7f, c4 = 0x1.573A1Ap-5f, c3 = -0x1.555A80p-3f, c2 = 0x1.FFFDC6p-2f, c1 = -0x1.FFFFF6p-1f;
+  const float cutoff = 0x1.5D589Ep+6f;
+  uint32_t bits;
+  memcpy(&bits, &x, 4);
+  const uint32_t abs_bits = bits & 0x7FFFFFFFu;
+  float z;
+  memcpy(&z, &abs_bits, 4);
+  float n = z * minus_log2e + magic;
+  uint32_t nb;
+  memcpy(&nb, &n, 4);
+  const uint32_t sb = nb << 23;
+  float two_n;
+  memcpy(&two_n, &sb, 4);
+  n = n - magic;
+  float t = n * ln2_hi + z;
+  t = n * ln2_lo + t;
+  float p = t * c5 + c4;
+  p = t * p + c3;
+  p = t * p + c2;
+  p = t * p + c1;
+  t = t * two_n;
+  const float e = t * p + two_n;
+  const float f = e / (e + 1.0f);
+  // Branch-free (masks), so that the loop vectorises: f flushed to 0 beyond the cutoff, 1 - f where x >= 0.
+  uint32_t fb;
+  memcpy(&fb, &f, 4);
+  fb &= z > cutoff ? 0u : 0xFFFFFFFFu;
+  float ff;
+  memcpy(&ff, &fb, 4);
+  const float g = 1.0f - ff;
+  uint32_t gb;
+  memcpy(&gb, &g, 4);
+  const uint32_t neg = (uint32_t)((int32_t)bits >> 31);
+  const uint32_t r = (fb & neg) | (gb & ~neg);
+  float out;
+  memcpy(&out, &r, 4);
+  return out;
+}
+
+// out = sigmoid(x * factor), factor 1 or 2 (tanh's sigmoid(2 z): the doubling rounded as tfjs's multiply).
+static inline __attribute__((always_inline)) void sigmoid_loop(size_t n, const float *x, float factor, float *__restrict out) {
+  for (size_t i = 0; i < n; i++) out[i] = sigmoid_wasm_bits(x[i] * factor);
+}
+
+__attribute__((target("avx2"))) static void sigmoid_avx2(size_t n, const float *x, float factor, float *__restrict out) { sigmoid_loop(n, x, factor, out); }
+
+static void sigmoid_sse2(size_t n, const float *x, float factor, float *__restrict out) { sigmoid_loop(n, x, factor, out); }
+
+// One thread: two measured no faster at 128 x 4096 (316 against 334 us) and twice as slow at 64 x 1024.
+static void sigmoid_run(size_t n, const float *x, float factor, float *out) {
+  (cpu_avx2() ? sigmoid_avx2 : sigmoid_sse2)(n, x, factor, out);
+}
+
+// sigmoid(heap, size, xOffset, outOffset, factor): out = sigmoid(x factor), factor 1 or 2.
+static napi_value sigmoid_napi(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  void *data;
+  size_t byte_length;
+  static const char *const names[] = {"size", "xOffset", "outOffset", "factor"};
+  size_t s[4];
+  if (!heap_and_sizes(env, info, "sigmoid", "heap, size, xOffset, outOffset, factor", 5, argv, &data, &byte_length, names, 4, s)) return NULL;
+  if (s[3] != 1 && s[3] != 2) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "sigmoid: factor = %zu; expected 1 (sigmoid) or 2 (tanh's sigmoid(2 z))", s[3]);
+    napi_throw_range_error(env, NULL, msg);
+    return NULL;
+  }
+  float *p[2];
+  if (!vectors_in_heap(env, "sigmoid", names, s, 1, 2, s[0], data, byte_length, p)) return NULL;
+  sigmoid_run(s[0], p[0], (float)s[3], p[1]);
+  return NULL;
+}
+
 // (x . y, y . y) in one pass, each with dot_lanes' order: the same bits as two dot_f64 calls, half the reads.
 static inline __attribute__((always_inline)) void dot_pair_lanes(size_t n, const float *x, const float *y, double *xy, double *yy) {
   double a[DOT_LANES] = {0}, b[DOT_LANES] = {0};
@@ -767,6 +851,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"jet1GradS", NULL, jet1_grad_s, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sigmoidBack", NULL, sigmoid_back_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scale", NULL, scale_napi, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sigmoid", NULL, sigmoid_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reluGrad", NULL, relu_grad_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dotF64", NULL, dot_f64_napi, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dotPairF64", NULL, dot_pair_napi, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -15,6 +15,7 @@ import { descentStep } from '../lib/core/descent-step.js';
 import { scaleTensor } from '../lib/core/scale.js';
 import { scaledDenseProduct, scaledDenseProductSum, scaledProductIsNative } from '../lib/core/scaled-product.js';
 import { gram, grams } from '../lib/core/matmul.js';
+import { applyActivation, tanh } from '../lib/core/activations.js';
 import { assertClose } from './helpers.js';
 import { root } from './kernel-support.js';
 
@@ -288,6 +289,40 @@ process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
     } finally {
       lib.setOuterProduct(true);
     }
+  });
+
+  // The addon's sigmoid reproduces the wasm kernel's arithmetic (XNNPACK's wasmsimd kernel): the same bits on all 2^32
+  // inputs (scripts/check-sigmoid.mjs all, in environment.md); here on every 4099th bit pattern and dense windows
+  // around the special values, through tf.sigmoid with the native path on and off, and through tanh's sigmoid(2 z).
+  test('the native Sigmoid kernel has the wasm kernel\'s bits (1.5 M inputs), tanh too', () => {
+    const f2u = (f: number) => new Uint32Array(Float32Array.of(f).buffer)[0];
+    const near = (b: number) => Array.from({ length: 1 << 15 }, (_, i) => (b - (1 << 14) + i) >>> 0);
+    const patterns = Uint32Array.from([
+      ...[0, 1, -1, 87.33654, -87.33654, 3.4e38, -3.4e38, Infinity, -Infinity, 1e-38, -1e-38, 0.5, -20, 44, -44].map(f2u).flatMap(near),
+      ...Array.from({ length: Math.ceil(2 ** 32 / 4099) }, (_, i) => (i * 4099 + 17) >>> 0),
+    ]);
+    const x = tf.tensor1d(new Float32Array(patterns.buffer));
+    const run = (native: boolean, f: (t: tf.Tensor) => tf.Tensor) => {
+      setNativeMatMul(native);
+      const y = f(x);
+      const out = new Uint32Array(y.dataSync().buffer.slice(0));
+      y.dispose();
+      return out;
+    };
+    try {
+      for (const [name, f] of [['sigmoid', tf.sigmoid], ['tanh as 2 sigmoid(2 z) - 1', (t: tf.Tensor) => tf.tidy(() => applyActivation(tanh, [t])[0] as tf.Tensor)]] as const) {
+        const want = run(false, f);
+        const got = run(true, f);
+        const bad = got.findIndex((v, i) => v !== want[i]);
+        assert.equal(bad, -1, `${name} of bit pattern 0x${patterns[bad]?.toString(16)}: 0x${got[bad]?.toString(16)} native, 0x${want[bad]?.toString(16)} wasm`);
+      }
+    } finally {
+      setNativeMatMul(true);
+      x.dispose();
+    }
+    const lib = createRequire(import.meta.url)(nativeAddonPath()) as { sigmoid: (...a: unknown[]) => void };
+    assert.throws(() => lib.sigmoid(new ArrayBuffer(16), 4, 0, 0, 3), /^RangeError: sigmoid: factor = 3; expected 1 \(sigmoid\) or 2/);
+    assert.throws(() => lib.sigmoid(new ArrayBuffer(16), 8, 0, 0, 1), /sigmoid: xOffset operand ends at byte 32; expected at most the heap size 16/);
   });
 
   test('gramsBatch names the bad argument', () => {

@@ -30,6 +30,14 @@ function nativeAddon(kernel: string): Required<Pick<Addon, 'jet1' | 'jet1GradZ0'
 // sigmoid, by the wasm backend's own Sigmoid kernel.
 function sigmoidOfZ0(backend: object, kind: number, z0: tf.TensorInfo, scale: NonNullable<Addon['scale']>): tf.TensorInfo {
   const b = backend as unknown as WasmBackend;
+  const native = loadedAddon()?.sigmoid;
+  if (native) {
+    // The addon's sigmoid has the wasm kernel's bits (lib/core/openblas.ts), the doubling folded into its pass.
+    const s = b.makeOutput(z0.shape, 'float32');
+    const { heap, at } = heapOf(b);
+    native(heap, tf.util.sizeFromShape(z0.shape), at(z0), at(s), kind === KIND.tanh ? 2 : 1);
+    return s;
+  }
   if (kind !== KIND.tanh) return sigmoidKernel().kernelFunc({ inputs: { x: z0 }, backend, attrs: {} }) as tf.TensorInfo;
   const u = b.makeOutput(z0.shape, 'float32');
   const { heap, at } = heapOf(b);
