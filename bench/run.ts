@@ -361,7 +361,9 @@ async function main(): Promise<void> {
       else jaxOut = r;
     }
 
-    const report = render({ info, backend, native, load0, load1: os.loadavg(), ours, oursValues, limits, torchOut, jaxOut, peerNotes });
+    // The sgemm rate again at the end: a drop from the start says other tenants took the machine during the run.
+    const steadiness = { start: limits.sgemm[CORES]?.gflops, end: sgemmRate(CORES)?.gflops };
+    const report = render({ info, backend, native, load0, load1: os.loadavg(), ours, oursValues, limits, steadiness, torchOut, jaxOut, peerNotes });
     process.stdout.write(`\n${report}\n`);
     if (QUICK) log('QUICK mode: bench/results.md not written');
     else {
@@ -386,6 +388,8 @@ interface RenderArgs {
   ours: Record<Side, Record<string, Timing>>;
   oursValues: Record<string, number>;
   limits: { sgemm: Record<number, { gflops: number; time: number } | undefined>; wasmMatMul: number; nativeMatMul: number };
+  /** The 2-thread sgemm rate at the start and at the end of the run (GFLOP/s). */
+  steadiness: { start?: number; end?: number };
   torchOut: Record<number, PeerOut>;
   jaxOut?: PeerOut;
   peerNotes: string[];
@@ -434,6 +438,11 @@ function render(a: RenderArgs): string {
   L.push(jaxOut ? `- JAX ${jaxOut.jax} (jaxlib ${(jaxOut as unknown as { jaxlib: string }).jaxlib}), Python ${jaxOut.python_version}, \`jit\`, default CPU threading (all cores); timings exclude compilation (warm-up as below).` : '- JAX: not run.');
   for (const n of a.peerNotes) L.push(`- Peer set-up: ${n}`);
   const s = a.limits.sgemm;
+  const { start: r0, end: r1 } = a.steadiness;
+  if (r0 && r1) {
+    const drift = Math.abs(r1 - r0) / Math.max(r0, r1);
+    L.push(`- Steadiness: OpenBLAS sgemm 1024³ on ${CORES} threads ran at ${r0.toFixed(0)} GFLOP/s at the start and ${r1.toFixed(0)} at the end (${(100 * drift).toFixed(0)} % apart)${drift > 0.1 ? '. **More than 10 %: the machine was shared during the run; ratios here are less reliable than usual.**' : '.'}`);
+  }
   L.push(`- Physical limit: OpenBLAS sgemm 1024³ ${Object.entries(s).map(([t, r]) => `${r ? r.gflops.toFixed(1) : '—'} GFLOP/s (${t} thread${t === '1' ? '' : 's'})`).join(', ')}; tf.matMul 1024² on wasm+openblas ${a.limits.nativeMatMul ? a.limits.nativeMatMul.toFixed(1) : '—'} GFLOP/s, on plain wasm (XNNPACK) ${a.limits.wasmMatMul.toFixed(1)} GFLOP/s.`);
   L.push(`- Wall time: the fastest of ${CFG.repeats.ntk} (NTK), ${CFG.repeats.power} (power iteration), ${CFG.repeats.small} (one HVP, Taylor), ${CFG.repeats.gd} (GD) repeats after ${WARMUP_SECONDS} s of warm-up calls (the steady state: V8 optimises hot code after hundreds of calls, JAX compiles on the first), on every side (the least disturbed repeat: on this shared VM medians moved up to 1.6x between runs; the log has them); the Fig 1 run once, after a warm-up run of kernelEvery steps. Results synchronised (\`dataSync\`, \`.item()\`, \`block_until_ready\`). Same weights and inputs on every side.`, '');
 
