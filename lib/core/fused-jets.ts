@@ -4,8 +4,8 @@ import { type WasmBackend, activeAddon, heapOf, loadedAddon, nativeKernel, regis
 /**
  * Fused order-1 jets of tanh and sigmoid on the native path: (y0, y1) = (phi(z0), phi'(z0) z1) as one tfjs kernel
  * forward and one back, instead of about ten ops each way (an HVP of a tanh network spends most of its elementwise
- * time and kernel dispatches there). Inside, the wasm backend's own Sigmoid kernel computes s = sigmoid(2 z0) (or
- * sigmoid(z0)), and native/tangent_blas.c the rest, replaying the op-by-op float32 arithmetic of activations.ts and
+ * time and kernel dispatches there). Inside, s = sigmoid(2 z0) (or sigmoid(z0)) comes from the addon's sigmoid, which
+ * has the wasm Sigmoid kernel's bits (or from that kernel, with an older addon), and native/tangent_blas.c the rest, replaying the op-by-op float32 arithmetic of activations.ts and
  * the roundings and accumulation order of tfjs's gradients, so results are the same bits as the composed rule (but for
  * the sign of a zero gradient where y0 has no use: tfjs then passes zeros for dy0 and +0 + (-0) is +0).
  */
@@ -27,12 +27,12 @@ function nativeAddon(kernel: string): Required<Pick<Addon, 'jet1' | 'jet1GradZ0'
 }
 
 // s = sigmoid(2 z0) for tanh (tanh(z) = 2 sigmoid(2 z) - 1, activations.ts; the doubling is exact), sigmoid(z0) for
-// sigmoid, by the wasm backend's own Sigmoid kernel.
+// sigmoid: by the addon in one pass, or (an addon without it) a scale and the wasm backend's own Sigmoid kernel.
 function sigmoidOfZ0(backend: object, kind: number, z0: tf.TensorInfo, scale: NonNullable<Addon['scale']>): tf.TensorInfo {
   const b = backend as unknown as WasmBackend;
   const native = loadedAddon()?.sigmoid;
   if (native) {
-    // The addon's sigmoid has the wasm kernel's bits (lib/core/openblas.ts), the doubling folded into its pass.
+    // The wasm kernel's bits (lib/core/openblas.ts, nativeSigmoid), the doubling folded into the pass.
     const s = b.makeOutput(z0.shape, 'float32');
     const { heap, at } = heapOf(b);
     native(heap, tf.util.sizeFromShape(z0.shape), at(z0), at(s), kind === KIND.tanh ? 2 : 1);

@@ -9,7 +9,8 @@ import { blasThreadsRequested, projectRoot } from './env.js';
  * The native matrix-product path of the wasm backend: tfjs `BatchMatMul` kernels that call OpenBLAS
  * `cblas_sgemm` (native/tangent_blas.c, a Node-API addon built by scripts/build-native.mjs) directly on the
  * wasm heap, without copies. Transposed operands are passed to sgemm as flags; the Gram matrices x xᵀ and xᵀ x of
- * one tensor go to `cblas_ssyrk` (half the multiply-adds, exactly symmetric). Anything the addon does not
+ * one tensor go to `cblas_ssyrk` (half the multiply-adds, exactly symmetric), a tangent kernel's Grams to one batched
+ * call (`nativeGrams`), and the Sigmoid kernel to the addon's (the same bits). Anything the addon does not
  * cover (non-float32, batch shapes that broadcast other than one-to-many) runs the wasm kernel.
  */
 
@@ -243,10 +244,10 @@ export function nativeGrams(xs: readonly tf.Tensor[]): tf.Tensor2D[] | undefined
 }
 
 /**
- * The wasm Sigmoid kernel's own arithmetic (XNNPACK's wasmsimd rr2_p5_div kernel, the same bits on all 2^32 inputs:
- * scripts/check-sigmoid.mjs) compiled natively and vectorised (AVX2 where the CPU has it): 128 x 4096 in 0.33 ms against
- * the wasm kernel's 0.56-0.70; tanh runs through it
- * too (2 sigmoid(2 z) - 1). Non-float32 inputs go to the wasm kernel.
+ * The wasm Sigmoid kernel's own arithmetic (XNNPACK's wasmsimd rr2_p5_div kernel; the same bits on all 2^32 inputs:
+ * scripts/check-sigmoid.mjs) compiled natively and vectorised (AVX2 where the CPU has it): 128 x 4096 in 0.33 ms
+ * against the wasm kernel's 0.56-0.70. tanh runs through it too (2 sigmoid(2 z) - 1). Non-float32 inputs go to the
+ * wasm kernel.
  */
 const nativeSigmoid: tf.KernelFunc = (args) => {
   const { x } = args.inputs as { x: tf.TensorInfo };
