@@ -246,6 +246,19 @@ process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
     } finally {
       lib.setThreads(threads);
     }
+    // Against the float64 Gram of the same entries (the small side-by-side one at the bound, and a bench-sized one).
+    for (const i of [2, 1]) {
+      const g = grams([xs[i]]);
+      const [r, k] = [rows[i], cols[i]];
+      const v = xs[i].dataSync();
+      const want = Array.from({ length: r * r }, (_, ij) => {
+        let sum = 0;
+        for (let p = 0; p < k; p++) sum += v[Math.floor(ij / r) * k + p] * v[(ij % r) * k + p];
+        return sum;
+      });
+      assertClose(g[0].dataSync(), want, 1e-5, `Gram ${i} vs float64`, 1);
+      tf.dispose(g);
+    }
     const before = tf.memory().numTensors;
     tf.dispose(grams(xs));
     assert.equal(tf.memory().numTensors, before);
@@ -282,6 +295,12 @@ process.stdout.write(JSON.stringify({ core: info.blasCore, hash: h }));`;
             for (let i = 0; i < m * n; i++) {
               const [want, got] = [f[C1 / 4 + i], f[C2 / 4 + i]];
               assert.ok(Object.is(want, got) || (want === 0 && got === 0) || (Number.isNaN(want) && Number.isNaN(got)), `[${m}, ${n}] alpha ${alpha} tA ${ta} tB ${tb} entry ${i}: ${got}; OpenBLAS ${want}`);
+              // And against the float64 product alpha a_r b_c, rounded twice in float32, where operands and result are normal
+              // floats (with subnormals in play float32 departs from float64 by more; there the first check holds).
+              const [ar, bc] = [f[A / 4 + Math.floor(i / n)], f[B / 4 + (i % n)]];
+              const exact = Math.fround(alpha) * ar * bc;
+              const normal = (x: number) => Number.isFinite(x) && Math.abs(x) >= 2 ** -126 && Math.abs(x) < 3e38;
+              if (normal(ar) && normal(bc) && normal(ar * bc) && normal(exact)) assert.ok(Math.abs(got - exact) <= 2.5e-7 * Math.abs(exact), `entry ${i}: ${got}; float64 ${exact}`);
             }
           }
         }
