@@ -1,76 +1,77 @@
 #!/usr/bin/env node
-// The project's maintained patch of tslab's converter (node_modules/tslab/dist/converter.js), applied by the
-// postinstall hook and checked by the set-up. Idempotent; refuses (with the reason) a tslab version it was
-// not written for, so an upgrade cannot silently run unpatched.
-//
-// Bug fixed: an object shorthand property naming a variable of an earlier cell, `train({ net, lr })`, threw
-// `ReferenceError: net is not defined`. tslab rewrites references to earlier cells' variables to
-// `exports.name`, but finds them with `checker.getSymbolAtLocation`, which for a shorthand property returns
-// the property, not the variable, so `{ net }` was emitted unchanged. The patch rewrites it to
-// `{ net: exports.net }` (with a default, `{ net = d } = o` in a destructuring, to `{ net: exports.net = d }`).
+// The project's maintained patches of tslab, applied by the postinstall hook and checked by the set-up.
+// Each patch is one file in scripts/tslab-patches/ exporting { name, file, marker, anchor, replacement }:
+// `file` (relative to node_modules/tslab) gets `anchor` replaced by `replacement`, which contains `marker`.
+// Idempotent; refuses (with the reason) a tslab version the patches were not written for, so an upgrade
+// cannot silently run unpatched.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from './project.mjs';
+// One import per patch (one line each, so that patches are added independently).
+import shorthandProperties from './tslab-patches/shorthand-properties.mjs';
 
 export const TSLAB_VERSIONS = ['1.0.22'];
-const MARKER = '/* tangent-lab patch: shorthand properties */';
-const ANCHOR = `        function wrapPrevIdentifier(node) {
-            var _a, _b;
-            if (!ts.isIdentifier(node)) {`;
-const PATCHED = `        function wrapPrevIdentifier(node) {
-            var _a, _b;
-            ${MARKER}
-            if (ts.isShorthandPropertyAssignment(node)) {
-                const original = ts.getOriginalNode(node);
-                const symbol = ts.isShorthandPropertyAssignment(original) ? checker.getShorthandAssignmentValueSymbol(original) : undefined;
-                if (symbol && (symbol.declarations || []).some((d) => d.getSourceFile() === declsFile)) {
-                    let value = ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier("exports"), ts.factory.createIdentifier(ts.idText(node.name)));
-                    if (node.objectAssignmentInitializer) {
-                        value = ts.factory.createAssignment(value, ts.visitNode(node.objectAssignmentInitializer, wrapPrevIdentifier));
-                    }
-                    return ts.factory.createPropertyAssignment(ts.factory.createIdentifier(ts.idText(node.name)), value);
-                }
-            }
-            if (!ts.isIdentifier(node)) {`;
 
-function files(root) {
-  const dir = join(root, 'node_modules', 'tslab');
-  return { pkg: join(dir, 'package.json'), converter: join(dir, 'dist', 'converter.js') };
+/** The patches, in the order they are applied. */
+export function tslabPatches() {
+  return [
+    { id: 'shorthand-properties', ...shorthandProperties },
+  ];
 }
 
-/** 'patched' when the patch is in place, else the reason it is not (tslab missing, other version, not applied). */
-export function tslabPatchState(root = projectRoot()) {
-  const f = files(root);
+function tslabDir(root) {
+  return join(root, 'node_modules', 'tslab');
+}
+
+/** Per patch: 'patched', 'not applied', or the reason it cannot be applied. */
+export function tslabPatchStates(root = projectRoot()) {
   let version;
-  let src;
   try {
-    version = JSON.parse(readFileSync(f.pkg, 'utf8')).version;
-    src = readFileSync(f.converter, 'utf8');
+    version = JSON.parse(readFileSync(join(tslabDir(root), 'package.json'), 'utf8')).version;
   } catch {
-    return 'tslab is not installed';
+    return [{ id: '*', name: 'tslab', state: 'tslab is not installed' }];
   }
-  if (src.includes(MARKER)) return 'patched';
-  if (!TSLAB_VERSIONS.includes(version)) return `tslab ${version} is not a version the patch was written for (${TSLAB_VERSIONS.join(', ')})`;
-  if (!src.includes(ANCHOR)) return `tslab ${version}: converter.js does not contain the code the patch replaces`;
-  return 'not applied';
+  const out = [];
+  for (const p of tslabPatches()) {
+    let src;
+    try {
+      src = readFileSync(join(tslabDir(root), p.file), 'utf8');
+    } catch {
+      out.push({ ...p, state: `tslab ${version}: ${p.file} is missing` });
+      continue;
+    }
+    if (src.includes(p.marker)) out.push({ ...p, state: 'patched' });
+    else if (!TSLAB_VERSIONS.includes(version)) out.push({ ...p, state: `tslab ${version} is not a version the patches were written for (${TSLAB_VERSIONS.join(', ')})` });
+    else if (!src.includes(p.anchor)) out.push({ ...p, state: `tslab ${version}: ${p.file} does not contain the code the patch '${p.id}' replaces` });
+    else out.push({ ...p, state: 'not applied' });
+  }
+  return out;
 }
 
-/** Applies the patch; returns true if it changed the file. Throws with the reason when it cannot. */
+/** 'patched' when every patch is in place, else the first reason one is not. */
+export function tslabPatchState(root = projectRoot()) {
+  const bad = tslabPatchStates(root).find((p) => p.state !== 'patched');
+  return bad ? (bad.state === 'not applied' ? 'not applied' : bad.state) : 'patched';
+}
+
+/** Applies the missing patches; returns the names of those it applied. Throws with the reason when it cannot. */
 export function patchTslab(root = projectRoot()) {
-  const state = tslabPatchState(root);
-  if (state === 'patched') return false;
-  if (state !== 'not applied') {
-    throw new Error(`patch-tslab: ${state}; update scripts/patch-tslab.mjs (see environment.md, "tslab defects")`);
+  const applied = [];
+  for (const p of tslabPatchStates(root)) {
+    if (p.state === 'patched') continue;
+    if (p.state !== 'not applied') throw new Error(`patch-tslab: ${p.state}; update scripts/tslab-patches/ (see environment.md, "tslab defects")`);
+    const file = join(tslabDir(root), p.file);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(p.anchor, () => p.replacement));
+    applied.push(p.name);
   }
-  const f = files(root);
-  writeFileSync(f.converter, readFileSync(f.converter, 'utf8').replace(ANCHOR, PATCHED));
-  return true;
+  return applied;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
-    process.stdout.write(patchTslab() ? 'patch-tslab: applied the shorthand-property fix to tslab\n' : 'patch-tslab: already applied\n');
+    const applied = patchTslab();
+    process.stdout.write(applied.length ? `patch-tslab: applied ${applied.join('; ')}\n` : 'patch-tslab: already applied\n');
   } catch (e) {
     process.stderr.write(`${e.message}\n`);
     process.exit(1);

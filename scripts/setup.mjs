@@ -298,7 +298,8 @@ export function setup() {
   ensureSelfLink(root);
   // npm ci --ignore-scripts (or an install of tslab by hand) skips the postinstall hook that applies it.
   try {
-    if (patchTslab(root)) log('applied the project patch of tslab (scripts/patch-tslab.mjs)');
+    const applied = patchTslab(root);
+    if (applied.length) log(`applied the project patches of tslab: ${applied.join('; ')} (scripts/patch-tslab.mjs)`);
   } catch (e) {
     throw new SetupError(e.message);
   }
