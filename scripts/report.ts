@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type ClaimResult, type NotAttempted, isNotAttempted } from '../lib/present/claims.js';
 import type { Figure } from '../lib/present/figure.js';
 
@@ -23,11 +24,13 @@ export function plotlyPath(): string {
 
 interface PageLike {
   setContent(html: string): Promise<unknown>;
+  goto(url: string): Promise<unknown>;
+  waitForFunction(f: string, arg?: unknown, o?: { timeout?: number }): Promise<unknown>;
   addScriptTag(o: { path: string }): Promise<unknown>;
   evaluate<T, A>(f: (a: A) => T | Promise<T>, arg: A): Promise<T>;
 }
 interface BrowserLike {
-  newPage(): Promise<PageLike & { close(): Promise<void> }>;
+  newPage(o?: { viewport?: { width: number; height: number } }): Promise<PageLike & { close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -134,6 +137,27 @@ export async function exportFigures(figuresDir: string, browser: BrowserLike, lo
   return written;
 }
 
+/**
+ * The layout check (LAYOUT_PROBLEMS_IN_PAGE) on every figure of a written report.html as a browser window
+ * `viewportWidth` px wide draws it: the report's own sizing, not the exported PNG's, is what a reader sees.
+ * Keyed by the figure's `<notebook>/<plot>`.
+ */
+export async function checkReportLayout(reportHtml: string, browser: BrowserLike, viewportWidth = 1500): Promise<Record<string, LayoutCheck>> {
+  const page = await browser.newPage({ viewport: { width: viewportWidth, height: 1000 } });
+  try {
+    await page.goto(pathToFileURL(reportHtml).href);
+    await page.waitForFunction(`[...document.querySelectorAll('.fig')].every((el) => el.querySelector('.main-svg'))`, undefined, { timeout: 60_000 });
+    return await page.evaluate<Record<string, LayoutCheck>, null>(
+      new Function(`const out = {};
+        for (const gd of document.querySelectorAll('.fig')) out[gd.dataset.key] = (() => { ${LAYOUT_PROBLEMS_IN_PAGE} })();
+        return out;`) as () => Record<string, LayoutCheck>,
+      null,
+    );
+  } finally {
+    await page.close();
+  }
+}
+
 /** Per notebook: stored results computed and reused, in total and per code fingerprint (scripts/run_notebooks.py). */
 interface StoreCounts {
   computed: number;
@@ -233,13 +257,17 @@ export function writeReport(outDir: string): { html: string; md: string; passed:
       const key = `${r.notebook}/${r.plot}`;
       return `<tr><td>${esc(r.paper)}</td><td>${esc(r.figure)}</td><td><ul>${r.claims.map(claimHtml).join('')}${r.skipped.map(skippedHtml).join('')}</ul></td>
 <td>${esc(c0.dataset ?? (r.claims.length ? 'synthetic / as in the paper' : '—'))}</td><td>${esc(e.profile)}${e.parameters ? `<br>-p ${esc(parametersText(e.parameters))}` : ''}</td><td>${esc(e.backend ?? c0.backend ?? '')}</td><td>${esc(c0.seeds ?? '')}</td><td>${esc(e.seconds)} s</td><td>${esc(storeText(e.store))}</td>
-<td>${specs[key] ? `<div class="fig" id="fig${i}" data-key="${esc(key)}"></div>` : ''}${png && existsSync(join(outDir, png)) ? `<a href="${esc(png)}">png</a> · <a href="${esc(png.replace(/png$/, 'svg'))}">svg</a>` : ''} · <a href="${esc(e.output)}">notebook</a></td></tr>`;
+<td>${png && existsSync(join(outDir, png)) ? `<a href="${esc(png)}">png</a> · <a href="${esc(png.replace(/png$/, 'svg'))}">svg</a> · ` : ''}<a href="${esc(e.output)}">notebook</a></td></tr>${
+        // The figure at its own pixel size in a row of its own (scrolling sideways when the window is narrower):
+        // its margins are fixed pixels, so drawing it smaller put subplot titles on the axis titles above them.
+        specs[key] ? `\n<tr class="figrow"><td colspan="10"><div class="figwrap"><div class="fig" id="fig${i}" data-key="${esc(key)}"></div></div></td></tr>` : ''
+      }`;
     })
     .join('\n');
   const html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>tangent-lab reproduction report</title>
 <style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px;vertical-align:top;font-size:13px}
-li.pass b{color:#17803d}li.fail b{color:#c62828}li.skip b{color:#777}ul{padding-left:16px;margin:0}.q{color:#444}.note{color:#777;font-size:12px}.fig{min-width:400px}.summary{font-size:18px;font-weight:600}</style>
+li.pass b{color:#17803d}li.fail b{color:#c62828}li.skip b{color:#777}ul{padding-left:16px;margin:0}.q{color:#444}.note{color:#777;font-size:12px}.figwrap{overflow-x:auto;max-width:calc(100vw - 64px)}.figrow td{border-top:none}.summary{font-size:18px;font-weight:600}</style>
 <script src="plotly.min.js"></script></head><body>
 <h1>tangent-lab: reproduction report</h1>
 <p class="summary" id="summary">${esc(summary)}</p>
@@ -248,7 +276,7 @@ li.pass b{color:#17803d}li.fail b{color:#c62828}li.skip b{color:#777}ul{padding-
 ${rowHtml}
 </tbody></table>
 <script>const SPECS=${JSON.stringify(specs).replace(/</g, '\\u003c')};
-for (const el of document.querySelectorAll('.fig')) { const s = SPECS[el.dataset.key]; const w = s.layout.width || 640, h = s.layout.height || 440, k = Math.min(1, 760 / w); Plotly.newPlot(el, s.data, Object.assign({}, s.layout, { width: Math.round(w * k), height: Math.round(h * k) }), { displaylogo: false, responsive: false }); }</script>
+for (const el of document.querySelectorAll('.fig')) { const s = SPECS[el.dataset.key]; Plotly.newPlot(el, s.data, Object.assign({}, s.layout, { width: s.layout.width || 640, height: s.layout.height || 440 }), { displaylogo: false, responsive: false }); }</script>
 </body></html>`;
   writeFileSync(join(outDir, 'report.html'), html);
   const md = [

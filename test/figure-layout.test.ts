@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Figure } from '../lib/present/figure.js';
 import { heatmap, linePlot, loglogPlot, panels, withMarkers, withReferenceLines } from '../lib/present/plot.js';
-import { exportFigures, launchBrowser, type LayoutCheck } from '../scripts/report.js';
+import { checkReportLayout, exportFigures, launchBrowser, type LayoutCheck, writeReport } from '../scripts/report.js';
 import { testOutput } from './browser-support.js';
 
 const widths = [300, 1_000, 3_000, 10_000];
@@ -76,6 +76,29 @@ describe('figure layout in Chromium', () => {
     const xticks = [...svg.matchAll(/<g class="xtick">\s*<text[^>]*>(.*?)<\/text>/g)].map((m) => m[1].replace(/<[^>]+>/g, ''));
     assert.ok(xticks.length >= 3, `line-steps: x tick labels ${JSON.stringify(xticks)}`);
     for (const t of xticks) assert.match(t, /^\d+(,\d{3})*$/, `line-steps: x tick label ${JSON.stringify(t)}; expected a whole number written out (all: ${JSON.stringify(xticks)})`);
+  });
+
+  test('the report page draws every figure without overlapping or clipped text in a 1500 px window', { timeout: 120_000 }, async () => {
+    // report.html draws the figures from their specs at the report's own size, not the PNG's: the same check there.
+    const out = join(dir, 'report');
+    const figs = figures();
+    mkdirSync(join(out, 'figures', 'lib'), { recursive: true });
+    for (const [name, f] of Object.entries(figs)) writeFileSync(join(out, 'figures', 'lib', `${name}.json`), JSON.stringify(f));
+    const claims = Object.keys(figs).map((name) => ({ id: name, paper: '000', figure: `Fig ${name}`, claim: 'a claim', quantity: 'q', measured: 1, expected: { min: 0 }, pass: true, profile: 'quick', backend: 'cpu', plot: name }));
+    writeFileSync(join(out, 'run.json'), JSON.stringify({ notebooks: { lib: { status: 'ok', seconds: 1, profile: 'quick', backend: 'cpu', output: 'notebooks/lib.ipynb', claims } } }));
+    const { html } = writeReport(out);
+    const browser = await launchBrowser();
+    let checks: Record<string, LayoutCheck>;
+    try {
+      checks = await checkReportLayout(html, browser, 1500);
+    } finally {
+      await browser.close();
+    }
+    assert.deepEqual(Object.keys(checks).sort(), Object.keys(figs).map((n) => `lib/${n}`).sort(), 'every figure drawn in the report');
+    for (const [name, c] of Object.entries(checks)) {
+      assert.ok(c.checked > 10, `${name}: only ${c.checked} elements measured`);
+      assert.deepEqual(c.problems, [], `${name}: layout problems on the report page`);
+    }
   });
 
   test('the check finds overlaps: a legend placed on the x-axis title, a title off the canvas', { timeout: 120_000 }, async () => {
