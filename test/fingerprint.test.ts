@@ -178,19 +178,21 @@ describe('stored results follow the code that produced them', () => {
     }
   });
 
-  test('store CLI: ls lists task and fingerprint, verify reports a corrupt file that the next run recomputes, gc deletes what no current code produces', { timeout: 120_000 }, async () => {
-    // The fixture store now holds 3 entries per fingerprint of the 3 code versions; the current one is the last.
+  test('store CLI: ls lists task and fingerprint, verify reports a corrupt file that the next run recomputes, gc deletes (with delete) only what no current code reads', { timeout: 120_000 }, async () => {
+    // The fixture store holds 3 entries per fingerprint of the 3 code versions, of a task this checkout does
+    // not register and of a made-up backend: gc cannot judge them, so it keeps them.
     const listing = await ls(results);
     assert.match(listing, /experiment\s+key\s+task\s+fingerprint\s+current\s+created\s+size/);
     assert.equal(listing.split('\n').filter((l) => l.includes('squareTask')).length, 9);
-    assert.match(listing, /9 entries \(0 current\)/, 'entries of a module outside the project count as not current');
+    assert.match(listing, /9 entries \(0 current, 0 stale, 9 not judged\)/);
 
-    // A current entry of this project (a closure keyed by this test module) among stale ones.
-    const store = openStore('cli', { root: results, backend: 'test', log: () => undefined });
+    // On the real backend: a current closure of this project (keyed by this test module), a damaged one, and
+    // a closure of a module outside the checkout (not judged).
+    const store = openStore('cli', { root: results, log: () => undefined });
     const code = import.meta.url;
     const keep = await cachedRun(store, { config: { n: 1 }, code }, () => ({ v: 1 }));
     const damaged = await cachedRun(store, { config: { n: 2 }, code }, () => ({ v: 2 }));
-    const stale = await cachedRun(store, { config: { n: 3 }, code: pathToFileURL(join(pkg, 'lib', 'plot.js')).href }, () => ({ v: 3 }));
+    const outside = await cachedRun(store, { config: { n: 3 }, code: pathToFileURL(join(pkg, 'lib', 'plot.js')).href }, () => ({ v: 3 }));
     writeFileSync(entryPath(store, damaged.key), readFileSync(entryPath(store, damaged.key), 'utf8').replace('"v":2', '"v":20'));
     const v = verify(results, ['cli']);
     assert.equal(v.checked, 3);
@@ -198,11 +200,12 @@ describe('stored results follow the code that produced them', () => {
     assert.match(v.report, /CORRUPT cli\/[0-9a-f]{64}\.json: payload checksum/);
     assert.match(verify(results, ['fixture']).report, /all 9 entries are valid/);
 
-    const dry = await gc(results, { dryRun: true, experiments: ['cli'] });
-    assert.deepEqual(dry.removed.map((f) => f.file).sort(), [`${damaged.key}.json`, `${stale.key}.json`].sort());
+    const dry = await gc(results, { experiments: ['cli'] });
+    assert.deepEqual(dry.removed.map((f) => f.file), [`${damaged.key}.json`]);
+    assert.deepEqual(dry.unjudged.map((f) => f.file), [`${outside.key}.json`]);
     assert.equal(dry.kept, 1);
-    assert.match(dry.report, /would delete 2 file\(s\)/);
-    assert.equal(readdirSync(store.dir).length, 3, 'dry run deletes nothing');
+    assert.match(dry.report, /would delete 1 file\(s\)/);
+    assert.equal(readdirSync(store.dir).length, 3, 'gc without delete deletes nothing');
 
     // The next run does not read the damaged entry: it is moved aside and recomputed.
     const again = await cachedRun(store, { config: { n: 2 }, code }, () => ({ v: 2 }));
@@ -210,12 +213,12 @@ describe('stored results follow the code that produced them', () => {
     assert.deepEqual(again.result, { v: 2 });
     assert.ok((await cachedRun(store, { config: { n: 1 }, code }, () => ({ v: -1 }))).fromCache);
 
-    const done = await gc(results);
+    const done = await gc(results, { delete: true });
     assert.equal(done.kept, 2, done.report);
-    assert.equal(done.removed.filter((f) => f.kind === 'aside').length, 1, 'the file moved aside is deleted');
-    assert.equal(done.removed.filter((f) => f.experiment === 'fixture').length, 9);
-    assert.deepEqual(readdirSync(store.dir).sort(), [`${keep.key}.json`, `${damaged.key}.json`].sort());
-    assert.match(await ls(results), /2 entries \(2 current\)/);
+    assert.deepEqual(done.removed.map((f) => f.kind), ['aside'], 'only the file moved aside is deleted');
+    assert.deepEqual(readdirSync(store.dir).sort(), [`${keep.key}.json`, `${damaged.key}.json`, `${outside.key}.json`].sort());
+    assert.equal(readdirSync(join(results, 'fixture')).filter((f) => f.endsWith('.json')).length, 9);
+    assert.match(await ls(results), /12 entries \(2 current, 0 stale, 10 not judged\)/);
     assert.ok(fileURLToPath(code).endsWith('fingerprint.test.js'));
   });
 });

@@ -9,7 +9,7 @@ export interface ImportReport {
   same: number;
   /** Same key, different payload: the destination's entry is kept. */
   conflicts: { experiment: string; key: string }[];
-  /** Source files that failed validation (not copied). */
+  /** Source files that failed validation, or whose entry belongs to another experiment than its folder (not copied). */
   corrupt: { file: string; reason: string }[];
   /** Copied entries per `backend / libraryVersion`: a store looks up only entries of its own backend and version. */
   computedWith: Record<string, number>;
@@ -45,6 +45,10 @@ export function importResults(from: string, options: { to?: string; experiments?
       const got = readEntryFile(from, m[1]);
       if (got.status !== 'ok') {
         if (got.status === 'corrupt') report.corrupt.push({ file: from, reason: got.reason });
+        continue;
+      }
+      if (got.entry.experiment !== exp) {
+        report.corrupt.push({ file: from, reason: `an entry of experiment '${got.entry.experiment}' in folder '${exp}'` });
         continue;
       }
       const target = join(dest, exp, f);

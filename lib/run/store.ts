@@ -92,7 +92,13 @@ export interface StoredEntry<R = unknown> {
   backend: string;
   backendVersion: string;
   meta: Record<string, unknown>;
+  /** `sha256:` of the stored result (its canonical JSON). */
   checksum: string;
+  /**
+   * `sha256:` of the whole stored entry but this field (meta included), as written. Entries written before
+   * it existed lack it; their result is still covered by `checksum` and their call and backend by the key.
+   */
+  entryChecksum?: string;
   result: R;
 }
 
@@ -235,10 +241,21 @@ export function readEntryFile<R = unknown>(path: string, expectedKey?: string): 
   if (recomputed !== key) return { status: 'corrupt', reason: `its call, fingerprint and backend hash to ${recomputed.slice(0, 12)}…, not to its key ${key.slice(0, 12)}…` };
   const checksum = `sha256:${sha256Hex(sortedStringify(raw.result))}`;
   if (checksum !== raw.checksum) return { status: 'corrupt', reason: `payload checksum ${checksum.slice(0, 19)}… does not match the stored ${String(raw.checksum).slice(0, 19)}…` };
+  let entryChecksum: string | undefined;
+  if ('entryChecksum' in raw) {
+    entryChecksum = wholeEntryChecksum(raw);
+    if (entryChecksum !== raw.entryChecksum) return { status: 'corrupt', reason: `entry checksum ${entryChecksum.slice(0, 19)}… (meta included) does not match the stored ${String(raw.entryChecksum).slice(0, 19)}…` };
+  }
   return {
     status: 'ok',
-    entry: { format: RESULT_FORMAT, key, ...keyed, task: raw.task as string | null, meta: meta as Record<string, unknown>, checksum, result: result as R },
+    entry: { format: RESULT_FORMAT, key, ...keyed, task: raw.task as string | null, meta: meta as Record<string, unknown>, checksum, ...(entryChecksum ? { entryChecksum } : {}), result: result as R },
   };
+}
+
+/** `sha256:` of an entry as stored (its encoded fields), every field but `entryChecksum` itself. */
+function wholeEntryChecksum(raw: Record<string, unknown>): string {
+  const { entryChecksum: _, ...rest } = raw;
+  return `sha256:${sha256Hex(sortedStringify(rest))}`;
 }
 
 /** Moves a corrupt entry aside (`<key>.json.corrupt-<time>`) so that it is kept for inspection but never read. */
@@ -337,8 +354,9 @@ export async function storeResult<R>(store: ResultStore, what: RunSpec | RunId, 
     checksum: `sha256:${sha256Hex(sortedStringify(encodedResult))}`,
     result: encodedResult,
   };
-  await writeAtomic(store, entryPath(store, key), key, `${sortedStringify(entry)}\n`);
-  return { ...entry, call: keyed.call, meta: decodePlain(entry.meta) as Record<string, unknown>, result: decodePlain(encodedResult) as R };
+  const entryChecksum = wholeEntryChecksum(entry);
+  await writeAtomic(store, entryPath(store, key), key, `${sortedStringify({ ...entry, entryChecksum })}\n`);
+  return { ...entry, entryChecksum, call: keyed.call, meta: decodePlain(entry.meta) as Record<string, unknown>, result: decodePlain(encodedResult) as R };
 }
 
 export interface CachedRun<R> {
