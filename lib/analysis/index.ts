@@ -6,3 +6,4 @@ export * from './losses.js';
 export * from './neurons.js';
 export * from './ntk.js';
 export * from './nqm-recursion.js';
+export * from './sharpness.js';

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { agop, agopAlignment } from '../analysis/agop.js';
 import { criticalLearningRate } from '../analysis/critical.js';
 import { lossValue } from '../analysis/losses.js';
-import { firstNonFinite } from '../core/checks.js';
+import { NonFiniteCurvatureError, type Sharpness, lossSharpness } from '../analysis/sharpness.js';
+import { checkInt, checkPositive, firstNonFinite } from '../core/checks.js';
 import { type EigenMethod, kernelEigen, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
 import { type Cadence, isDue, type TrackContext, type Tracker } from './train.js';
 import { type Params, pv } from '../core/params.js';
@@ -177,7 +178,10 @@ function spikeSpectrum(minRise: number, every: Cadence, spectrum: (c: TrackConte
 /**
  * λ_max of the loss Hessian on the coming mini-batch, H_L(X_batch), by Lanczos on Hessian-vector products, and
  * the exact batch critical rate 2/λ_max (003 eq. 3.6; Fig C.1 plots it against b/λ_max(K(X_batch)) of
- * batchCritical). Records `hessianTopBatch` and `etaCritHessianBatch`.
+ * batchCritical). Records `hessianTopBatch` and `etaCritHessianBatch` (history keys, not the tracker's name
+ * `batchHessianTop`) at each due step before its update; the final iterate has no coming batch and records
+ * nothing, so a run with `steps` ≤ `every` has one record, at step 0. Under full-batch GD the coming batch is
+ * the whole training set: `sharpness()` records the same λ_max there, the final iterate included.
  */
 export function batchHessianTop(every: Cadence = 1, { maxIter = 40, tol = 1e-5 }: { maxIter?: number; tol?: number } = {}): Tracker {
   return {
@@ -191,6 +195,71 @@ export function batchHessianTop(every: Cadence = 1, { maxIter = 40, tol = 1e-5 }
       return { hessianTopBatch: crit.lambda, etaCritHessianBatch: crit.eta };
     },
   };
+}
+
+export interface SharpnessTrackerOptions {
+  /** Cadence (default 1: every step); the final iterate is always recorded. */
+  every?: Cadence;
+  /** Also record the k largest eigenvalues as `sharpnessTop` (default 1: `sharpness` only). */
+  k?: number;
+  /** Lanczos iterations per record (default 100) and relative residual (default 1e-5), as lossSharpness. */
+  maxIter?: number;
+  tol?: number;
+  /** Seed of every record's start vector (default 0: the same start at each record). */
+  seed?: number;
+}
+
+/**
+ * Sharpness along a run: λ_max of the Hessian of the training loss on the whole training set (lossSharpness),
+ * the quantity that rises to 2/η and hovers there under full-batch GD at step size η (Cohen et al. 2021, the
+ * edge of stability). Records `sharpness` (and with k > 1 `sharpnessTop`, the k largest, descending) and
+ * `sharpnessIterations` (Hessian-vector products) every `every` steps and at the final iterate; NaN once the
+ * outputs are non-finite (a diverging run, which train() then stops). Each record costs up to `maxIter` HVPs on
+ * the full training set. For the coming mini-batch of SGD see batchHessianTop.
+ *
+ * @param options.every cadence (default 1); `k` (default 1); `maxIter`, `tol`, `seed` as lossSharpness
+ * @example
+ * const run = train({ net, params: w, x, y, loss: mse('mean'), lr: 0.05, steps: 500, track: [sharpness({ every: 10 })] });
+ * const { step, value } = run.history.sharpness;   // compare with 2 / 0.05
+ */
+export function sharpness(options: SharpnessTrackerOptions = {}): Tracker {
+  const fn = 'sharpness';
+  if (options === null || typeof options !== 'object') throw new Error(`${fn}: options = ${String(options)}; expected an options object`);
+  const { every = 1, k = 1, maxIter = 100, tol = 1e-5, seed = 0 } = options;
+  checkCadence(fn, every);
+  checkInt(fn, 'options.k', k, 1);
+  checkInt(fn, 'options.maxIter', maxIter, 1);
+  if (maxIter < k) throw new Error(`${fn}: options.maxIter = ${maxIter}; expected at least options.k = ${k}`);
+  checkPositive(fn, 'options.tol', tol);
+  checkInt(fn, 'options.seed', seed, 0);
+  return {
+    name: 'sharpness',
+    every,
+    stateless: true,
+    record(c): Record<string, number | number[]> {
+      const finite = (trainOutput(c).dataSync() as Float32Array).every(Number.isFinite) && Object.values(c.params).every((t) => (t.dataSync() as Float32Array).every(Number.isFinite));
+      const nan = (): Record<string, number | number[]> => (k > 1 ? { sharpness: NaN, sharpnessTop: new Array<number>(k).fill(NaN), sharpnessIterations: 0 } : { sharpness: NaN, sharpnessIterations: 0 });
+      if (!finite) return nan();
+      let s: Sharpness;
+      try {
+        s = lossSharpness(c.net, c.params, c.x, c.y, c.loss, { k, maxIter, tol, seed });
+      } catch (e) {
+        if (e instanceof NonFiniteCurvatureError) return nan();
+        throw e;
+      }
+      return k > 1 ? { sharpness: s.value, sharpnessTop: s.eigenvalues, sharpnessIterations: s.iterations } : { sharpness: s.value, sharpnessIterations: s.iterations };
+    },
+  };
+}
+
+/** A cadence: an integer ≥ 1, or { geometric: r } with r > 1. */
+function checkCadence(fn: string, every: unknown): void {
+  if (typeof every === 'number') {
+    if (!Number.isInteger(every) || every < 1) throw new Error(`${fn}: every = ${every}; expected an integer ≥ 1 (steps between records) or { geometric: r > 1 }`);
+    return;
+  }
+  const r = (every as { geometric?: unknown } | null)?.geometric;
+  if (typeof r !== 'number' || !(r > 1) || !Number.isFinite(r)) throw new Error(`${fn}: every = ${JSON.stringify(every)}; expected an integer ≥ 1 (steps between records) or { geometric: r > 1 }`);
 }
 
 /** The network's outputs on the batch are finite (else the run is diverging and eigensolvers would fail). */
