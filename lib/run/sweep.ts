@@ -105,7 +105,15 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
   // Another engine stores the missing points first; the loop below then reads every point from the store.
   const engine = await resolveEngine(options.engine, typeof task === 'function', options.quiet ? () => undefined : options.store.log);
   if (typeof task !== 'function' && typeof options.workers === 'number' && options.workers > 1) {
-    throw new Error(`sweep: workers = ${options.workers} needs a function that worker processes can run; build it with remote(name, args), e.g. remote('fig1Run', (pt) => [{ ...pt }])`);
+    // A closure cannot be sent to another process: say how to move the user's own function (see remote's doc).
+    throw new Error(
+      `sweep: workers = ${options.workers} needs a function that worker processes can run; build it with remote(name, args, moduleUrl): ` +
+        'a function defined in a notebook cell (or anywhere in this process) cannot be sent to a worker. Export it from a module file ' +
+        "beside the notebook, e.g. my_task.mjs with `import { train } from 'tangent-lab'; export function myRun(point) { ...; return result }` " +
+        "(plain-data argument and result), and sweep remote('myRun', (pt) => [pt], pathToFileURL('my_task.mjs').href) " +
+        "with `import { pathToFileURL } from 'node:url'` (the module file and what it imports key the results). " +
+        "A library experiment needs no module: remote('fig1Run', (pt) => [{ ...pt }])",
+    );
   }
   if (typeof task === 'function' && (options.config !== undefined || options.code !== undefined)) {
     throw new Error(`sweep: options.${options.config !== undefined ? 'config' : 'code'} is given for a remote(...) task; expected none: a task's points are keyed by its name, its arguments and the fingerprint of its module`);
