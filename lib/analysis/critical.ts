@@ -8,7 +8,10 @@ import type { Network } from '../nets/network.js';
 import { lanczosOfDense, tangentKernel, softmaxJacobians } from './ntk.js';
 import { type Params, pv, trainableNames } from '../core/params.js';
 
-/** Hessian-vector product of the training loss, H_L v = grad_w <grad_w L, v>, by reverse mode over the order-1 jet. */
+/**
+ * Hessian-vector product of the training loss on (x, y), H_L v = ∇_w ⟨∇_w L, v⟩ with H_L = ∇²_w L(w) (the Hessian
+ * of lossSharpness and of criticalLearningRate's `hessian` method), by reverse mode over the order-1 jet.
+ */
 export function lossHvp(net: Network, params: Params, x: tf.Tensor, y: tf.Tensor, loss: Loss, v: Params): Params {
   checkArgs(net, params, x, v);
   return gradTrainable(net, params, (p) => {
@@ -20,14 +23,22 @@ export function lossHvp(net: Network, params: Params, x: tf.Tensor, y: tf.Tensor
 export interface CriticalLr {
   /** eta_crit */
   eta: number;
-  /** The eigenvalue it comes from: lambda_max(H_L), or lambda_max(K) (MSE) / lambda_max of the CE Gauss-Newton kernel. */
+  /**
+   * The eigenvalue it comes from: `hessian`: λ_max(H_L) of the loss Hessian (the sharpness); `ntk`: λ_max(K) of the
+   * tangent kernel (MSE) or λ_max((1/n) S K S) (cross-entropy).
+   */
   lambda: number;
   method: 'hessian' | 'ntk';
 }
 
 /**
- * Critical learning rate (003 eq. 3.6, Def 3.2.2; reference §1.3): `hessian`: 2 / lambda_max(H_L) from HVPs;
- * `ntk`: its Gauss-Newton approximation, 2 / (c lambda_max(K)) for MSE whose output Hessian is c I, i.e.
+ * Critical learning rate (003 eq. 3.6, Def 3.2.2; reference §1.3), the step size above which GD on the local
+ * quadratic model diverges, from one of two curvature matrices of the training loss L(w) on (x, y):
+ * `hessian`: 2 / λ_max(H_L) with H_L = ∇²_w L the Hessian of the loss w.r.t. the parameters (its λ_max is the
+ * sharpness of lossSharpness), by Lanczos on loss-Hessian-vector products (lossHvp);
+ * `ntk`: its Gauss-Newton approximation H_L ≈ Jᵀ (∇²_f ℓ) J, which drops the term Σ ∂ℓ/∂f ∇²_w f of the model's
+ * own Hessian (zero at a global minimum of MSE) and shares its nonzero spectrum with (∇²_f ℓ)^½ K (∇²_f ℓ)^½,
+ * K = J Jᵀ the tangent kernel: 2 / (c λ_max(K)) for MSE whose output Hessian is c I, i.e.
  * n/lambda for `mean`, 2/lambda for `halfSum`, nC/lambda for `meanAll`; for cross-entropy
  * 2 / lambda_max((1/n) S K S) with S the block-diagonal square roots of the softmax Jacobians.
  * On a mini-batch this is the per-batch b/lambda_max(K_batch) of 003 Ch.4.

@@ -20,7 +20,7 @@ export function randomDirection(params: Params, seed: number, names: readonly st
 }
 
 export interface SpectralNormResult {
-  /** |lambda|_max of the model Hessian. */
+  /** |λ|_max of the model-output Hessian ∇²_w ⟨u, f(w; x)⟩ (not the loss Hessian: see lossSharpness). */
   value: number;
   /** The extreme eigenvalue(s) found (largest magnitude first). */
   eigenvalues: number[];
@@ -41,8 +41,13 @@ export interface SpectralNormOptions {
 }
 
 /**
- * ||H|| = max |lambda(H)| of the Hessian of the model output (002 Table 1, §6.2 of the reference), from
- * Hessian-vector products (reverse mode over the order-1 jet).
+ * ‖H‖ = max |λ(H)| of the Hessian of the model output, H = ∇²_w ⟨u, f(w; x)⟩ (with one input and one output
+ * the Hessian of f itself; u = ones sums over inputs and outputs): the quantity of 002 (Table 1, eqs. 8-9,
+ * §6.2 of the reference), whose norm falls as 1/√m with width m (the transition to linearity). From
+ * Hessian-vector products (reverse mode over the order-1 jet). It is not the Hessian of the training loss,
+ * ∇²_w L = Jᵀ (∇²_f ℓ) J + Σ_{i,c} ∂ℓ/∂f_ic ∇²_w f_ic (Gauss-Newton term plus this Hessian weighted by the
+ * loss's output gradient, which is `opts.u`): the sharpness λ_max(∇²_w L) of the edge-of-stability
+ * literature is lossSharpness.
  *
  * @param x inputs; the Hessian is that of <u, f(w; x)>, u = ones by default (`opts.u`)
  * @param opts.method 'lanczos' (default; few HVPs) or 'power'; `maxIter`, `tol` (relative), `seed` of the start vector
@@ -89,7 +94,8 @@ export function hessianSpectralNorm(net: Network, params: Params, x: tf.Tensor, 
 }
 
 /**
- * Spectral norms of the Hessian blocks H^(a,b) = d^2 f / dw_a dw_b between parameter groups (002 eq. 58),
+ * Spectral norms of the blocks H^(a,b) = ∂²⟨u, f⟩ / ∂w_a ∂w_b of the model-output Hessian (as hessianSpectralNorm,
+ * not the loss Hessian) between parameter groups (002 eq. 58),
  * by power iteration on B^T B. Groups default to one per trainable parameter tensor (a layer's W or b).
  */
 export function hessianBlockNorms(
