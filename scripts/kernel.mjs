@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Kernel entry point of the project's kernelspec: brings dist/ up to date with lib/ (incremental tsc),
-// makes `import ... from 'tangent-lab'` resolvable, then hands over to the project's own tslab.
+// makes `import ... from 'tangent-lab'` resolvable from any folder, then hands over to the project's own tslab.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureSelfLink, projectRoot } from './project.mjs';
+import { ensureSelfLink, projectRoot, providedPackages } from './project.mjs';
 
 const root = projectRoot();
 ensureSelfLink(root);
@@ -33,5 +33,9 @@ try {
 } catch (e) {
   process.stderr.write(`tangent-lab: cannot watch the parent process (${e.message}); the kernel will outlive it\n`);
 }
+// The library resolves, with its types, from a notebook in any folder (the kernel's cwd is the notebook's folder,
+// outside the checkout for a researcher's own notebooks): tslab's compiler host and its require serve these
+// packages from their folders (scripts/tslab-patches/provided-packages-*.mjs).
+process.env.TSLAB_PROVIDED_PACKAGES = JSON.stringify(providedPackages(root, process.env.TSLAB_PROVIDED_PACKAGES));
 const tslab = require('tslab/dist/main.js');
 tslab.startKernel({ configPath, enableFindLocal: false });

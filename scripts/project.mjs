@@ -23,6 +23,25 @@ export function ensureSelfLink(root = projectRoot()) {
   symlinkSync('..', link, 'dir');
 }
 
+/**
+ * The packages the kernel serves to a notebook in any folder (TSLAB_PROVIDED_PACKAGES, read by the tslab
+ * patches provided-packages-*.mjs): this checkout as `tangent-lab`, over any other folder for that name in
+ * `inherited` (the JSON value of the variable in the environment, whose other packages are kept).
+ */
+export function providedPackages(root = projectRoot(), inherited = undefined) {
+  let others = {};
+  if (inherited) {
+    try {
+      const parsed = JSON.parse(inherited);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) others = parsed;
+      else throw new Error('not an object');
+    } catch (e) {
+      process.stderr.write(`tangent-lab: TSLAB_PROVIDED_PACKAGES=${inherited} is not a JSON object { name: folder } (${e.message}); ignored\n`);
+    }
+  }
+  return { ...others, 'tangent-lab': root };
+}
+
 export const KERNEL_NAME = 'tangent-lab';
 export const KERNEL_DISPLAY_NAME = 'TypeScript (tangent-lab)';
 
