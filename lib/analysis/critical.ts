@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkArgs, gradTrainable } from './derivatives.js';
-import { checkData } from '../core/checks.js';
+import { checkData, checkInt, checkNonNegative } from '../core/checks.js';
 import { paramOps, randomDirection } from './hessian.js';
 import { lanczos, symmetricEigen } from '../core/linalg.js';
-import type { Loss } from './losses.js';
+import { type Loss, checkLoss, lossByName } from './losses.js';
+import { checkDeviceMemory } from '../core/memory-budget.js';
 import type { Network } from '../nets/network.js';
 import { lanczosOfDense, tangentKernel, softmaxJacobians } from './ntk.js';
 import { type Params, pv, trainableNames } from '../core/params.js';
@@ -54,13 +55,19 @@ export function criticalLearningRate(
   params: Params,
   x: tf.Tensor,
   y: tf.Tensor,
-  loss: Loss,
+  lossSpec: Loss | string,
   { method = 'ntk', maxIter = 60, tol = 1e-6, seed = 0 }: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
 ): CriticalLr {
-  if (method !== 'ntk' && method !== 'hessian') throw new Error(`criticalLearningRate: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
+  const fn = 'criticalLearningRate';
+  if (method !== 'ntk' && method !== 'hessian') throw new Error(`${fn}: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
   checkArgs(net, params, x);
-  checkData('criticalLearningRate', params, x, y);
+  checkData(fn, params, x, y);
+  // The names train() accepts ('mse', 'ce', ...) mean the same here.
+  const loss = lossByName(lossSpec, fn);
+  checkLoss(fn, loss, net.outputDim, y);
   if (method === 'hessian') {
+    checkInt(fn, 'maxIter', maxIter, 1);
+    checkNonNegative(fn, 'tol', tol);
     const start = randomDirection(params, seed, trainableNames(net.specs));
     const r = lanczos((v: Params) => lossHvp(net, params, x, y, loss, v), start, paramOps, { k: 1, maxIter, tol, which: 'largest' });
     pv.dispose(start);
@@ -74,6 +81,8 @@ export function criticalLearningRate(
       const lambda = topEigenvalue(K.dataSync() as Float32Array, n * C);
       return { eta: 2 / (loss.outputCurvature(n, C) * lambda), lambda, method };
     }
+    // S, S K, S K S and M besides K, (nC)² floats each.
+    checkDeviceMemory(fn, `the cross-entropy kernel S K S of n = ${n} inputs and C = ${C} outputs (${n * C} x ${n * C})`, 4 * 4 * (n * C) ** 2, 'Use fewer inputs (a subsample of x) or method: \'hessian\'.');
     const S = tf.tidy(() => blockSqrt(softmaxJacobians(net.apply(params, x) as tf.Tensor2D)));
     const M = tf.tidy(() => tf.div(tf.matMul(tf.matMul(S, K), S), n));
     const lambda = topEigenvalue(M.dataSync() as Float32Array, n * C);
@@ -135,7 +144,7 @@ export function criticalSchedule(
   params: Params,
   x: tf.Tensor,
   y: tf.Tensor,
-  loss: Loss,
+  loss: Loss | string,
   opts: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
 ): CriticalSchedule {
   if (!(Number.isFinite(multiple) && multiple > 0)) throw new Error(`criticalSchedule: multiple = ${multiple}; expected a finite number > 0`);

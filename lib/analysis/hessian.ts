@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkArgs, hvp } from './derivatives.js';
-import { checkData } from '../core/checks.js';
+import { checkData, checkFiniteTensor, checkInt, checkNonNegative } from '../core/checks.js';
+import { checkDeviceMemory } from '../core/memory-budget.js';
 import { type VectorOps, lanczos } from '../core/linalg.js';
 import type { Network } from '../nets/network.js';
 import { type Params, pv, trainableNames } from '../core/params.js';
@@ -17,6 +18,15 @@ export const paramOps: VectorOps<Params> = {
 /** A seeded Gaussian vector shaped like the given parameters (only the named ones). */
 export function randomDirection(params: Params, seed: number, names: readonly string[] = Object.keys(params)): Params {
   return Object.fromEntries(names.map((n) => [n, tf.tensor(normals(rngFor(seed, 'direction', n), params[n].size), params[n].shape)]));
+}
+
+/** Output/sample weights u: [n, C], finite (checked before any gradient tape opens). */
+function checkWeights(fn: string, net: Network, x: tf.Tensor, u: tf.Tensor | undefined): void {
+  if (u === undefined) return;
+  if (!(u instanceof tf.Tensor) || u.rank !== 2 || u.shape[0] !== x.shape[0] || u.shape[1] !== net.outputDim) {
+    throw new Error(`${fn}: u has shape ${u instanceof tf.Tensor ? `[${u.shape.join(', ')}]` : String(u)}; expected [${x.shape[0]}, ${net.outputDim}], the output shape`);
+  }
+  checkFiniteTensor(fn, 'u', u);
 }
 
 export interface SpectralNormResult {
@@ -56,10 +66,17 @@ export interface SpectralNormOptions {
  */
 export function hessianSpectralNorm(net: Network, params: Params, x: tf.Tensor, opts: SpectralNormOptions = {}): SpectralNormResult {
   const { u, method = 'lanczos', maxIter = method === 'power' ? 200 : 80, tol = 1e-5, seed = 0 } = opts;
-  if (method !== 'lanczos' && method !== 'power') throw new Error(`hessianSpectralNorm: method = ${JSON.stringify(method)}; expected 'lanczos' or 'power'`);
+  const fn = 'hessianSpectralNorm';
+  if (method !== 'lanczos' && method !== 'power') throw new Error(`${fn}: method = ${JSON.stringify(method)}; expected 'lanczos' or 'power'`);
+  checkInt(fn, 'maxIter', maxIter, 1);
+  checkNonNegative(fn, 'tol', tol);
   checkArgs(net, params, x);
-  checkData('hessianSpectralNorm', params, x);
+  checkData(fn, params, x);
+  checkWeights(fn, net, x, u);
   const names = trainableNames(net.specs);
+  // Lanczos keeps every basis vector (full reorthogonalisation): up to maxIter parameter-sized vectors at once.
+  const P = names.reduce((s, k) => s + params[k].size, 0);
+  if (method === 'lanczos') checkDeviceMemory(fn, `Lanczos with maxIter = ${maxIter} on ${P} parameters`, 4 * P * (maxIter + 3), `Lower maxIter or use method: 'power' (two vectors).`);
   const op = (v: Params) => hvp(net, params, v, x, u);
   const start = randomDirection(params, seed, names);
   if (method === 'lanczos') {
@@ -104,6 +121,19 @@ export function hessianBlockNorms(
   x: tf.Tensor,
   { groups, u, iters = 30, tol = 1e-4, seed = 0 }: { groups?: Record<string, string[]>; u?: tf.Tensor; iters?: number; tol?: number; seed?: number } = {},
 ): { a: string; b: string; norm: number; iterations: number }[] {
+  const fn = 'hessianBlockNorms';
+  checkInt(fn, 'iters', iters, 1);
+  checkNonNegative(fn, 'tol', tol);
+  checkArgs(net, params, x);
+  checkData(fn, params, x);
+  checkWeights(fn, net, x, u);
+  const trainable = trainableNames(net.specs);
+  for (const [k, names] of Object.entries(groups ?? {})) {
+    const bad = Array.isArray(names) ? names.find((m) => !trainable.includes(m)) : names;
+    if (!Array.isArray(names) || names.length === 0 || bad !== undefined) {
+      throw new Error(`${fn}: groups.${k} = ${JSON.stringify(names)}; expected a non-empty list of trainable parameter names (${trainable.join(', ')})`);
+    }
+  }
   const g = groups ?? Object.fromEntries(trainableNames(net.specs).map((n) => [n, [n]]));
   const keys = Object.keys(g);
   const out: { a: string; b: string; norm: number; iterations: number }[] = [];

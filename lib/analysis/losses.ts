@@ -16,6 +16,8 @@ export interface Loss {
   jet(f: Jet, y: tf.Tensor): Jet;
   /** Factor c such that the loss Hessian w.r.t. f is c * I (Gauss-Newton part) for MSE; undefined otherwise. */
   readonly outputCurvature?: (n: number, C: number) => number;
+  /** Fewest network outputs the loss is defined for (cross-entropy: 2). */
+  readonly minOutputs?: number;
 }
 
 export function lossValue(loss: Loss, f: tf.Tensor, y: tf.Tensor): tf.Scalar {
@@ -31,7 +33,7 @@ export function mse(convention: MseConvention = 'mean'): Loss {
     name: `mse(${convention})`,
     config: { loss: 'mse', convention },
     jet(f, y) {
-      checkTargets(f[0] as tf.Tensor, y);
+      checkTargets('mse', f[0] as tf.Tensor, y);
       const [n, C] = y.shape;
       const r = sub(f, constantJet(y, f.length - 1));
       return mapLinear(mul(r, r), (t) => tf.mul(tf.sum(t), factor(n, C)));
@@ -40,13 +42,18 @@ export function mse(convention: MseConvention = 'mean'): Loss {
   };
 }
 
-/** Softmax cross-entropy averaged over samples (002 eq. 46): -(1/n) sum_i sum_c y_ic log softmax(f_i)_c. */
+/**
+ * Softmax cross-entropy averaged over samples (002 eq. 46): -(1/n) sum_i sum_c y_ic log softmax(f_i)_c.
+ * It needs C ≥ 2 outputs: over one class log softmax is 0 for every parameter (zero loss and gradient), so a
+ * one-output network is refused (checkLoss); a binary task uses two outputs with one-hot targets.
+ */
 export function crossEntropy(): Loss {
   return {
     name: 'cross-entropy',
     config: { loss: 'cross-entropy' },
+    minOutputs: 2,
     jet(f, y) {
-      checkTargets(f[0] as tf.Tensor, y);
+      checkTargets('crossEntropy', f[0] as tf.Tensor, y);
       const n = y.shape[0];
       const logp = logSoftmaxJet(f);
       return scale(mapLinear(logp, (t) => tf.sum(tf.mul(t, y))), -1 / n);
@@ -54,16 +61,44 @@ export function crossEntropy(): Loss {
   };
 }
 
-function checkTargets(f: tf.Tensor, y: tf.Tensor): void {
+function checkTargets(fn: string, f: tf.Tensor, y: tf.Tensor): void {
   if (f.rank !== 2 || y.rank !== 2 || f.shape[0] !== y.shape[0] || f.shape[1] !== y.shape[1]) {
-    throw new Error(`crossEntropy: y has shape [${y.shape}]; expected the output shape [${f.shape}]`);
+    throw new Error(`${fn}: y has shape [${y.shape}]; expected the output shape [${f.shape}]`);
   }
 }
 
-export function lossByName(spec: string | Loss): Loss {
-  if (typeof spec !== 'string') return spec;
-  if (spec === 'cross-entropy' || spec === 'ce') return crossEntropy();
-  const m = /^mse(?:\((mean|halfSum|meanAll)\))?$/.exec(spec);
-  if (m) return mse((m[1] as MseConvention) ?? 'mean');
-  throw new Error(`loss: name = '${spec}'; expected 'mse(mean)', 'mse(halfSum)', 'mse(meanAll)' or 'cross-entropy'`);
+const LOSS_NAMES = `'mse' (= 'mse(mean)'), 'mse(halfSum)', 'mse(meanAll)', 'cross-entropy' (or 'ce'), or a Loss such as mse('mean')`;
+
+/** A Loss from a Loss or its name (the forms `train` and `criticalLearningRate` accept). */
+export function lossByName(spec: string | Loss, fn = 'loss'): Loss {
+  if (typeof spec === 'string') {
+    if (spec === 'cross-entropy' || spec === 'ce') return crossEntropy();
+    const m = /^mse(?:\((mean|halfSum|meanAll)\))?$/.exec(spec);
+    if (m) return mse((m[1] as MseConvention) ?? 'mean');
+    throw new Error(`${fn === 'loss' ? '' : `${fn}: `}loss: name = '${spec}'; expected ${LOSS_NAMES}`);
+  }
+  if (spec === null || typeof spec !== 'object' || typeof (spec as Loss).jet !== 'function') {
+    throw new Error(`${fn}: loss = ${describe(spec)}; expected ${LOSS_NAMES}`);
+  }
+  return spec;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'function') return `a function (${v.name || 'anonymous'})`;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/**
+ * A loss against a network's C outputs and targets y, at an entry point (before any gradient tape: a throw inside
+ * one leaves tfjs' engine with an open scope): y is [n, C], and cross-entropy has C ≥ 2.
+ */
+export function checkLoss(fn: string, loss: Loss, C: number, y: tf.Tensor): void {
+  if (loss.minOutputs !== undefined && C < loss.minOutputs) {
+    throw new Error(`${fn}: loss = ${loss.name} on a network with ${C} output; expected at least ${loss.minOutputs} outputs (softmax over one class is 1, so the loss and its gradient are 0 for every parameter). For a binary task use 2 outputs and one-hot targets, or mse`);
+  }
+  if (y.rank !== 2 || y.shape[1] !== C) throw new Error(`${fn}: y has shape [${y.shape}]; expected [n, ${C}], one column per network output (loss ${loss.name})`);
 }

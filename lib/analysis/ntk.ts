@@ -4,6 +4,7 @@ import { checkData, checkSymmetric } from '../core/checks.js';
 import { type SymmetricEigen, float64Ops, lanczos, symmetricEigen } from '../core/linalg.js';
 import { gram, grams, mm } from '../core/matmul.js';
 import { zeroProbe } from '../core/probe.js';
+import { checkDeviceMemory } from '../core/memory-budget.js';
 import type { DenseRecord, Network } from '../nets/network.js';
 import { type Params, pv, readScalar, trainableNames } from '../core/params.js';
 import { normals64, rngFor } from '../core/random.js';
@@ -81,6 +82,7 @@ function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2
   const records: DenseRecord[] = [];
   const n = x.shape[0];
   const C = net.outputDim;
+  checkDeviceMemory('tangentKernel', kernelWhat(n, C), layerwiseBytes(shapes, n, C), KERNEL_WAY_OUT);
   try {
     return tf.tidy(() => {
       // Zero probes p_l, z_l + p_l: d f / d p_l = d f / d z_l. Filled on the device (tf.zeros fills a host array first).
@@ -108,17 +110,45 @@ function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2
       const As = records.flatMap((rec, l) => (withWeight[l] ? [tf.reshape(rec.input, [n, -1]) as tf.Tensor2D] : []));
       const G = grams([...Ds, ...As]);
       let K: tf.Tensor2D = tf.zeros([n * C, n * C]);
+      // Each term is added and its operands freed at once, so the peak is the Grams, K and one term (layerwiseBytes).
+      const accumulate = (term: () => tf.Tensor) => {
+        const next = tf.tidy(() => tf.add(K, term()) as tf.Tensor2D);
+        K.dispose();
+        K = next;
+      };
       let a = records.length;
       records.forEach((rec, l) => {
         const DD = G[l];
-        if (withWeight[l]) K = tf.add(K, tf.mul(tf.mul(DD, expandSamples(G[a++], C)), rec.scale * rec.scale));
-        if (rec.bias && trainable.has(rec.bias)) K = tf.add(K, tf.mul(DD, rec.biasScale * rec.biasScale));
+        if (withWeight[l]) {
+          const GA = G[a++];
+          accumulate(() => tf.mul(tf.mul(DD, expandSamples(GA, C)), rec.scale * rec.scale));
+          GA.dispose();
+        }
+        if (rec.bias && trainable.has(rec.bias)) accumulate(() => tf.mul(DD, rec.biasScale * rec.biasScale));
+        DD.dispose();
       });
       return K;
     });
   } finally {
     tf.dispose(records.map((r) => r.input));
   }
+}
+
+const KERNEL_WAY_OUT = 'Use fewer inputs (a subsample of x), or kernelTopEigenvalues(net, params, x) for the top eigenvalues without forming K.';
+
+function kernelWhat(n: number, C: number): string {
+  return `the ${n * C} x ${n * C} kernel of n = ${n} inputs and C = ${C} output${C === 1 ? '' : 's'}`;
+}
+
+/**
+ * Peak tensor bytes of layerwiseKernel (float32): every layer's Gram of D ((nC)²) and of A (n², weighted layers),
+ * K, and one term being added (two products and the sum, plus the tiled A-Gram when C > 1); then the per-layer
+ * vectors: probes, C deltas and their stack, the recorded inputs (counted as wide as the outputs).
+ */
+function layerwiseBytes(shapes: number[][], n: number, C: number): number {
+  const N = n * C;
+  const vectors = shapes.reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1) * (2 * C + 3), 0);
+  return 4 * ((shapes.length + 4 + (C > 1 ? 1 : 0)) * N * N + shapes.length * n * n + vectors);
 }
 
 /** [n, n] -> [nC, nC] with entry (i*C+c, j*C+c') = G[i, j]. */
@@ -129,6 +159,11 @@ function expandSamples(G: tf.Tensor2D, C: number): tf.Tensor2D {
 }
 
 function jacobianKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D {
+  // Peak: J as N rows of P (float32), one parameter's stacked block of J, and the Gram, a sum and K.
+  const [n, C] = [x.shape[0], net.outputDim];
+  const sizes = trainableNames(net.specs).map((k) => params[k].size);
+  const nParams = sizes.reduce((s, k) => s + k, 0);
+  checkDeviceMemory('tangentKernel', `${kernelWhat(n, C)} (Jacobian of ${nParams} parameters)`, 4 * n * C * (nParams + Math.max(0, ...sizes) + 3 * n * C), KERNEL_WAY_OUT);
   const rows = perSampleGradients(net, params, x);
   const N = rows.length;
   const P = Object.values(rows[0] ?? {}).reduce((s, t) => s + t.size, 0);

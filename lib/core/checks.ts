@@ -44,6 +44,8 @@ export function firstNonFinite(values: ArrayLike<number>, shape: readonly number
 
 /** A tensor with at least one row (examples along axis 0). */
 export function checkRows(fn: string, name: string, t: tf.Tensor): void {
+  if (!(t instanceof tf.Tensor)) throw new Error(`${fn}: ${name} = ${Array.isArray(t) ? 'an array' : String(t)}; expected a tensor (tf.tensor2d(...))`);
+  if (t.isDisposed) throw new Error(`${fn}: ${name} was disposed; expected a live tensor`);
   if (t.rank === 0 || t.shape[0] === 0) {
     throw new Error(`${fn}: ${name} has shape [${t.shape.join(', ')}]; expected at least one example (row)`);
   }

@@ -35,6 +35,7 @@ export function checkStructure(p: Params, specs: readonly { name: string; shape:
     const t = p[s.name];
     if (t === undefined) throw new Error(`${what} is missing '${s.name}' (shape ${shapeString(s.shape)})`);
     if (!(t instanceof tf.Tensor)) throw new Error(`${what}['${s.name}'] is not a tensor`);
+    if (t.isDisposed) throw new Error(`${what}['${s.name}'] was disposed (params were disposed); expected live tensors: keep the params you pass on (pv.clone them before disposing, or net.init(seed) again)`);
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
       throw new Error(`${what}['${s.name}'] has shape ${shapeString(t.shape)}; expected ${shapeString(s.shape)}`);
     }

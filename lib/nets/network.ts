@@ -105,6 +105,7 @@ export function checkDirection(direction: Params, specs: readonly ParamSpec[], n
 
 export function checkInput(net: Network, x: tf.Tensor): void {
   if (!(x instanceof tf.Tensor)) throw new Error(`${net.name}: input must be a tensor, got ${String(x)}`);
+  if (x.isDisposed) throw new Error(`${net.name}: input x was disposed; expected a live tensor of shape [n, ${net.inputShape.join(', ')}]`);
   const want = net.inputShape;
   if (x.rank !== want.length + 1 || want.some((d, i) => x.shape[i + 1] !== d)) {
     throw new Error(`${net.name}: input has shape ${shapeString(x.shape)}; expected [n, ${want.join(', ')}]`);

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { crc32, inflateRawSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import { type ParamSpec, type Params, checkStructure } from '../core/params.js';
@@ -134,14 +134,34 @@ function parseNpy(body: Buffer, what: string): { shape: number[]; data: Float32A
 export function saveParams(path: string, params: Params): void {
   const arrays = Object.fromEntries(Object.entries(params).map(([k, t]) => [k, { shape: t.shape, data: Float32Array.from(t.dataSync()) }]));
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeNpz(arrays));
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, encodeNpz(arrays));
+    renameSync(tmp, path);
+  } catch (e) {
+    // A full disk leaves no partial file behind.
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** Reads params from an .npz; with specs, checks names and shapes. */
 export function loadParams(path: string, specs?: readonly ParamSpec[]): Params {
-  const arrays = decodeNpz(readFileSync(path), path);
+  if (typeof path !== 'string' || path === '') throw new Error(`loadParams: path = ${JSON.stringify(path) ?? String(path)}; expected the path of an .npz file`);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EISDIR' ? 'is a folder' : code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (e as Error).message})`;
+    throw new Error(`loadParams: path = '${path}' ${why}; expected an .npz file (as saveParams writes)`, { cause: e });
+  }
+  const arrays = decodeNpz(bytes, path);
   const params = Object.fromEntries(Object.entries(arrays).map(([k, a]) => [k, tf.tensor(a.data, a.shape, 'float32')]));
-  if (specs) checkStructure(params, specs, `params in ${path}`);
+  try {
+    if (specs) checkStructure(params, specs, `params in ${path}`);
+  } catch (e) {
+    tf.dispose(Object.values(params));
+    throw e;
+  }
   return params;
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CriticalLr, CriticalSchedule } from '../analysis/critical.js';
 import { gradTrainable } from '../analysis/derivatives.js';
-import { type Loss, lossByName, lossValue } from '../analysis/losses.js';
+import { type Loss, checkLoss, lossByName, lossValue } from '../analysis/losses.js';
 import { type Network, checkInput } from '../nets/network.js';
 import { type OptimizerSpec, disposeState, optimizer as makeOptimizer } from './optimizers.js';
 import { type Params, checkStructure, pv, readScalar } from '../core/params.js';
@@ -155,7 +155,39 @@ function validate(o: TrainOptions, n: number): void {
   if (lb !== undefined && !(lb > 0)) throw new Error(`train: stop.lossBelow = ${lb}; expected a loss threshold > 0`);
   const from = o.stop?.from;
   if (from !== undefined && (!Number.isInteger(from) || from < 0)) throw new Error(`train: stop.from = ${from}; expected an integer step >= 0`);
+  const da = o.stop?.divergeAbove;
+  if (da !== undefined && (typeof da !== 'number' || Number.isNaN(da))) throw new Error(`train: stop.divergeAbove = ${String(da)}; expected a loss threshold (a number, Infinity for none)`);
+  const ps = o.progressSeconds;
+  if (ps !== undefined && !(typeof ps === 'number' && ps >= 0)) throw new Error(`train: progressSeconds = ${String(ps)}; expected a number of seconds >= 0`);
   if (o.y.shape[0] !== n) throw new Error(`train: y has ${o.y.shape[0]} rows; expected ${n}, the rows of x`);
+  checkTrackers(o.track);
+}
+
+/** Trackers with distinct names and a cadence that records: every k ≥ 1 steps (an integer) or geometric r > 1. */
+function checkTrackers(track: Tracker[] | undefined): void {
+  if (track === undefined) return;
+  if (!Array.isArray(track)) throw new Error(`train: track = ${String(track)}; expected an array of trackers`);
+  const seen = new Set<string>();
+  track.forEach((tr, i) => {
+    if (!tr || typeof tr.record !== 'function' || typeof tr.name !== 'string' || tr.name === '') {
+      throw new Error(`train: track[${i}] = ${tr === null || typeof tr !== 'object' ? String(tr) : `a tracker named ${JSON.stringify(tr.name)}`}; expected a tracker with a non-empty name and a record function`);
+    }
+    const e = tr.every;
+    const ok = typeof e === 'number' ? Number.isSafeInteger(e) && e >= 1 : typeof e === 'object' && e !== null && typeof e.geometric === 'number' && Number.isFinite(e.geometric) && e.geometric > 1;
+    if (!ok) throw new Error(`train: track[${i}] ('${tr.name}') every = ${JSON.stringify(e) ?? String(e)}; expected a positive integer number of steps or { geometric: r } with r > 1`);
+    // Two trackers of one name would interleave their records in one history series.
+    if (seen.has(tr.name)) throw new Error(`train: track[${i}] name = '${tr.name}' is used by an earlier tracker; expected distinct names (each names its series in history)`);
+    seen.add(tr.name);
+  });
+}
+
+/** The schedule's rate at a step, refused where it is negative or not finite (a negative rate ascends the loss). */
+function checkedRate(lrAt: (step: number) => number): (step: number) => number {
+  return (step) => {
+    const lr = lrAt(step);
+    if (!(typeof lr === 'number' && Number.isFinite(lr) && lr >= 0)) throw new Error(`train: lr(${step}) = ${String(lr)}; expected a finite learning rate >= 0 from the schedule at step ${step}`);
+    return lr;
+  };
 }
 
 /**
@@ -180,7 +212,8 @@ export function train(o: TrainOptions): TrainResult {
   checkData('train', o.params, x, y);
   const n = x.shape[0];
   validate(o, n);
-  const loss = lossByName(o.loss);
+  const loss = lossByName(o.loss, 'train');
+  checkLoss('train', loss, net.outputDim, y);
   const opt = makeOptimizer(o.optimizer ?? 'gd');
   const b = o.batchSize ?? n;
   const seed = o.seed ?? 0;
@@ -191,7 +224,7 @@ export function train(o: TrainOptions): TrainResult {
   let lastPrint = t0;
 
   const critical = typeof o.lr === 'function' ? (o.lr as Partial<CriticalSchedule>).critical : undefined;
-  const lrAt = schedule(o.lr);
+  const lrAt = checkedRate(schedule(o.lr));
   const params0 = o.params;
   let params = pv.clone(o.params);
   let state = opt.init(trainableOnly(net, params));
