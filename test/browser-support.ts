@@ -52,4 +52,42 @@ export async function watch(page: Page, allowed: (url: string) => boolean): Prom
   return w;
 }
 
+/**
+ * The current notebook of JupyterLab 4 or Notebook 7 can run cells: its file is loaded, its session exists with a
+ * kernel connection, the connection is open, the kernel idle and not restarting. The toolbar names a picked kernel as
+ * soon as the session is requested, but until the server has answered (POST /api/sessions, then two PATCHes; about
+ * 0.2 s on a loaded 2-core machine) `sessionContext.session.kernel` is null, and Run All then clears every cell
+ * instead of running it (JupyterLab's cellexecutor `runCell` -> `CodeCell.execute`): all prompts stay `[ ]` with the
+ * kernel idle. Reads the app from `window.jupyterapp`: the server must run with `expose_app_in_browser` (as
+ * JupyterLab's own UI tests, galata, do).
+ */
+const KERNEL_READY = `(() => {
+  const panel = window.jupyterapp?.shell?.currentWidget;
+  const s = panel?.sessionContext;
+  const k = s?.session?.kernel;
+  return !!(panel?.context?.isReady && s.isReady && !s.isRestarting && !s.isTerminating && k &&
+    k.connectionStatus === 'connected' && k.status === 'idle');
+})()`;
+
+/** Waits until the current notebook can run cells (KERNEL_READY above). */
+export async function waitForKernelReady(page: Page, timeoutMs: number): Promise<void> {
+  await page.waitForFunction(KERNEL_READY, undefined, { timeout: timeoutMs, polling: 100 });
+}
+
+/**
+ * Runs `act` (which restarts the kernel through the UI) and waits until the restart has begun and the kernel is ready
+ * again. The session context signals 'restarting' before it restarts; a slot connected before `act` sees it however
+ * quickly the restart goes, so a kernel that was idle before the restart is never taken for the restarted one.
+ */
+export async function restartKernel(page: Page, act: () => Promise<void>, timeoutMs: number): Promise<void> {
+  await page.evaluate(`(() => {
+    window.__tangentRestarted = false;
+    window.jupyterapp.shell.currentWidget.sessionContext.statusChanged.connect((_, status) => {
+      if (status === 'restarting') window.__tangentRestarted = true;
+    });
+  })()`);
+  await act();
+  await page.waitForFunction(`window.__tangentRestarted === true && ${KERNEL_READY}`, undefined, { timeout: timeoutMs, polling: 100 });
+}
+
 export const local = (url: string) => /^(file:|data:|blob:|about:)/.test(url) || /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(url);

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { launch, local, testOutput, watch, type Page } from './browser-support.js';
+import { launch, local, restartKernel, testOutput, waitForKernelReady, watch, type Page } from './browser-support.js';
 import { jupyterPython, root } from './kernel-support.js';
 
 const NO_DEBUGGER = 'Error: No active debugger session';
@@ -56,6 +56,8 @@ async function startServer(app: 'jupyterlab' | 'notebook', dir: string): Promise
     '-m', app, '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--ServerApp.token=${token}`, `--ServerApp.root_dir=${dir}`,
     // Nothing from the internet: no news, no update check.
     '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+    // window.jupyterapp: the session state that says when cells can run (waitForKernelReady).
+    app === 'jupyterlab' ? '--LabApp.expose_app_in_browser=True' : '--JupyterNotebookApp.expose_app_in_browser=True',
     ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
   ];
   // The checkout's private kernelspec first (scripts/kernel-install.mjs): the user-level one may belong to another checkout.
@@ -78,6 +80,15 @@ function copyNotebook(dir: string, pickKernel: boolean): number {
   }
   writeFileSync(join(dir, NOTEBOOK), JSON.stringify(nb));
   return nb.cells.filter((c) => c.cell_type === 'code').map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source)).join('\n').split(/\bshow\(/).length - 1;
+}
+
+/** Resolves when `path` exists; a deadline, not a timing assumption. */
+async function fileAppears(path: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!existsSync(path)) {
+    if (Date.now() > end) throw new Error(`${path} did not appear within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function menu(page: Page, top: string, item: string): Promise<void> {
@@ -140,6 +151,8 @@ describe('JupyterLab 4 and Notebook 7 in headless Chromium (project venv)', () =
       await page.selectOption('.jp-Dialog select', { label: KERNEL });
       await page.click('.jp-Dialog .jp-mod-accept');
       await page.waitForSelector(`.jp-Toolbar-kernelName:has-text("${KERNEL}")`, { timeout: 60_000 });
+      // The name shows while the session is still being created; Run All before it exists runs nothing.
+      await waitForKernelReady(page, 300_000);
       await runAll(page, figures);
       await page.screenshot({ path: join(testOutput, 'jupyterlab-run-all.png'), fullPage: false });
       // textContent: JupyterLab renders cells out of view lazily (content-visibility), innerText skips them.
@@ -165,14 +178,16 @@ describe('JupyterLab 4 and Notebook 7 in headless Chromium (project venv)', () =
       await page.screenshot({ path: join(testOutput, 'jupyterlab-inspect.png') });
       await page.keyboard.press('Escape');
 
-      // Interrupt a busy cell from the Kernel menu; the kernel keeps working.
+      // Interrupt a busy cell from the Kernel menu; the kernel keeps working. The cell writes a file just before
+      // its loop: tslab runs a cell with breakOnSigint, so a SIGINT after that write stops the loop, while one during
+      // the cell's compilation (seconds under load) would be lost and the loop would run its full 120 s.
+      const started = join(dir, 'busy-loop-started');
       await page.keyboard.press('Escape');
       await page.keyboard.press('b');
       await page.keyboard.press('Enter');
-      await page.keyboard.type('const t0 = Date.now();\nwhile (Date.now() - t0 < 120_000) {}\nconsole.log("not interrupted");');
+      await page.keyboard.type(`import { writeFileSync } from 'fs';\nwriteFileSync(${JSON.stringify(started)}, '');\nconst t0 = Date.now();\nwhile (Date.now() - t0 < 120_000) {}\nconsole.log("not interrupted");`);
       await page.keyboard.press('Control+Enter');
-      await page.waitForSelector('.jp-Notebook .jp-CodeCell:last-child .jp-InputPrompt:has-text("[*]")', { timeout: 30_000 });
-      await new Promise((r) => setTimeout(r, 3000));
+      await fileAppears(started, 60_000);
       await menu(page, 'Kernel', 'Interrupt Kernel');
       await page.waitForFunction(`/^\\[\\d+\\]:$/.test(document.querySelector('.jp-Notebook .jp-CodeCell:last-child .jp-InputPrompt').textContent.trim())`, undefined, { timeout: 60_000 });
       assert.doesNotMatch(await page.evaluate<string>(`document.querySelector('.jp-Notebook .jp-CodeCell:last-child .jp-OutputArea').textContent`), /not interrupted/);
@@ -180,10 +195,11 @@ describe('JupyterLab 4 and Notebook 7 in headless Chromium (project venv)', () =
       assert.match(await runNewCell(page, '(globalThis as { marker?: string }).marker = "old kernel";\nconsole.log("after interrupt", 6 * 7);', /after interrupt 42/), /after interrupt 42/);
 
       // Restart from the Kernel menu; a fresh kernel (without the old one's globals) answers.
-      await menu(page, 'Kernel', 'Restart Kernel…');
-      await page.click('.jp-Dialog .jp-mod-accept');
-      await page.waitForSelector(`.jp-Toolbar-kernelName:has-text("${KERNEL}")`, { timeout: 90_000 });
-      await new Promise((r) => setTimeout(r, 5000));
+      await restartKernel(page, async () => {
+        await menu(page, 'Kernel', 'Restart Kernel…');
+        await page.click('.jp-Dialog .jp-mod-accept');
+      }, 300_000);
+      await page.waitForSelector(`.jp-Toolbar-kernelName:has-text("${KERNEL}")`, { timeout: 60_000 });
       assert.match(await runNewCell(page, 'console.log("after restart", 6 * 7, String((globalThis as { marker?: string }).marker));', /after restart 42 \w+/), /after restart 42 undefined/);
       await page.screenshot({ path: join(testOutput, 'jupyterlab-restart.png') });
       assert.deepEqual(w.external, [], 'no request left the machine');
@@ -213,7 +229,7 @@ describe('JupyterLab 4 and Notebook 7 in headless Chromium (project venv)', () =
       const w = await watch(page, local);
       await page.goto(server.url(`/notebooks/${NOTEBOOK}`));
       await page.waitForSelector(`.jp-Toolbar-kernelName:has-text("${KERNEL}")`, { timeout: 120_000 });
-      await page.waitForSelector('.jp-Notebook-ExecutionIndicator, .jp-Toolbar-kernelStatus', { timeout: 60_000 }).catch(() => undefined);
+      await waitForKernelReady(page, 300_000);
       await runAll(page, figures);
       await page.screenshot({ path: join(testOutput, 'notebook7-run-all.png') });
       // textContent: JupyterLab renders cells out of view lazily (content-visibility), innerText skips them.

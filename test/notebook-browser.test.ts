@@ -33,6 +33,10 @@ async function waitForHttp(url: string, ms: number): Promise<void> {
   }
 }
 
+// The classic front end queues messages until its websocket is open (Kernel._send), so a connected kernel can already
+// take Run All; waiting also for its kernel_info reply (kernel_ready) means the kernel process itself has started.
+const KERNEL_READY = 'window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected() && !!Jupyter.notebook.kernel.info_reply.protocol_version';
+
 describe('a notebook in the classic Jupyter front end, in headless Chromium', () => {
   // Inside the project so that the kernel resolves 'tangent-lab' through the project's node_modules.
   const dir = join(root, 'test-output', `e2e-${process.pid}`);
@@ -66,7 +70,7 @@ describe('a notebook in the classic Jupyter front end, in headless Chromium', ()
       const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
       const w = await watch(page, local);
       await page.goto(`http://127.0.0.1:${port}/notebooks/plot.ipynb?token=${token}`);
-      await page.waitForFunction('window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected()', undefined, { timeout: 120_000 });
+      await page.waitForFunction(KERNEL_READY, undefined, { timeout: 120_000 });
       await page.evaluate('Jupyter.notebook.execute_all_cells()');
       await page.waitForSelector('.output_area .tangent-figure .main-svg .scatterlayer', { timeout: 180_000 });
       await page.screenshot({ path: join(testOutput, 'notebook-e2e.png'), fullPage: true });
@@ -75,7 +79,7 @@ describe('a notebook in the classic Jupyter front end, in headless Chromium', ()
       assert.deepEqual(w.external, [], 'no request left the machine');
 
       await page.goto(`http://127.0.0.1:${port}/notebooks/bad.ipynb?token=${token}`);
-      await page.waitForFunction('window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected()', undefined, { timeout: 120_000 });
+      await page.waitForFunction(KERNEL_READY, undefined, { timeout: 120_000 });
       await page.evaluate('Jupyter.notebook.execute_all_cells()');
       await page.waitForFunction(`[...document.querySelectorAll('.output_area')].some((o) => /non-finite y value/.test(o.innerText))`, undefined, { timeout: 120_000 });
       const err = await page.evaluate<string>(`[...document.querySelectorAll('.output_area')].map((o) => o.innerText).join('\\n')`);
