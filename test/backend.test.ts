@@ -38,7 +38,7 @@ describe('backend selection', () => {
     assert.equal(requestedBackend({}), undefined);
     assert.equal(requestedBackend({ TANGENT_BACKEND: ' ' }), undefined);
     assert.equal(requestedBackend({ TANGENT_BACKEND: 'wasm' }), 'wasm');
-    assert.throws(() => requestedBackend({ TANGENT_BACKEND: 'gpu' }), /TANGENT_BACKEND='gpu' is not a backend; expected one of node, wasm\+openblas, wasm, cpu/);
+    assert.throws(() => requestedBackend({ TANGENT_BACKEND: 'gpu' }), /TANGENT_BACKEND='gpu' is not a backend; expected one of wasm\+openblas, node, wasm, cpu/);
   });
 
   for (const name of ['cpu', 'wasm'] as const) {
@@ -57,6 +57,10 @@ describe('backend selection', () => {
       assert.ok(r.ok, r.stderr);
       assert.equal(r.info.name, 'node');
       assert.equal(r.info.tfjsBackend, 'tensorflow');
+      assert.match(r.info.libtensorflow, /^\d+\.\d+\.\d+/);
+      assert.match(r.line, /^node \(@tensorflow\/tfjs-node [\d.]+, tfjs-core [\d.]+; libtensorflow \d+\.\d+\.\d+[^,]*, \d+ threads\)$/);
+      // TensorFlow's start-up lines (CPU feature guard, oneDNN notice) stay out of the output.
+      assert.equal(r.stderr, '');
     } else {
       assert.equal(r.code, 3);
       assert.match(r.stderr, /TANGENT_BACKEND=node was requested but @tensorflow\/tfjs-node is unavailable/);
@@ -66,24 +70,24 @@ describe('backend selection', () => {
   test('an unknown TANGENT_BACKEND fails with the bad value and the choices', async () => {
     const r = await selectIn({ TANGENT_BACKEND: 'bogus' });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /TANGENT_BACKEND='bogus' is not a backend; expected one of node, wasm\+openblas, wasm, cpu/);
+    assert.match(r.stderr, /TANGENT_BACKEND='bogus' is not a backend; expected one of wasm\+openblas, node, wasm, cpu/);
   });
 
-  test('automatic choice: node if it loads, else wasm+openblas if the addon is built, else wasm saying why', async () => {
+  test('automatic choice: wasm+openblas if the addon is built (the fastest measured), else node if it loads, else wasm saying why', async () => {
     const r = await selectIn({ TANGENT_BACKEND: undefined });
     assert.ok(r.ok, r.stderr);
-    if (await tfjsNodeLoads()) {
-      assert.equal(r.info.name, 'node');
-      assert.deepEqual(r.info.skipped, []);
-    } else if (existsSync(nativeAddonPath())) {
+    if (existsSync(nativeAddonPath())) {
       assert.equal(r.info.name, 'wasm+openblas');
-      assert.equal(r.info.skipped.length, 1);
-      assert.match(r.info.skipped[0], /^node: /);
+      assert.deepEqual(r.info.skipped, []);
       assert.equal(r.info.threads, availableParallelism());
       assert.match(r.line, /^wasm\+openblas \(@tensorflow\/tfjs-backend-wasm [\d.]+, tfjs-core [\d.]+; matmul OpenBLAS [\d.]+ .*, \d+ threads?\)$/);
+    } else if (await tfjsNodeLoads()) {
+      assert.equal(r.info.name, 'node');
+      assert.match(r.info.skipped[0], /^wasm\+openblas: native addon/);
     } else {
       assert.equal(r.info.name, 'wasm');
-      assert.match(r.info.skipped[1], /^wasm\+openblas: native addon/);
+      assert.match(r.info.skipped[0], /^wasm\+openblas: native addon/);
+      assert.match(r.info.skipped[1], /^node: /);
       assert.match(r.line, /matmul on wasm, not OpenBLAS: native addon/);
     }
   });

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { backendInfo, backendPackageVersion, initBackend } from '../core/backend.js';
+import { backendInfo, backendPackageVersion, initBackend, keyedBackendVersion } from '../core/backend.js';
 import { canonicalJson, decodePlain, encodePlain, sha256Hex, sortedStringify } from '../core/canonical-json.js';
 import { withCheckpoints } from '../core/checkpoint-scope.js';
 import { dataDir, libraryVersion } from '../core/env.js';
@@ -150,7 +150,7 @@ async function storeBackend(store: ResultStore, computeThreads?: number): Promis
   // OpenBLAS sgemm partitions large products by thread count, which changes float32 roundings (measured on
   // products of >= 4 Mi multiply-adds, 1 vs 2 threads): results are reproducible per thread count, so it is keyed.
   // Its CPU kernels (AVX-512 vs AVX2) round differently too (lib/core/openblas.ts pinnedCoreType).
-  const version = info.name === 'wasm+openblas' ? `${info.version}; OpenBLAS ${info.threads} thread${info.threads === 1 ? '' : 's'}, ${info.blasCore} kernels` : info.version;
+  const version = keyedBackendVersion(info);
   return { backend: info.name, backendVersion: store.backendVersion ?? version };
 }
 
