@@ -56,7 +56,7 @@ export function installKernel({ quiet = false } = {}) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
     installKernel();
   } catch (e) {

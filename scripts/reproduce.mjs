@@ -23,7 +23,8 @@ const USAGE = `usage: npm run reproduce -- [options]
   -p, --param NAME=VALUE  override a parameter of the notebooks' cell tagged 'parameters' (repeatable):
                           a cell tagged 'injected-parameters' is inserted after it (papermill's convention)
                           and the kernel type-checks the values against the parameters' types. VALUE is
-                          JSON (3000, true, [1,2], "text"), else taken as a string
+                          JSON (3000, true, [1,2], "text"), else taken as a string; numbers must be
+                          finite (1e400 is refused) and integers exact (below 2^53)
   --engine local|slurm    where sweep points are computed, passed to the notebooks as TANGENT_ENGINE
                           (default: $TANGENT_ENGINE, else local); slurm: one sbatch --array job per sweep,
                           options from TANGENT_SLURM_ARGS, store in TANGENT_RESULTS_DIR (shared by all nodes)
@@ -34,11 +35,17 @@ function fail(message, code = 2) {
   process.exit(code);
 }
 
-function options(argv) {
+// Options that take one value: given twice, the first would be silently dropped.
+const SINGLE = ['profile', 'out', 'timeout-idle', 'notebooks', 'engine'];
+
+/** Parses and checks the command line; throws with the flag, the value and what is expected. */
+export function parseOptions(argv, env = process.env) {
   let parsed;
+  let tokens;
   try {
-    parsed = parseArgs({
+    ({ values: parsed, tokens } = parseArgs({
       args: argv,
+      tokens: true,
       options: {
         profile: { type: 'string' },
         only: { type: 'string', multiple: true },
@@ -50,47 +57,108 @@ function options(argv) {
         'no-report': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    }).values;
+    }));
   } catch (e) {
-    fail(`${e.message}\n${USAGE}`);
+    throw new Error(`${e.message}\n${USAGE}`);
   }
-  if (parsed.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
+  if (parsed.help) return { help: true };
+  for (const name of SINGLE) {
+    const given = tokens.filter((t) => t.kind === 'option' && t.name === name).map((t) => `'${t.value}'`);
+    if (given.length > 1) throw new Error(`--${name} is given ${given.length} times (${given.join(', ')}); give it once`);
   }
-  const profile = parsed.profile ?? (process.env.TANGENT_PROFILE?.trim() || 'paper');
-  if (!['quick', 'paper'].includes(profile)) fail(`profile '${profile}' is not quick or paper`);
-  const idle = Number(parsed['timeout-idle'] ?? 1800);
-  if (!(idle > 0)) fail(`--timeout-idle needs a positive number of seconds, got '${parsed['timeout-idle']}'`);
-  const engine = parsed.engine ?? (process.env.TANGENT_ENGINE?.trim() || 'local');
-  if (!['local', 'slurm'].includes(engine)) fail(`engine '${engine}' is not local or slurm`);
-  const only = (parsed.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  let params;
-  try {
-    params = parseParams(parsed.param ?? []);
-  } catch (e) {
-    fail(e.message);
+  for (const name of ['profile', 'out', 'notebooks', 'engine', 'timeout-idle']) {
+    if (parsed[name] !== undefined && parsed[name].trim() === '') throw new Error(`--${name} '${parsed[name]}' is empty; expected ${EXPECTED[name]}`);
   }
+  const profile = parsed.profile ?? (env.TANGENT_PROFILE?.trim() || 'paper');
+  if (!['quick', 'paper'].includes(profile)) {
+    throw new Error(`${parsed.profile === undefined ? 'TANGENT_PROFILE' : '--profile'} '${profile}' is not quick or paper`);
+  }
+  const idleText = parsed['timeout-idle'];
+  const idle = idleText === undefined ? 1800 : Number(idleText);
+  if (!(Number.isFinite(idle) && idle > 0)) {
+    throw new Error(`--timeout-idle '${idleText}' is not a positive finite number of seconds (e.g. --timeout-idle 600)`);
+  }
+  const engine = parsed.engine ?? (env.TANGENT_ENGINE?.trim() || 'local');
+  if (!['local', 'slurm'].includes(engine)) {
+    throw new Error(`${parsed.engine === undefined ? 'TANGENT_ENGINE' : '--engine'} '${engine}' is not local or slurm`);
+  }
+  const only = [];
+  for (const raw of parsed.only ?? []) {
+    const names = raw.split(',').map((n) => n.trim());
+    if (names.some((n) => n === '')) {
+      throw new Error(`--only '${raw}' has an empty name; expected notebook names or prefixes, comma-separated (e.g. --only 002 or --only 002,003)`);
+    }
+    only.push(...names);
+  }
+  const params = parseParams(parsed.param ?? []);
   return { profile, idle, only, params, out: parsed.out, notebooks: parsed.notebooks, report: !parsed['no-report'], engine };
 }
 
-/** `-p name=value` arguments as an object; VALUE is JSON where it parses, else a string. */
+const EXPECTED = {
+  profile: 'quick or paper',
+  out: 'an output folder',
+  notebooks: 'a folder of notebooks',
+  engine: 'local or slurm',
+  'timeout-idle': 'a positive number of seconds',
+};
+
+function options(argv) {
+  let opts;
+  try {
+    opts = parseOptions(argv);
+  } catch (e) {
+    fail(e.message);
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  return opts;
+}
+
+/**
+ * `-p name=value` arguments as an object (without a prototype, so that `constructor` or `__proto__` are plain
+ * names); VALUE is JSON where it parses, else a string. A value that JSON cannot carry to the notebook
+ * (1e400 parses to Infinity, which JSON writes as null), an integer literal beyond 2^53 (rounded), an empty
+ * value and text that looks like JSON but does not parse are refused.
+ */
 export function parseParams(args) {
-  const params = {};
+  const params = Object.create(null);
   for (const a of args) {
     const m = /^([A-Za-z_$][\w$]*)=(.*)$/s.exec(a);
     if (!m) throw new Error(`-p ${a}: expected NAME=VALUE with NAME an identifier (e.g. -p maxWidth=3000)`);
     const [, name, text] = m;
-    if (name in params) throw new Error(`-p ${name} is given twice`);
+    // In the injected object literal, `__proto__: v` would set the prototype instead of the parameter.
+    if (name === '__proto__') throw new Error(`-p ${a}: '__proto__' cannot be a parameter name; expected the name of a notebook parameter`);
+    if (Object.hasOwn(params, name)) throw new Error(`-p ${name} is given twice`);
+    if (text.trim() === '') throw new Error(`-p ${a}: the value is empty; expected JSON (3000, true, [1,2], "text") or text (an empty string: -p ${name}='""')`);
     let value;
     try {
       value = JSON.parse(text);
-    } catch {
+    } catch (e) {
+      if (/^\s*[[{"]/.test(text)) throw new Error(`-p ${a}: the value looks like JSON but does not parse (${e.message}); quote it for the shell, e.g. -p '${name}=[1,2]'`);
       value = text;
+    }
+    const bad = nonFinite(value);
+    if (bad !== undefined) throw new Error(`-p ${a}: ${bad} is not a finite number (JSON would carry it as null); expected a number between -1.7976931348623157e308 and 1.7976931348623157e308`);
+    if (typeof value === 'number' && /^\s*-?\d+\s*$/.test(text) && !Number.isSafeInteger(value)) {
+      throw new Error(`-p ${a}: ${text.trim()} is beyond the integers a number holds exactly (2^53 = 9007199254740992) and would be rounded to ${value}`);
     }
     params[name] = value;
   }
   return params;
+}
+
+/** The first number in a parsed JSON value that is not finite, as text; undefined when there is none. */
+function nonFinite(value) {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : String(value);
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) {
+      const bad = nonFinite(v);
+      if (bad !== undefined) return bad;
+    }
+  }
+  return undefined;
 }
 
 /** Notebooks in dir, sorted, filtered by --only (exact basename, with or without .ipynb, or prefix). */
@@ -137,6 +205,10 @@ function main() {
   const nbDir = opts.notebooks ? resolve(cwd, opts.notebooks) : join(root, 'notebooks');
   const outDir = opts.out ? resolve(cwd, opts.out) : join(root, 'reproduction');
   if (!existsSync(nbDir)) fail(`notebook folder ${nbDir} does not exist`);
+  if (!statSync(nbDir).isDirectory()) {
+    fail(`--notebooks ${nbDir} is a file, not a folder; expected the folder of the notebooks (one notebook: --notebooks FOLDER --only NAME)`);
+  }
+  if (existsSync(outDir) && !statSync(outDir).isDirectory()) fail(`--out ${outDir} is a file, not a folder; expected an output folder`);
   let files;
   try {
     files = selectNotebooks(nbDir, opts.only);

@@ -24,6 +24,7 @@ import asyncio
 import datetime
 import errno
 import json
+import math
 import os
 import re
 import shutil
@@ -543,14 +544,49 @@ def write_run_json(path, results, args):
     write_atomic(path, json.dumps(data, indent=2) + '\n', 'run.json')
 
 
+def positive_seconds(text):
+    """--timeout-idle: a positive finite number of seconds (float() also takes 'nan', 'inf' and negatives)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive finite number of seconds (e.g. 600)")
+    return value
+
+
+def parameters_json(text):
+    """--parameters: a JSON object of identifier names to finite JSON values (Python's json takes NaN,
+    Infinity and 1e400 = inf, which the notebook would receive as something else)."""
+    def refuse(constant):
+        raise ValueError(f'{constant} is not a finite number')
+
+    def finite(number):
+        value = float(number)
+        if not math.isfinite(value):
+            raise ValueError(f'{number} is not a finite number')
+        return value
+
+    try:
+        value = json.loads(text, parse_constant=refuse, parse_float=finite)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f'{text}: {e}') from e
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f'{text}: expected a JSON object {{"name": value}}')
+    bad = [k for k in value if not re.fullmatch(r'[A-Za-z_$][\w$]*', k) or k == '__proto__']
+    if bad:
+        raise argparse.ArgumentTypeError(f"{text}: {', '.join(map(repr, bad))} is not a parameter name (an identifier)")
+    return value
+
+
 async def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument('notebooks', nargs='+', type=Path)
     p.add_argument('--out', type=Path, required=True, help='output folder (executed notebooks, run.json)')
     p.add_argument('--kernel', default='tangent-lab')
     p.add_argument('--profile', default='paper', choices=['quick', 'paper'])
-    p.add_argument('--timeout-idle', type=float, default=1800)
-    p.add_argument('--parameters', type=json.loads, default={}, help='JSON object of parameter overrides (papermill convention)')
+    p.add_argument('--timeout-idle', type=positive_seconds, default=1800)
+    p.add_argument('--parameters', type=parameters_json, default={}, help='JSON object of parameter overrides (papermill convention)')
     args = p.parse_args()
 
     os.environ['TANGENT_PROFILE'] = args.profile  # inherited by every kernel

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { cellStdout, notebook, reproduce, root, type NotebookJson } from './kernel-support.js';
+import { cellStdout, jupyterPython, notebook, reproduce, root, run, type NotebookJson } from './kernel-support.js';
 
 describe('npm run reproduce (scripts/reproduce.mjs)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tangent-runner-test-'));
@@ -81,6 +82,77 @@ describe('npm run reproduce (scripts/reproduce.mjs)', () => {
     r = await reproduce(['--profile', 'huge']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /profile 'huge' is not quick or paper/);
+  });
+
+  test('every flag refuses a bad value with the flag, the value and what is expected (exit 2, before any kernel starts)', async () => {
+    const nbDir = notebooks('flags', { 'x.ipynb': notebook('1') });
+    const file = join(nbDir, 'x.ipynb');
+    const cases: [string[], RegExp][] = [
+      [['--only', ''], /^reproduce: --only '' has an empty name; expected notebook names or prefixes/m],
+      [['--only', 'x,'], /^reproduce: --only 'x,' has an empty name/m],
+      [['--only', 'x', '--only', ' '], /^reproduce: --only ' ' has an empty name/m],
+      [['-p', 'm=1e400'], /^reproduce: -p m=1e400: Infinity is not a finite number \(JSON would carry it as null\)/m],
+      [['-p', 'm=[1,-1e400]'], /^reproduce: -p m=\[1,-1e400\]: -Infinity is not a finite number/m],
+      [['-p', 'seed=12345678901234567890'], /^reproduce: -p seed=12345678901234567890: .* beyond the integers a number holds exactly .* rounded to 12345678901234567000/m],
+      [['-p', 'm='], /^reproduce: -p m=: the value is empty; expected JSON/m],
+      [['-p', 'm=[1,2'], /^reproduce: -p m=\[1,2: the value looks like JSON but does not parse/m],
+      [['-p', '__proto__=1'], /^reproduce: -p __proto__=1: '__proto__' cannot be a parameter name/m],
+      [['-p', '2x=1'], /^reproduce: -p 2x=1: expected NAME=VALUE with NAME an identifier/m],
+      [['-p', 'a=1', '-p', 'a=2'], /^reproduce: -p a is given twice$/m],
+      [['--timeout-idle', '1e400'], /^reproduce: --timeout-idle '1e400' is not a positive finite number of seconds/m],
+      [['--timeout-idle=-5'], /^reproduce: --timeout-idle '-5' is not a positive finite number of seconds/m],
+      [['--timeout-idle', 'soon'], /^reproduce: --timeout-idle 'soon' is not a positive finite number of seconds/m],
+      [['--profile', 'quick', '--profile', 'paper'], /^reproduce: --profile is given 2 times \('quick', 'paper'\); give it once$/m],
+      [['--profile', ''], /^reproduce: --profile '' is empty; expected quick or paper$/m],
+      [['--engine', 'cloud'], /^reproduce: --engine 'cloud' is not local or slurm$/m],
+      [['--out', ''], /^reproduce: --out '' is empty; expected an output folder$/m],
+      [['--out', file], /^reproduce: --out .*x\.ipynb is a file, not a folder/m],
+      [['--timeout-idle', '5', 'extra'], /Unexpected argument 'extra'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await reproduce(['--notebooks', nbDir, '--no-report', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.doesNotMatch(r.stdout, /running \d+ notebook/, `${args.join(' ')} started a run`);
+    }
+    for (const [args, message] of [
+      [['--notebooks', ''], /^reproduce: --notebooks '' is empty; expected a folder of notebooks$/m],
+      [['--notebooks', file], /^reproduce: --notebooks .*x\.ipynb is a file, not a folder; .*--only NAME/m],
+      [['--notebooks', nbDir, '--notebooks', dir], /^reproduce: --notebooks is given 2 times/m],
+    ] as [string[], RegExp][]) {
+      const r = await reproduce([...args, '--no-report']);
+      assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    const env = { ...process.env, TANGENT_PROFILE: 'huge' };
+    const r = await reproduce(['--notebooks', nbDir], env);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^reproduce: TANGENT_PROFILE 'huge' is not quick or paper$/m);
+  });
+
+  test('-p values: JSON where it parses, else text; names such as constructor are plain names', async () => {
+    const { parseParams } = (await import(pathToFileURL(join(root, 'scripts', 'reproduce.mjs')).href)) as {
+      parseParams(args: string[]): Record<string, unknown>;
+    };
+    const p = parseParams(['constructor=[1,2.5]', 'toString=3', 'name=relu', 'empty=""', 'big=1e300', 'exact=9007199254740991']);
+    assert.deepEqual({ ...p }, { constructor: [1, 2.5], toString: 3, name: 'relu', empty: '', big: 1e300, exact: 9007199254740991 });
+  });
+
+  test('run_notebooks.py, called directly, refuses what reproduce refuses', async () => {
+    const python = await jupyterPython(['nbclient', 'nbformat']);
+    const nb = join(notebooks('direct', { 'x.ipynb': notebook('1') }), 'x.ipynb');
+    for (const [args, message] of [
+      [['--timeout-idle', 'nan'], /argument --timeout-idle: 'nan' is not a positive finite number of seconds/],
+      [['--timeout-idle', '-1'], /argument --timeout-idle: '-1' is not a positive finite number of seconds/],
+      [['--parameters', '{"m": 1e400}'], /argument --parameters: .*1e400 is not a finite number/],
+      [['--parameters', '{"m": NaN}'], /argument --parameters: .*NaN is not a finite number/],
+      [['--parameters', '[1]'], /argument --parameters: .*expected a JSON object/],
+      [['--parameters', '{"a: 1}); boom(); ({b": 1}'], /argument --parameters: .* is not a parameter name/],
+    ] as [string[], RegExp][]) {
+      const r = await run(python, [join(root, 'scripts', 'run_notebooks.py'), '--out', join(dir, 'direct-out'), ...args, nb]);
+      assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
   });
 
   test("runs use this checkout's kernel even when the user-level kernelspec points at another checkout", { timeout: 120_000 }, async () => {
