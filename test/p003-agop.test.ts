@@ -115,6 +115,22 @@ describe('003 Ch.4 AGOP experiment (p003-agop-alignment)', () => {
     for (const a of r.curve.alignment) assert.ok(a >= -1 && a <= 1);
   });
 
+  test('GD with the decay after the catapults (T:L3461): raises as given, decays to factor × η_crit(t) only after a catapult ended', () => {
+    const before = tf.memory().numTensors;
+    const r = agopRun(tiny({ raises: { at: [20, 40], critical: [1.5, 3] }, decay: { factor: 0.9, every: 5 }, stopLoss: undefined, maxSteps: 80 }));
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    const ev = r.lrEvents!;
+    assert.deepEqual(ev.filter((e) => e.kind === 'raise').map((e) => [e.step, e.lr / r.etaCrit]).map(([s, m]) => [s, +m.toFixed(9)]), [[20, 1.5], [40, 3]]);
+    for (const e of ev.filter((x) => x.kind === 'decay')) {
+      assert.ok(e.step > 20, `decay at ${e.step} before the first raise`);
+      assert.ok(Math.abs(e.lr - 0.9 * e.critical) < 1e-12);
+      assert.equal((e.step - 1) % 5, 0, 'checked at a multiple of every, applied from the next update');
+    }
+    // The raise schedule itself is unchanged; without decay there are no events.
+    assert.deepEqual(r.lrSchedule.at, [0, 20, 40]);
+    assert.equal(agopRun(tiny({ maxSteps: 5 })).lrEvents, undefined);
+  });
+
   test('SGD run: the catapult count is the number of updates before the best iterate with η > b/λ_max(K(X_batch))', () => {
     const r = agopRun(tiny({ batchSize: 4, lr: { critical: 0.5 }, maxSteps: 40, evalEvery: 10, criticalEvery: 1 }));
     assert.notEqual(r.status, 'diverged');

@@ -133,6 +133,20 @@ describe('sgdSpikeSummary', () => {
     assert.ok(Number.isNaN(noBatch.catapults) && Number.isNaN(noBatch.catapultKernelDropFraction));
     assert.equal(noBatch.kernelDropFraction, 0.5);
   });
+
+  test("GD (critical: 'full'): η_crit of an update is n/‖K_t‖₂ of the full set, from the kernel records", () => {
+    // n = 4, η = 1: n/‖K_t‖₂ = 0.4 (< η) at steps 1–2 of the first rise; ≈ 0.87 (< η) at step 6 of the small one.
+    const S = sgdSpikeSummary(run([]), 0.1, { critical: 'full' });
+    assert.equal(S.catapults, 2);
+    assert.equal(S.catapultKernelDrops, 1);
+    assert.equal(S.catapultKernelDropFraction, 0.5);
+    const sub = { ...run([]), lr: Array(9).fill(0.5) };
+    // η = 0.5: above n/‖K‖₂ = 0.4 during the first rise only, below 0.87 during the second.
+    const T = sgdSpikeSummary(sub, 0.1, { critical: 'full' });
+    assert.deepEqual([T.spikes, T.catapults, T.catapultKernelDrops, T.diverged], [2, 1, 1, false]);
+    assert.throws(() => sgdSpikeSummary({ ...run([]), kernelNorm: [10, NaN, 9, 7, 4, 4.2, 4.4, 4.6, 4.8, 5] }, 0.1, { critical: 'full' }), /needs ‖K‖₂ recorded at every step/);
+    assert.throws(() => sgdSpikeSummary(run([]), 0.1, { critical: 'half' as 'full' }), /critical = "half"; expected 'batch' or 'full'/);
+  });
 });
 
 describe('kernelAtSpikes (‖K‖₂ at a cadence and through every spike, for large n)', () => {

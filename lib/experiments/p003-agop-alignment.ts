@@ -13,6 +13,7 @@ import type { ScheduleSpec } from '../train/schedules.js';
 import { type TrainOptions, type Tracker, train } from '../train/train.js';
 import { kernelSpectrum } from '../train/trackers.js';
 import { registerTasks } from '../run/tasks.js';
+import { type LrEvent, adaptiveLr } from './p003-adaptive-lr.js';
 
 /**
  * 003 Ch.4 §4.4 (Figs 4.8–4.11, Table 4.1, App. C.13–C.23): catapults, AGOP alignment and test loss on the
@@ -53,6 +54,12 @@ export interface AgopRunConfig {
   lr: { critical: number } | { value: number };
   /** "increase the LR to [a, b, …] at iteration [t1, t2, …]" (003 Ch.4), the values in units of η_crit(0). */
   raises?: { at: number[]; critical: number[] };
+  /**
+   * "We decay the learning rate if necessary after the catapult to avoid extra catapults" (T:L3461): after the catapult
+   * of a raise has ended (η_crit(t) = n/λ_max(K(w_t)) back above η), every `every` steps, η ← factor · η_crit(t) whenever
+   * η > η_crit(t) (adaptiveLr; the run's `lrEvents` list the raises and decays).
+   */
+  decay?: { factor: number; every: number };
   /** Mini-batch size; omitted or = nTrain: full-batch GD. */
   batchSize?: number;
   /** Stop when the full training loss is below this (003 Ch.4: 10⁻³). */
@@ -106,6 +113,8 @@ export interface AgopRunResult {
   /** Per-batch critical rates as checked: steps and values. */
   batchCrit: { step: number[]; value: number[] };
   snapshots: AgopSnapshot[];
+  /** With `decay`: every change of the learning rate (raises and decays), with the η_crit(t) measured for it. */
+  lrEvents?: LrEvent[];
   /** Top-left block of the exact EGOP G*. */
   egopBlock: number[];
   /** With `split`: the full training loss, its top-s and rest parts, and ‖K‖₂, at the recorded steps. */
@@ -211,7 +220,10 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
     const base = 'critical' in c.lr ? c.lr.critical * crit.eta : c.lr.value;
     const raises = c.raises ?? { at: [], critical: [] };
     if (raises.at.length !== raises.critical.length) throw new Error(`agopRun: raises has ${raises.at.length} steps and ${raises.critical.length} values; expected equal lengths`);
-    const lr: ScheduleSpec = raises.at.length ? { kind: 'steps', lr: base, at: raises.at, values: raises.critical.map((v) => v * crit.eta) } : base;
+    const adaptive = c.decay
+      ? adaptiveLr({ start: base, fixed: raises.at.length ? { at: raises.at, values: raises.critical.map((v) => v * crit.eta) } : undefined, decay: c.decay }, (p) => c.nTrain / ntkTop(net, p, train0.x))
+      : undefined;
+    const lr: ScheduleSpec = adaptive ? adaptive.schedule : raises.at.length ? { kind: 'steps', lr: base, at: raises.at, values: raises.critical.map((v) => v * crit.eta) } : base;
     const lrSchedule = { at: [0, ...raises.at], values: [base, ...raises.critical.map((v) => v * crit.eta)] };
     const b = c.batchSize ?? c.nTrain;
     const full = b === c.nTrain;
@@ -251,7 +263,7 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
         snapshots.splice(0, snapshots.length, ...st.snapshots);
       },
     };
-    const trackers: Tracker[] = [batchCriticalTracker(c.criticalEvery ?? (full ? c.evalEvery : 1)), tracker];
+    const trackers: Tracker[] = [...(adaptive ? [adaptive.tracker] : []), batchCriticalTracker(c.criticalEvery ?? (full ? c.evalEvery : 1)), tracker];
     if (c.split) {
       const { s: top, every, until } = c.split;
       const spectrum = kernelSpectrum({ s: top, every: 1 });
@@ -308,6 +320,7 @@ export function agopRun(c: AgopRunConfig): AgopRunResult {
       catapultsTotal: count(Infinity),
       batchCrit: { step: bc.step, value: bc.value as number[] },
       snapshots,
+      lrEvents: adaptive ? adaptive.events.map((e) => ({ ...e })) : undefined,
       egopBlock: block(Gstar, k),
       split: c.split
         ? { step: r.history.lossTop?.step ?? [], loss: (r.history.splitLoss?.value ?? []) as number[], lossTop: (r.history.lossTop?.value ?? []) as number[], lossRest: (r.history.lossRest?.value ?? []) as number[], kernelNorm: (r.history.kernelNorm?.value ?? []) as number[] }

@@ -16,6 +16,7 @@ import { type ScheduleSpec, schedule } from '../train/schedules.js';
 import { registerTasks } from '../run/tasks.js';
 import { type Tracker, train } from '../train/train.js';
 import { batchCritical, batchHessianTop, kernelSpectrum, trainLoss } from '../train/trackers.js';
+import { type LrEvent, adaptiveLr } from './p003-adaptive-lr.js';
 
 /**
  * Catapult runs of 003 Ch.4 (§4.3, App. C.1–C.12): GD and SGD on the MSE L = (1/n)‖f − y‖² (eq. 4.1) with every
@@ -39,9 +40,16 @@ export type CatapultNet = { kind: 'fcn'; depth: number; width: number; parameter
 
 /**
  * Learning rate in units of η_crit(0): constant, raised at steps (Fig 4.4), or PyTorch's triangular cycle (C.12);
- * `specialMultiple`: in units of the scaled point's single-example rate η_crit(x*) (Fig 4.5, sphere data only).
+ * `specialMultiple`: in units of the scaled point's single-example rate η_crit(x*) (Fig 4.5, sphere data only);
+ * `adaptive`: the thesis' rule for multiple catapults (T:L1075): `start` × η_crit(0), then at each step of `at`
+ * η ← factor × the current η_crit(t) = n/λ_max(K(w_t)) (adaptiveLr; the run's `lrEvents` say what was set).
  */
-export type RelativeLr = { multiple: number } | { multiples: number[]; at: number[] } | { cyclical: { base: number; max: number; stepSize: number } } | { specialMultiple: number };
+export type RelativeLr =
+  | { multiple: number }
+  | { multiples: number[]; at: number[] }
+  | { cyclical: { base: number; max: number; stepSize: number } }
+  | { specialMultiple: number }
+  | { adaptive: { start: number; at: number[]; factor: number } };
 
 export interface CatapultRunOptions {
   data: CatapultData;
@@ -108,6 +116,8 @@ export interface CatapultRun {
   etaCritNtkAtHessian: number[];
   /** Indices of each update's batch (with recordIndices). */
   batchIndices?: number[][];
+  /** Learning-rate changes of an `adaptive` rate: step, new η and the η_crit(t) it was set from. */
+  lrEvents?: LrEvent[];
   /** Fig 4.5: the scaled point, and the single-example critical rates 1/K(x_i, x_i) at w_0. */
   special?: { index: number; etaCrit: number; othersMin: number; othersMedian: number };
   n: number;
@@ -206,8 +216,9 @@ export function catapultRun(o: CatapultRunOptions): CatapultRun {
     special = { index, etaCrit: 1 / diag[index], othersMin: others[0], othersMedian: others[Math.floor(others.length / 2)] };
   }
   if ('specialMultiple' in o.lr && !special) throw new Error(`catapultRun: lr = ${JSON.stringify(o.lr)} needs the sphere data (its scaled point x*)`);
-  const lrSpec = 'specialMultiple' in o.lr ? o.lr.specialMultiple * (special as { etaCrit: number }).etaCrit : relativeSchedule(o.lr, crit.eta);
-  const track: Tracker[] = [trainLoss(o.lossEvery ?? 1)];
+  const adaptive = 'adaptive' in o.lr ? adaptiveLr({ start: o.lr.adaptive.start * crit.eta, raise: { at: o.lr.adaptive.at, factor: o.lr.adaptive.factor } }, (p) => criticalLearningRate(net, p, ds.x, ds.y, loss).eta) : undefined;
+  const lrSpec = adaptive ? adaptive.schedule : 'specialMultiple' in o.lr ? o.lr.specialMultiple * (special as { etaCrit: number }).etaCrit : relativeSchedule(o.lr, crit.eta);
+  const track: Tracker[] = [...(adaptive ? [adaptive.tracker] : []), trainLoss(o.lossEvery ?? 1)];
   const kernelEvery = o.kernelEvery ?? 1;
   if (o.kernelAtSpikes !== undefined && !(kernelEvery > 0)) throw new Error(`catapultRun: kernelAtSpikes = ${o.kernelAtSpikes} needs kernelEvery >= 1 (got ${kernelEvery})`);
   const atSpikes = o.kernelAtSpikes === undefined ? undefined : { minRise: o.kernelAtSpikes };
@@ -256,6 +267,7 @@ export function catapultRun(o: CatapultRunOptions): CatapultRun {
     etaCritHessian: nums('etaCritHessianBatch'),
     etaCritNtkAtHessian: hs.map((s) => etaB[etaBSteps.indexOf(s)] ?? NaN),
     batchIndices: o.recordIndices ? (series(h, 'batchIndices').value as number[][]) : undefined,
+    lrEvents: adaptive ? adaptive.events.map((e) => ({ ...e })) : undefined,
     special,
     n,
     outputs: ds.y.shape[1],
@@ -340,10 +352,16 @@ export function spikeSampling(run: CatapultRun, relative = 0.1) {
 }
 
 /**
- * SGD catapults (Fig 4.7): loss spikes (detectCatapults, rise > minRise), the fraction followed by a lower ‖K‖₂,
- * and the median L≤s share of the spikes' excess loss.
+ * Catapults in a recorded run (Fig 4.7, C.9–C.12; Fig 4.4 for GD): loss rises above `minRise` (detectCatapults), those
+ * that are catapults in the thesis' sense, "a drastic increase … triggered by a learning rate larger than η_crit"
+ * (T:L1036, T:L1116), i.e. η > η_crit during the rise, and for each set the fraction followed by a lower ‖K‖₂; the
+ * median L≤s share of the rises' excess loss. η_crit of an update is the batch's b/λ_max(K(X_batch)) (`critical:
+ * 'batch'`, the default: needs `batchCritical` records) or, for GD, the full set's n/‖K_t‖₂ (`critical: 'full'`: needs
+ * ‖K‖₂ at every step). Every rise, catapult or not, stays in `spikes` / `kernelDropFraction` as a diagnostic.
  */
-export function sgdSpikeSummary(run: CatapultRun, minRise = 0.1) {
+export function sgdSpikeSummary(run: CatapultRun, minRise = 0.1, opts: { critical?: 'batch' | 'full' } = {}) {
+  const critical = opts.critical ?? 'batch';
+  if (critical !== 'batch' && critical !== 'full') throw new Error(`sgdSpikeSummary: critical = ${JSON.stringify(critical)}; expected 'batch' or 'full'`);
   const loss = denseLoss(run);
   // Records at every step, or (kernelAtSpikes) at a cadence and through every spike: spread onto the steps.
   const kernelNorm = new Array<number>(loss.length).fill(NaN);
@@ -353,8 +371,12 @@ export function sgdSpikeSummary(run: CatapultRun, minRise = 0.1) {
     kernelNorm[t] = run.kernelNorm[i];
     lossTop[t] = run.lossTop[i] ?? NaN;
   });
-  // With batchCritical records, a spike is also a catapult when η > η_crit(X_batch) during its rise (T:L1036).
-  const trigger = run.etaCritBatch.length ? { eta: run.lr, etaCrit: run.etaCritBatch } : {};
+  // A spike is a catapult when η > η_crit during its rise (T:L1036): the batch's rate in SGD, n/‖K_t‖₂ in GD.
+  if (critical === 'full' && kernelNorm.slice(0, loss.length - 1).some((k) => !Number.isFinite(k))) {
+    throw new Error("sgdSpikeSummary: critical = 'full' needs ‖K‖₂ recorded at every step (kernelEvery = 1)");
+  }
+  const etaCrit = critical === 'full' ? kernelNorm.slice(0, Math.min(loss.length - 1, run.lr.length)).map((k) => run.n / k) : run.etaCritBatch;
+  const trigger = etaCrit.length ? { eta: run.lr, etaCrit } : {};
   const det = detectCatapults(loss, { minRise, kernelNorm, ...trigger });
   const eps = det.episodes.filter((e) => e.recovered);
   for (const e of eps) {
@@ -369,7 +391,10 @@ export function sgdSpikeSummary(run: CatapultRun, minRise = 0.1) {
     kernelDropFraction: eps.length ? eps.filter((e) => e.kernelDecreased).length / eps.length : NaN,
     /** Spikes with η > η_crit(X_batch) during the rise (NaN counts without batchCritical records). */
     catapults: trigger.eta ? triggered.length : NaN,
+    catapultKernelDrops: triggered.filter((e) => e.kernelDecreased).length,
     catapultKernelDropFraction: triggered.length ? triggered.filter((e) => e.kernelDecreased).length / triggered.length : NaN,
+    /** The run diverged (its last rise did not recover and is not among `spikes`). */
+    diverged: run.status === 'diverged',
     medianTopShare: median(shares),
     episodes: eps.map((e) => ({ start: e.start, peak: e.peak, end: e.end, rise: e.rise, triggered: e.triggered ?? null, kernelDecreased: e.kernelDecreased ?? null })),
   };
