@@ -7,6 +7,12 @@ const WHY: Record<string, string> = {
   EPERM: 'operation not permitted',
 };
 
+/** `no space left on the device (ENOSPC)` for the codes above, else the error's own message. */
+export function writeErrorReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code && WHY[code] ? `${WHY[code]} (${code})` : ((e as Error)?.message ?? String(e));
+}
+
 /**
  * An error naming the folder and what could not be written, e.g. `cannot write the result of 3fa2b1c0 in
  * /data/results/002-fig1: no space left on the device (ENOSPC); earlier results there are kept. Free space
@@ -15,7 +21,7 @@ const WHY: Record<string, string> = {
 export function describeWriteError(e: unknown, what: string, folder: string, hint = 'Free space there, then rerun.'): Error & { code?: string } {
   const code = (e as NodeJS.ErrnoException)?.code;
   if ((e as { describedWrite?: boolean })?.describedWrite) return e as Error;
-  const why = code && WHY[code] ? `${WHY[code]} (${code})` : (e as Error)?.message ?? String(e);
+  const why = writeErrorReason(e);
   const full = code === 'ENOSPC' || code === 'EDQUOT';
   const err = Object.assign(new Error(`cannot write ${what} in ${folder}: ${why}; earlier results there are kept.${full ? ` ${hint}` : ''}`, { cause: e }), { code, describedWrite: true });
   return err;

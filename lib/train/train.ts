@@ -7,13 +7,16 @@ import { type OptimizerSpec, disposeState, optimizer as makeOptimizer } from './
 import { type Params, checkStructure, pv, readScalar } from '../core/params.js';
 import { type RngState, permutation, rngFor, rngFromState } from '../core/random.js';
 import { nextCheckpointPath } from '../core/checkpoint-scope.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { freshCursor, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { writeErrorReason } from '../core/write-errors.js';
+import { dirname } from 'node:path';
 import { checkData } from '../core/checks.js';
 import { type ScheduleSpec, schedule } from './schedules.js';
 
 /** When a tracker records: every k steps, or at geometrically spaced steps (1, r, r^2, ... rounded). */
 export type Cadence = number | { geometric: number };
 
+/** What a tracker's `record` sees at a step: the iterate, the training set, the loss and the step size. */
 export interface TrackContext {
   step: number;
   net: Network;
@@ -34,6 +37,7 @@ export interface TrackContext {
   recordPrevious?: (values: Record<string, number | number[]>) => void;
 }
 
+/** A quantity recorded along a `train` run: `record(ctx)` returns its values by key, every `every` steps and at the final iterate. */
 export interface Tracker {
   name: string;
   every: Cadence;
@@ -62,6 +66,7 @@ export interface CheckpointOptions {
   everySeconds?: number;
 }
 
+/** The arguments of `train` (see its doc comment). */
 export interface TrainOptions {
   net: Network;
   params: Params;
@@ -110,11 +115,13 @@ export interface StopOptions {
 
 export type TrainStatus = 'converged' | 'diverged' | 'max-steps';
 
+/** One recorded quantity: the steps and the value at each. */
 export interface Series {
   step: number[];
   value: (number | number[])[];
 }
 
+/** What `train` returns: status, final parameters, history by key. */
 export interface TrainResult {
   status: TrainStatus;
   /** Updates performed. */
@@ -256,6 +263,8 @@ export function train(o: TrainOptions): TrainResult {
   const cp = checkpointPlan(o, trackers);
   let lastSave = Date.now();
   let saved = false;
+  let seriesCursor = freshCursor();
+  const warn = typeof o.progress === 'function' ? o.progress : (l: string) => console.warn(l);
   const signature = cp ? JSON.stringify({
     steps: o.steps, n, b, seed, sampling: o.sampling ?? 'shuffle', optimizer: { name: opt.name, ...opt.config }, lr0: lrAt(0), stop: o.stop ?? null,
     recordIndices: !!o.recordIndices, label: o.label ?? null, trackers: trackers.map((t) => t.name), params: Object.entries(params).map(([k, t]) => [k, t.shape]),
@@ -299,17 +308,22 @@ export function train(o: TrainOptions): TrainResult {
       }
     }
     const meta = {
-      done, step: atStep, lastLoss, elapsedMs: Date.now() - t0, rng: rng.state(), order: order ? Array.from(order) : null, cursor, history,
+      done, step: atStep, lastLoss, elapsedMs: Date.now() - t0, rng: rng.state(), order: order ? Array.from(order) : null, cursor,
       optNumbers, optTensors, trackers: trackers.map((t) => (t.snapshot ? t.snapshot() : null)), status: status ?? null, seconds: seconds ?? null,
     };
-    saveCheckpoint(cp!.path, { signature, meta, tensors });
-    saved = true;
+    // A checkpoint is an optimisation: one that cannot be written (a full disk) is reported and the run goes on.
+    try {
+      seriesCursor = saveCheckpoint(cp!.path, { signature, meta, tensors, series: history }, seriesCursor);
+      saved = true;
+    } catch (e) {
+      warn(`${o.label ? `${o.label}  ` : ''}checkpoint at step ${atStep} not saved in ${dirname(cp!.path)}: ${writeErrorReason(e)}; training goes on (an interruption resumes from the last checkpoint saved, if any)`);
+    }
   };
   // A checkpoint of this run: resume from its step, or return its result if it finished.
   let resumed: Record<string, unknown> | undefined;
   if (cp) {
     const got = loadCheckpoint(cp.path);
-    if (got.problem) log?.(`${o.label ? `${o.label}  ` : ''}checkpoint ${cp.path}: ${got.problem}; starting from step 0`);
+    if (got.problem) warn(`${o.label ? `${o.label}  ` : ''}checkpoint ${cp.path}: ${got.problem}; starting from step 0 (the checkpoint is discarded)`);
     else if (got.checkpoint && got.checkpoint.signature !== signature) {
       log?.(`${o.label ? `${o.label}  ` : ''}checkpoint ${cp.path} is of another run (its settings differ); starting from step 0`);
       pv.dispose(got.checkpoint.tensors);
@@ -317,30 +331,36 @@ export function train(o: TrainOptions): TrainResult {
       const m = got.checkpoint.meta;
       const t = got.checkpoint.tensors;
       const restored: Params = Object.fromEntries(Object.entries(t).filter(([k]) => k.startsWith('p:')).map(([k, v]) => [k.slice(2), v]));
-      if (m.done) {
+      const problem = inconsistency(m, t, restored, { net, n, steps: o.steps, trackers: trackers.length });
+      if (problem) {
+        warn(`${o.label ? `${o.label}  ` : ''}checkpoint ${cp.path} is inconsistent (${problem}); starting from step 0 (the checkpoint is discarded)`);
+        pv.dispose(t);
+      } else if (m.done) {
         pv.dispose(params);
         disposeState(state);
         // Trackers that collect into their own state get it back as it was at the end of the run.
         (m.trackers as unknown[]).forEach((st, i) => st !== null && trackers[i].restore?.(st));
         trackers.forEach((tr) => tr.dispose?.());
-        const r = { status: m.status as TrainStatus, steps: m.step as number, params: restored, history: m.history as Record<string, Series>, critical, finalLoss: m.lastLoss as number, seconds: m.seconds as number };
+        const r = { status: m.status as TrainStatus, steps: m.step as number, params: restored, history: got.checkpoint.series as Record<string, Series>, critical, finalLoss: m.lastLoss as number, seconds: m.seconds as number };
         if (log) log(`${o.label ? `${o.label}  ` : ''}${r.status} after ${r.steps} steps  loss ${r.finalLoss.toExponential(3)}  ${r.seconds.toFixed(1)}s (from its checkpoint)`);
         return r;
+      } else {
+        pv.dispose(params);
+        params = restored;
+        disposeState(state);
+        state = { ...(m.optNumbers as Record<string, number>) };
+        for (const [k, names] of Object.entries(m.optTensors as Record<string, string[]>)) state[k] = Object.fromEntries(names.map((pk) => [pk, t[`o:${k}:${pk}`]]));
+        rng = rngFromState(m.rng as RngState);
+        order = m.order ? Int32Array.from(m.order as number[]) : null;
+        cursor = m.cursor as number;
+        for (const [k, v] of Object.entries(got.checkpoint.series as Record<string, Series>)) history[k] = v;
+        seriesCursor = got.checkpoint.cursor;
+        lastLoss = m.lastLoss as number;
+        step = m.step as number;
+        t0 = Date.now() - (m.elapsedMs as number);
+        resumed = m;
+        log?.(`${o.label ? `${o.label}  ` : ''}resumed at step ${step}/${o.steps} from its checkpoint (${duration(m.elapsedMs as number)} of computing kept)`);
       }
-      pv.dispose(params);
-      params = restored;
-      disposeState(state);
-      state = { ...(m.optNumbers as Record<string, number>) };
-      for (const [k, names] of Object.entries(m.optTensors as Record<string, string[]>)) state[k] = Object.fromEntries(names.map((pk) => [pk, t[`o:${k}:${pk}`]]));
-      rng = rngFromState(m.rng as RngState);
-      order = m.order ? Int32Array.from(m.order as number[]) : null;
-      cursor = m.cursor as number;
-      for (const [k, v] of Object.entries(m.history as Record<string, Series>)) history[k] = v;
-      lastLoss = m.lastLoss as number;
-      step = m.step as number;
-      t0 = Date.now() - (m.elapsedMs as number);
-      resumed = m;
-      log?.(`${o.label ? `${o.label}  ` : ''}resumed at step ${step}/${o.steps} from its checkpoint (${duration(m.elapsedMs as number)} of computing kept)`);
     }
   }
   try {
@@ -434,6 +454,40 @@ export function train(o: TrainOptions): TrainResult {
   return { status, steps: step, params, history, critical, finalLoss: lastLoss, seconds };
 }
 
+
+/** Why a checkpoint's state cannot be resumed by this run (a field missing or of the wrong kind), or undefined. */
+function inconsistency(m: Record<string, unknown>, t: Params, restored: Params, run: { net: Network; n: number; steps: number; trackers: number }): string | undefined {
+  const int = (v: unknown, lo: number, hi: number) => Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  if (typeof m.done !== 'boolean') return `done = ${JSON.stringify(m.done)}; expected true or false`;
+  if (!int(m.step, 0, run.steps)) return `step = ${JSON.stringify(m.step)}; expected an integer in [0, ${run.steps}]`;
+  if (typeof m.lastLoss !== 'number') return `lastLoss = ${JSON.stringify(m.lastLoss)}; expected a number`;
+  if (typeof m.elapsedMs !== 'number' || !(m.elapsedMs >= 0)) return `elapsedMs = ${JSON.stringify(m.elapsedMs)}; expected a number >= 0`;
+  if (!Array.isArray(m.trackers) || m.trackers.length !== run.trackers) return `trackers has ${Array.isArray(m.trackers) ? m.trackers.length : 'no'} entries; expected ${run.trackers}`;
+  try {
+    checkStructure(restored, run.net.specs, 'its parameters');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (m.done) {
+    if (!['converged', 'diverged', 'max-steps'].includes(m.status as string)) return `status = ${JSON.stringify(m.status)}; expected a train status`;
+    return typeof m.seconds === 'number' ? undefined : `seconds = ${JSON.stringify(m.seconds)}; expected a number`;
+  }
+  try {
+    rngFromState(m.rng as RngState);
+  } catch (e) {
+    return `rng = ${JSON.stringify(m.rng)} (${(e as Error).message})`;
+  }
+  if (m.order !== null && !(Array.isArray(m.order) && m.order.length === run.n && m.order.every((i) => int(i, 0, run.n - 1)))) return `order is not null or a permutation of ${run.n} indices`;
+  if (!int(m.cursor, 0, run.n)) return `cursor = ${JSON.stringify(m.cursor)}; expected an integer in [0, ${run.n}]`;
+  const nums = m.optNumbers as Record<string, unknown>;
+  if (!nums || typeof nums !== 'object' || !Object.values(nums).every((v) => typeof v === 'number')) return 'optNumbers is not a record of numbers';
+  const named = m.optTensors as Record<string, unknown>;
+  if (!named || typeof named !== 'object') return 'optTensors is not a record';
+  for (const [k, names] of Object.entries(named)) {
+    if (!Array.isArray(names) || !names.every((pk) => typeof pk === 'string' && t[`o:${k}:${pk}`] instanceof tf.Tensor)) return `optTensors.${k} names tensors the checkpoint does not hold`;
+  }
+  return undefined;
+}
 
 /** Where train() checkpoints, or undefined (off, outside a result-store computation, or a tracker that cannot resume). */
 function checkpointPlan(o: TrainOptions, trackers: Tracker[]): { path: string; everyMs: number } | undefined {
