@@ -4,22 +4,9 @@ import type { EngineName, SweepEngine } from './engine.js';
 import { computeOnEngine, resolveEngine } from './engines.js';
 import { hostname } from 'node:os';
 
-/** Parameter lists of a sweep, e.g. `{ width: [64, 256], seed: [0, 1, 2], lr: [0.5, 2] }`. */
-export type Grid = Record<string, readonly unknown[]>;
-export type GridPoint<G extends Grid> = { [K in keyof G]: G[K][number] };
+import { type Grid, type GridPoint, gridPoints } from './grid.js';
 
-/** Cartesian product of a grid; the first key varies slowest. */
-export function gridPoints<G extends Grid>(grid: G): GridPoint<G>[] {
-  if (!grid || typeof grid !== 'object' || Array.isArray(grid)) throw new Error(`sweep grid = ${JSON.stringify(grid)}; expected an object of non-empty arrays`);
-  const keys = Object.keys(grid);
-  if (keys.length === 0) throw new Error('sweep grid has no parameters; expected an object of non-empty arrays');
-  for (const k of keys) {
-    if (!Array.isArray(grid[k]) || grid[k].length === 0) throw new Error(`sweep grid.${k} = ${JSON.stringify(grid[k])}; expected a non-empty array`);
-  }
-  let points: Record<string, unknown>[] = [{}];
-  for (const k of keys) points = points.flatMap((p) => grid[k].map((v) => ({ ...p, [k]: v })));
-  return points as GridPoint<G>[];
-}
+export { type Grid, type GridPoint, gridPoints } from './grid.js';
 
 export interface SweepProgress<P> {
   /** 1-based position in the sweep. */
