@@ -13,3 +13,5 @@ export declare function ensureSlurm(log?: (line: string) => void): string | unde
 export declare function startLocalSlurm(options?: { dir?: string; log?: (line: string) => void; timeoutMs?: number }): Promise<LocalSlurm>;
 export declare function stopLocalSlurm(dir: string): Promise<void>;
 export declare function killLocalSlurm(dir: string): void;
+/** Local addresses listening on TCP `port` (from /proc/net/tcp and tcp6, or the given tables' text). */
+export declare function listeningAddresses(port: number, tables?: string[]): string[];

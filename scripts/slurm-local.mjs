@@ -81,6 +81,9 @@ ClusterName=tangent
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=${ports.ctld}
 SlurmdPort=${ports.slurmd}
+# Bind to the address the host name resolves to instead of every interface; the daemons run with the host
+# name localhost (see startLocalSlurm), so they listen on 127.0.0.1 only.
+CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -210,7 +213,12 @@ export async function startLocalSlurm({ dir, log = (l) => process.stderr.write(`
   const pids = {};
   const start = (name, args) => {
     const out = join(dir, 'log', `${name}.stdout`);
-    const child = spawn(BINARIES[name], args, { env, detached: true, stdio: ['ignore', 'ignore', 'ignore'] });
+    // Slurm binds to what gethostname() resolves to (NoInAddrAny): in a UTS namespace of its own the daemon's host
+    // name is localhost, so it listens on loopback, whatever this machine's name resolves to. unshare and sh exec
+    // the daemon, so the pid is the daemon's.
+    const child = name === 'munged'
+      ? spawn(BINARIES[name], args, { env, detached: true, stdio: ['ignore', 'ignore', 'ignore'] })
+      : spawn('unshare', ['--uts', 'sh', '-c', 'hostname localhost && exec "$0" "$@"', BINARIES[name], ...args], { env, detached: true, stdio: ['ignore', 'ignore', 'ignore'] });
     child.unref();
     pids[name] = child.pid;
     writeFileSync(join(dir, 'pids.json'), `${JSON.stringify(pids)}\n`);
@@ -238,11 +246,37 @@ export async function startLocalSlurm({ dir, log = (l) => process.stderr.write(`
       }
       await sleep(200);
     }
+    // The README promises loopback: refuse a cluster whose daemons listen on another interface.
+    const open = [ports.ctld, ports.slurmd].flatMap((port) => listeningAddresses(port).filter((a) => !isLoopback(a)).map((a) => `${a}:${port}`));
+    if (open.length > 0) throw new Error(`the daemons listen on ${open.join(', ')}; expected 127.0.0.1 only`);
   } catch (e) {
     await stopLocalSlurm(dir);
     throw e;
   }
   return { dir, conf, env: { SLURM_CONF: conf }, ports, pids, stop: () => stopLocalSlurm(dir) };
+}
+
+/** Local addresses listening on TCP `port`, from /proc/net/tcp and tcp6 (e.g. ['127.0.0.1'], ['0.0.0.0']). */
+export function listeningAddresses(port, tables = ['/proc/net/tcp', '/proc/net/tcp6'].map((f) => { try { return readFileSync(f, 'utf8'); } catch { return ''; } })) {
+  const out = [];
+  for (const table of tables) {
+    for (const line of table.split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || !local) continue;
+      const [hex, p] = local.split(':');
+      if (parseInt(p, 16) !== port) continue;
+      // IPv4 is one little-endian word; IPv6 four of them.
+      const bytes = hex.match(/../g).map((b) => parseInt(b, 16));
+      const words = [];
+      for (let i = 0; i < bytes.length; i += 4) words.push(...bytes.slice(i, i + 4).reverse());
+      out.push(words.length === 4 ? words.join('.') : words.reduce((a, b, i) => a + (i % 2 === 0 && i > 0 ? ':' : '') + b.toString(16).padStart(2, '0'), ''));
+    }
+  }
+  return out;
+}
+
+function isLoopback(addr) {
+  return addr.startsWith('127.') || addr === '0000:0000:0000:0000:0000:0000:0000:0001' || addr === '0000:0000:0000:0000:0000:ffff:7f00:0001';
 }
 
 async function main() {
