@@ -25,13 +25,25 @@ export { type Network, taylorCoefficients } from './nets/network.js';
 export { taylorModel, linearize, nqm } from './nets/taylor-models.js';
 export { tangentKernel } from './analysis/ntk.js';
 export { hessianSpectralNorm } from './analysis/hessian.js';
+export { lossSharpness, type Sharpness, type SharpnessOptions } from './analysis/sharpness.js';
 export { criticalLearningRate, criticalSchedule } from './analysis/critical.js';
 export { mse, crossEntropy } from './analysis/losses.js';
-export { train } from './train/train.js';
+// data: the synthetic generators and splits an experiment of one's own starts from
+export { type Dataset } from './data/dataset.js';
+export { twoClusterData } from './data/two-cluster.js';
+export { threeClassMixture } from './data/three-class.js';
+export { gaussianClusters } from './data/gaussian-clusters.js';
+export { unitSphereData } from './data/sphere.js';
+export { regressionData } from './data/multi-index.js';
+export { splitDataset } from './data/split.js';
+// training and what it records along a run (a tracker of one's own implements `Tracker`)
+export { train, type TrainOptions, type TrainResult, type Tracker, type TrackContext, type Cadence, type Series } from './train/train.js';
+export { trainLoss, sharpness, heldOutMetrics, distanceFromInit, kernelSpectrum } from './train/trackers.js';
 // results, sweeps, figures, claims
 export { openStore } from './run/store.js';
 export { sweep } from './run/sweep.js';
 export { remote } from './run/parallel.js';
+export { registerTasks } from './run/tasks.js';
 export { show } from './present/display.js';
 export { linePlot, loglogPlot, panels, heatmap, withMarkers, withReferenceLines, finitePoints } from './present/plot.js';
 export { checkClaim, notAttempted } from './present/claims.js';
@@ -40,3 +52,7 @@ export { loglogFit } from './stats/fit.js';
 
 // The experiment modules register the tasks that sweep workers may run (`remote('fig1Run', ...)`).
 import './experiments/index.js';
+
+// Names the root exported before the layers (commit 1ecb8d3): deprecated aliases whose doc comments name their
+// new subpath, so that old notebooks keep running and the editor says where each name went.
+export * from './deprecated.js';

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { projectRoot } from './project.mjs';
 // One import per patch (one line each, so that patches are added independently).
 import shorthandProperties from './tslab-patches/shorthand-properties.mjs';
+import notebookCode from './tslab-patches/notebook-code.mjs';
 import providedPackagesTypes from './tslab-patches/provided-packages-types.mjs';
 import providedPackagesRequire from './tslab-patches/provided-packages-require.mjs';
 
@@ -19,6 +20,7 @@ export const TSLAB_VERSIONS = ['1.0.22'];
 export function tslabPatches() {
   return [
     { id: 'shorthand-properties', ...shorthandProperties },
+    { id: 'notebook-code', ...notebookCode },
     { id: 'provided-packages-types', ...providedPackagesTypes },
     { id: 'provided-packages-require', ...providedPackagesRequire },
   ];

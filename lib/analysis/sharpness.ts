@@ -18,6 +18,7 @@ import { type Loss, lossByName } from './losses.js';
  * Not the Hessian of the model output (hessianSpectralNorm), nor its Gauss-Newton part (the tangent kernel).
  */
 
+/** Options of lossSharpness: k, a batch of rows, the Lanczos budget and tolerance, the start vector's seed. */
 export interface SharpnessOptions {
   /** How many of the largest eigenvalues (default 1): `eigenvalues` holds the k largest, descending. */
   k?: number;
@@ -31,6 +32,7 @@ export interface SharpnessOptions {
   seed?: number;
 }
 
+/** What lossSharpness returns: λ_max of the loss Hessian, the k largest eigenvalues and Lanczos' diagnostics. */
 export interface Sharpness {
   /** λ_max of the loss Hessian (the sharpness). */
   value: number;
@@ -54,10 +56,12 @@ export interface Sharpness {
  * largest eigenvalues. Under full-batch GD at step size η, Cohen et al. (2021) find it rises to 2/η and
  * hovers there (the edge of stability); `sharpness()` (train trackers) records it along a run.
  *
- * @param net, params the model and its parameters
- * @param x, y training inputs and targets ([n, outputDim]); the loss is that of `train` on them
+ * @param net the model
+ * @param params its parameters (the trainable ones are differentiated)
+ * @param x training inputs
+ * @param y training targets ([n, outputDim]); the loss is that of `train` on (x, y)
  * @param loss `mse('mean')`, `crossEntropy()`, ... or a name as `train` takes it (`'mse'`, `'cross-entropy'`)
- * @param opts.k the k largest eigenvalues (default 1); `indices` rows forming a batch (default all);
+ * @param opts `k`: the k largest eigenvalues (default 1); `indices`: rows forming a batch (default all);
  *   `maxIter` (default 100), `tol` (relative residual, default 1e-5), `seed` of the start vector
  * @returns { value: λ_max, eigenvalues (k, descending), residuals, iterations, converged, tolerance, batchSize }
  * @example

@@ -21,6 +21,12 @@ export interface GaussianClustersOptions {
 /**
  * Multi-class Gaussian clusters, the synthetic stand-in for multi-class image subsets (e.g. 003 Fig C.5
  * with 10 classes, one-hot targets): x = μ_c + std·z with z ~ N(0, I), rows in a seeded random order.
+ *
+ * @param options `perClass` examples of each of `classes` classes in `dim` dimensions, `seed`; optional
+ *   `separation` (‖μ_c‖, default 3), `std` (default 1), explicit `means`
+ * @returns a Dataset: `x` [classes · perClass, dim], `y` one-hot, `labels`
+ * @example
+ * const ds = gaussianClusters({ perClass: 20, classes: 3, dim: 5, seed: 0 });
  */
 export function gaussianClusters(options: GaussianClustersOptions): Dataset {
   const { perClass, classes, dim, seed, separation = 3, std = 1, targets = 'onehot' } = options;

@@ -163,6 +163,11 @@ export interface RegressionDataOptions {
  * 003 C.6 (T:L3431): x_i ~ N(0, I_d) i.i.d. and y_i = f*(x_i) + ε_i with ε_i ~ N(0, noise²).
  * `y` holds the noisy targets and `yClean` holds f*(x_i). `meta.egop` is not stored (d² numbers);
  * use `taskEgop(task, d)`.
+ *
+ * @param options `task` ('rank2', 'rank3', 'rank4' or 'fullRank'), `n`, `seed`; `d` (default 100), `noise` (default 0.1)
+ * @returns a Dataset: `x` [n, d], `y` [n, 1] noisy, `yClean` [n, 1]
+ * @example
+ * const ds = regressionData({ task: 'rank2', n: 200, d: 20, seed: 0 });
  */
 export function regressionData(options: RegressionDataOptions): Dataset {
   const { task: name, n, d = 100, noise = 0.1, seed } = options;

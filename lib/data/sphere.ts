@@ -17,6 +17,11 @@ export interface SphereOptions {
 /**
  * The data of 003 Fig 4.5 (setup T:L3445): x_i i.i.d. uniform on the unit sphere S^{d−1}, y_i = 1,
  * and one point (x*, y*) with both multiplied by `scale`. Targets [n, 1]; `meta.scaledIndex` is its row.
+ *
+ * @param options `seed`; `n` (default 100), `d` (default 100), `scale` (default 2), `scaledIndex`
+ * @returns a Dataset: `x` [n, d], `y` [n, 1]
+ * @example
+ * const ds = unitSphereData({ n: 32, d: 8, seed: 0 });
  */
 export function unitSphereData(options: SphereOptions): Dataset {
   const { n = 100, d = 100, seed, scale = 2 } = options;

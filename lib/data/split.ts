@@ -28,6 +28,14 @@ type Part = (typeof PARTS)[number];
 /**
  * Deterministic disjoint train / validation / test parts of `ds`: a permutation drawn from
  * `(seed, 'split', ds.name)`, cut in the order train, validation, test. New tensors; `ds` stays valid.
+ *
+ * @param ds the data set to split
+ * @param sizes `train` and optional `validation`, `test`: all counts, or all fractions of n (summing to ≤ 1)
+ * @param seed seed of the permutation
+ * @param options `stratify`: keep class proportions in every part (needs `labels`)
+ * @returns the parts as Datasets, their row `indices`, and `dispose()`
+ * @example
+ * const { train: tr, test } = splitDataset(gaussianClusters({ perClass: 50, classes: 2, dim: 4, seed: 0 }), { train: 0.8, test: 0.2 }, 1);
  */
 export function splitDataset(ds: Dataset, sizes: SplitSizes, seed: Seed, options: SplitOptions = {}): Splits {
   const n = datasetSize(ds);

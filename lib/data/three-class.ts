@@ -15,6 +15,11 @@ export interface ThreeClassOptions {
 /**
  * The 1-D, 3-class Gaussian mixture of 002 App. B (eq. 42): y uniform on {0, 1, 2}, drawn i.i.d., and
  * x | y ~ N(0, 1), N(10, 1), N(−10, 1) for y = 0, 1, 2. Targets are one-hot [n, 3]; no input scaling.
+ *
+ * @param options `seed`; `n` points (default 60), class `means` (default [0, 10, −10]) and `std` (default 1)
+ * @returns a Dataset: `x` [n, 1], `y` [n, 3] one-hot, `labels`
+ * @example
+ * const ds = threeClassMixture({ n: 60, seed: 0 });
  */
 export function threeClassMixture(options: ThreeClassOptions): Dataset {
   const { n = 60, seed, means = [0, 10, -10], std = 1 } = options;

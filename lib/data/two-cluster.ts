@@ -15,6 +15,12 @@ export interface TwoClusterOptions {
  * The 1-D two-cluster data of 003 Fig 3.3 / B.1 (setup T:L3035): label y ∈ {−1, +1} and
  * x ~ N(−2, 1) if y = −1, N(2, 1) if y = +1. Class balance is unstated; labels are drawn i.i.d. uniform.
  * Targets are the labels ±1 as [n, 1]; `labels` holds 0 for −1 and 1 for +1.
+ *
+ * @param options `seed`; `n` points (default 128), cluster `mean` (default 2) and `std` (default 1)
+ * @returns a Dataset: `x` [n, 1], `y` [n, 1] (±1); `dispose()` frees its tensors
+ * @example
+ * const ds = twoClusterData({ n: 64, seed: 0 });
+ * console.log(ds.x.shape, ds.description);
  */
 export function twoClusterData(options: TwoClusterOptions): Dataset {
   const { n = 128, seed, mean = 2, std = 1 } = options;

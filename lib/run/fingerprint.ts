@@ -29,10 +29,14 @@ export interface CodeFingerprint {
   /** Bare imports as `name@version` (sorted); `name@?` when the package cannot be found. */
   packages: string[];
   /**
-   * Library files (this package's `dist/lib/**`) whose content differs from when this process loaded the
-   * library: this process runs other code than the fingerprint describes, so it must not compute under it.
+   * Files whose content differs from when this process loaded them: the library (this package's
+   * `dist/lib/**`), the entry script's static imports, and in the project's kernel every CommonJS file it
+   * compiled (a user module a notebook imported). This process runs other code than the fingerprint
+   * describes, so it must not compute under it.
    */
   changedSinceLoad: string[];
+  /** Absolute paths of the files covered (same order as `files` is not guaranteed). */
+  absoluteFiles: string[];
 }
 
 // The library's modules are read when it is imported, just before this module is evaluated: the hashes
@@ -47,6 +51,10 @@ const loadedHashes = new Map<string, string>();
   }
 })(LIBRARY_DIR);
 
+function sha256Of(buf: Buffer | string): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
 const IMPORT_PATTERNS = [
   /\bfrom\s*(['"])([^'"\n]+)\1/g,
   /\bimport\s*(['"])([^'"\n]+)\1/g,
@@ -60,6 +68,50 @@ export function importSpecifiers(text: string): string[] {
   const found = new Set<string>();
   for (const re of IMPORT_PATTERNS) for (const m of text.matchAll(re)) found.add(m[2]);
   return [...found];
+}
+
+// A plain script's own modules are read before any of them runs, so hashing the entry script's static
+// imports now (the library is being evaluated as one of them) snapshots the code this process runs.
+const entryHashes = new Map<string, string>();
+(function snapshotEntry() {
+  const entry = process.argv[1];
+  if (!entry || !/\.(c|m)?js$/.test(entry) || !existsSync(entry)) return;
+  const stack = [resolve(entry)];
+  while (stack.length) {
+    const file = stack.pop()!;
+    if (entryHashes.has(file) || file.startsWith(LIBRARY_DIR + sep) || file.includes(`${sep}node_modules${sep}`)) continue;
+    let text: Buffer;
+    try {
+      text = readFileSync(file);
+    } catch {
+      continue;
+    }
+    entryHashes.set(file, sha256Of(text));
+    for (const spec of importSpecifiers(text.toString('utf8'))) {
+      if (!(spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('file:'))) continue;
+      const target = resolveRelative(spec, dirname(file));
+      if (target && /\.(c|m)?js$/.test(target)) stack.push(target);
+    }
+  }
+})();
+
+/**
+ * The sha256s of a file's text when this process loaded it (several for a CommonJS file: its text with
+ * and without a byte-order mark), or undefined when this process does not know.
+ */
+function loadedHashesOf(path: string): string[] | undefined {
+  const lib = loadedHashes.get(path) ?? entryHashes.get(path);
+  if (lib) return [lib];
+  // The project's kernel records every CommonJS file it compiles (scripts/tslab-patches/notebook-code.mjs).
+  const notebook = (globalThis as Record<symbol, { loaded?: Map<string, string> } | undefined>)[Symbol.for('tangent-lab.notebook')]?.loaded?.get(path);
+  return notebook ? [notebook] : undefined;
+}
+
+function changedSince(path: string, text: string, sha256: string): boolean {
+  const then = loadedHashesOf(path);
+  // A library file that did not exist when the library was loaded is new code too.
+  if (!then) return path.startsWith(LIBRARY_DIR + sep);
+  return !then.includes(sha256) && !then.includes(sha256Of(text.replace(/^\uFEFF/, '')));
 }
 
 function toPath(module: string): string {
@@ -91,6 +143,11 @@ function packageName(spec: string): string {
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
+/** `name@version` of the package a bare specifier (`'arquero'`, `'@scope/pkg/sub'`) imported from `fromDir` resolves to. */
+export function packageVersionOf(spec: string, fromDir: string): string {
+  return packageVersion(packageName(spec), fromDir);
+}
+
 /** `name@version` of the package a bare specifier imported from `fromDir` resolves to (Node's node_modules lookup). */
 function packageVersion(name: string, fromDir: string): string {
   for (let d = fromDir; ; d = dirname(d)) {
@@ -116,12 +173,26 @@ function packageVersion(name: string, fromDir: string): string {
   }
 }
 
-const fileHashes = new Map<string, { text: string; sha256: string }>();
+// A user's file's hash is reused while its size, mtime and inode are unchanged: an edit after the first
+// fingerprint changes the fingerprint (and, for a file this process loaded, refuses it: changedSinceLoad).
+// The library's files keep the hash of their first read (as the library's code in memory does: a rebuild
+// while this process runs is seen only by fingerprints taken after it, which then refuse to compute).
+const fileHashes = new Map<string, { text: string; sha256: string; stamp: string }>();
+function stampOf(path: string): string {
+  if (path.startsWith(LIBRARY_DIR + sep)) return 'library';
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.size} ${st.mtimeNs} ${st.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
 function readModule(path: string): { text: string; sha256: string } {
+  const stamp = stampOf(path);
   let hit = fileHashes.get(path);
-  if (!hit) {
+  if (!hit || hit.stamp !== stamp) {
     const buf = readFileSync(path);
-    hit = { text: buf.toString('utf8'), sha256: createHash('sha256').update(buf).digest('hex') };
+    hit = { text: buf.toString('utf8'), sha256: sha256Of(buf), stamp };
     fileHashes.set(path, hit);
   }
   return hit;
@@ -135,7 +206,7 @@ function resolveRelative(spec: string, fromDir: string): string | undefined {
   return undefined;
 }
 
-const fingerprints = new Map<string, CodeFingerprint>();
+const fingerprints = new Map<string, { fp: CodeFingerprint; stamps: Map<string, string> }>();
 
 /**
  * The fingerprint of a compiled module and everything it imports (cached per process; call
@@ -147,7 +218,7 @@ const fingerprints = new Map<string, CodeFingerprint>();
 export function moduleFingerprint(module: string): CodeFingerprint {
   const entry = toPath(module);
   const cachedFp = fingerprints.get(entry);
-  if (cachedFp) return cachedFp;
+  if (cachedFp && [...cachedFp.stamps].every(([p, s]) => stampOf(p) === s)) return cachedFp.fp;
   if (!existsSync(entry)) throw new Error(`moduleFingerprint: module = ${JSON.stringify(module)}; expected an existing file (is the library compiled? npm run build)`);
   const seen = new Set<string>();
   const packages = new Set<string>();
@@ -176,9 +247,9 @@ export function moduleFingerprint(module: string): CodeFingerprint {
   const h = createHash('sha256');
   for (const f of files) h.update(`file ${f.path} ${f.sha256}\n`);
   for (const p of pkgs) h.update(`package ${p}\n`);
-  const changedSinceLoad = [...seen].filter((p) => p.startsWith(LIBRARY_DIR + sep) && loadedHashes.get(p) !== readModule(p).sha256).map(label).sort();
-  const fp: CodeFingerprint = { fingerprint: `sha256:${h.digest('hex')}`, module: label(entry), files, packages: pkgs, changedSinceLoad };
-  fingerprints.set(entry, fp);
+  const changedSinceLoad = [...seen].filter((p) => changedSince(p, readModule(p).text, readModule(p).sha256)).map(label).sort();
+  const fp: CodeFingerprint = { fingerprint: `sha256:${h.digest('hex')}`, module: label(entry), files, packages: pkgs, changedSinceLoad, absoluteFiles: [...seen].sort() };
+  fingerprints.set(entry, { fp, stamps: new Map([...seen].map((p) => [p, fileHashes.get(p)!.stamp])) });
   return fp;
 }
 

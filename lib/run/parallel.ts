@@ -35,38 +35,45 @@ type Fn<K extends LibraryFunction> = TaskRegistry[K] extends (...args: infer A) 
  * argument list built from each sweep point. Sweeps with `workers > 1` run it in worker processes (the wasm and
  * cpu backends use one core each); with one worker it runs in this process, under the same keys. Each point is
  * keyed by `name`, its arguments and the code fingerprint of the module (the file and what it imports).
+ * This form runs a registered task (a library experiment, typed by the function); for your own code, a module
+ * file beside the notebook, pass its URL as the third argument (the next overload).
  *
- * - A library experiment (registered task): `remote('fig1Run', (pt) => [{ m: pt.m, seed: pt.seed, progress: true }])`.
- * - Your own code: a function written in a notebook cell cannot be sent to a worker (sweep refuses it with
- *   `workers > 1`). Put it in a module file beside the notebook, exported, with plain-data argument and result
- *   (an object argument's `progress: true` becomes a line printer in the worker), and pass the file's URL:
+ * @param name a registered task's name (the library's experiments: 'fig1Run', 'hessianScaling', ...)
+ * @param args builds the function's argument list (an array of plain data) from a sweep point; an object
+ *   argument's `progress: true` becomes a line printer in the worker
+ * @example
+ * const fn = remote('fig1Run', (pt: { m: number; seed: number }) => [{ m: pt.m, seed: pt.seed, objective: 'ce', steps: 5, kernelEvery: 5 }]);
+ * const runs = await sweep({ m: [16, 32], seed: [0] }, fn, { store: openStore('002-fig1'), workers: 2 });
+ */
+export function remote<K extends LibraryFunction, P, const A extends RemoteArgs<Fn<K>['args']>>(name: K, args: (point: P) => A): RemoteFn<P, Fn<K>['result']>;
+/**
+ * Your own code in worker processes: a function written in a notebook cell cannot be sent to a worker (sweep
+ * refuses it with `workers > 1`). Put it in a module file beside the notebook, exported, with plain-data argument
+ * and result, and pass the file's URL. Each point is keyed by `name`, its arguments and the code fingerprint of
+ * the module (the file and what it imports); edit the module and restart the kernel before rerunning.
  *
- * ```ts
+ * ```js
  * // my_task.mjs, beside the notebook (plain JavaScript: workers import it with node):
  * import { fcn, mse, train, tf } from 'tangent-lab';
  * export function myRun({ lr, steps }) {
  *   const net = fcn({ widths: [1, 32, 1], activation: 'tanh' });
- *   const x = tf.linspace(-1, 1, 16).reshape([16, 1]);
+ *   const x = tf.reshape(tf.linspace(-1, 1, 16), [16, 1]);
  *   const run = train({ net, params: net.init(0), x, y: tf.sin(tf.mul(x, 3)), loss: mse('mean'), lr, steps });
  *   return { finalLoss: run.finalLoss };
  * }
- * // the notebook (its cells run with the notebook's folder as the working directory):
- * import { pathToFileURL } from 'node:url';
- * const runs = await sweep({ lr: [0.1, 0.5] }, remote('myRun', (pt) => [{ ...pt, steps: 200 }], pathToFileURL('my_task.mjs').href),
- *   { store: openStore('my-experiment'), workers: 2 });
  * ```
  *
- * Edit the module file and restart the kernel before rerunning: its new fingerprint then keys new results.
- *
- * @param name the exported function's name (a registered task's name when `module` is omitted)
- * @param args builds the function's argument list (an array of plain data) from a sweep point
- * @param module the module's file URL (`pathToFileURL(file).href`) or a package specifier; default: the module
- *   that registered `name` (registerTasks)
+ * @param name the exported function's name
+ * @param args builds its argument list (an array of plain data) from a sweep point
+ * @param module the module's file URL (`pathToFileURL(file).href`; a notebook's cells run in the notebook's
+ *   folder) or a package specifier
  * @example
- * const fn = remote('fig1Run', (pt: { m: number; seed: number }) => [{ m: pt.m, seed: pt.seed, objective: 'ce', steps: 100, kernelEvery: 50 }]);
- * const runs = await sweep({ m: [100, 300], seed: [0] }, fn, { store: openStore('002-fig1'), workers: 2 });
+ * import { writeFileSync } from 'node:fs';
+ * import { pathToFileURL } from 'node:url';
+ * writeFileSync('my_task.mjs', 'export function myRun({ lr, steps }) { return { lr, steps }; }\n');   // usually a file you write
+ * const fn = remote<{ lr: number }, { lr: number; steps: number }>('myRun', (pt) => [{ ...pt, steps: 200 }], pathToFileURL('my_task.mjs').href);
+ * const runs = await sweep({ lr: [0.1, 0.5] }, fn, { store: openStore('my-experiment'), workers: 2 });
  */
-export function remote<K extends LibraryFunction, P, const A extends RemoteArgs<Fn<K>['args']>>(name: K, args: (point: P) => A): RemoteFn<P, Fn<K>['result']>;
 export function remote<P, R = unknown>(name: string, args: (point: P) => unknown[], module: string): RemoteFn<P, R>;
 export function remote<P, R>(name: string, args: (point: P) => unknown[], module?: string): RemoteFn<P, R> {
   if (typeof name !== 'string' || !name) throw new Error(`remote: name = ${JSON.stringify(name)}; expected the name of a registered task`);

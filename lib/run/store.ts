@@ -7,6 +7,7 @@ import { canonicalJson, decodePlain, encodePlain, sha256Hex, sortedStringify } f
 import { withCheckpoints } from '../core/checkpoint-scope.js';
 import { dataDir, libraryVersion } from '../core/env.js';
 import { codeFingerprint, gitState } from './fingerprint.js';
+import { type NotebookCode, notebookCode, notebookRegistry } from './notebook-code.js';
 import { recordStoreEvent } from './store-events.js';
 import { taskModule } from './tasks.js';
 import { type ClaimOptions, claimOrAwait } from './claim.js';
@@ -51,8 +52,13 @@ export interface ResultStore {
  *   module that registered `task`), keyed by the task name, its arguments and the fingerprint of that module;
  * - a closure `{ config, code }`: `config` must hold every parameter the result depends on, and `code` names
  *   the module(s) the closure runs (e.g. `import.meta.url`, or `'tangent-lab'` for the whole library).
+ *   In a notebook of the project's kernel `code` may be omitted (default `'tangent-lab'`), and a closure
+ *   written in the notebook is also keyed by its own source and the notebook declarations it references
+ *   (notebook-code.ts); `fn` is that closure (default: the `compute` of cachedRun).
  */
-export type RunSpec = { task: string; args: readonly unknown[]; module?: string } | { config: unknown; code: string | readonly string[] };
+export type RunSpec =
+  | { task: string; args: readonly unknown[]; module?: string }
+  | { config: unknown; code?: string | readonly string[]; fn?: (...args: never[]) => unknown };
 
 /** A RunSpec resolved to its code: what goes into the key besides experiment and backend. */
 export interface RunId {
@@ -71,6 +77,8 @@ export interface RunId {
    * cores / workers); keyed in place of this process's count. Default: this process's.
    */
   computeThreads?: number;
+  /** For a closure written in a notebook: what its key covers besides `modules` (stored in the meta). */
+  notebook?: Omit<NotebookCode, 'files' | 'changedSinceLoad' | 'definedInNotebook'>;
 }
 
 /** What a key is the hash of. */
@@ -163,8 +171,11 @@ function keyedArgs(args: readonly unknown[]): unknown[] {
   });
 }
 
-/** Resolves what runs: the task's module (or the closure's modules) and their code fingerprint. */
-export function runId(spec: RunSpec): RunId {
+/**
+ * Resolves what runs: the task's module (or the closure's modules) and their code fingerprint.
+ * `compute` is the closure of a `{ config }` spec without `fn` (cachedRun passes its own).
+ */
+export function runId(spec: RunSpec, compute?: (...args: never[]) => unknown): RunId {
   if (!spec || typeof spec !== 'object') throw new Error(`runId: spec = ${JSON.stringify(spec)}; expected { task, args } or { config, code }`);
   if ('task' in spec) {
     if (typeof spec.task !== 'string' || !spec.task) throw new Error(`runId: task = ${JSON.stringify(spec.task)}; expected a registered task name`);
@@ -174,15 +185,34 @@ export function runId(spec: RunSpec): RunId {
     const code = codeFingerprint(module);
     return { task: spec.task, call: { task: spec.task, args: keyedArgs(spec.args) }, fingerprint: code.fingerprint, modules: code.modules, changedSinceLoad: code.changedSinceLoad };
   }
-  if (!('config' in spec) || spec.code === undefined) {
-    throw new Error(`runId: code = ${JSON.stringify((spec as { code?: unknown }).code)}; expected the module(s) a closure runs (import.meta.url, a file URL or a specifier such as 'tangent-lab'), so that its results are keyed by that code`);
+  if (!('config' in spec)) throw new Error(`runId: spec = ${JSON.stringify(spec)}; expected { task, args } or { config, code }`);
+  const fn = spec.fn ?? compute;
+  if (fn !== undefined && typeof fn !== 'function') throw new Error(`runId: fn = ${JSON.stringify(fn)}; expected the closure that computes the result`);
+  const registry = notebookRegistry();
+  if (spec.code === undefined && (!registry || !fn)) {
+    throw new Error(
+      `runId: code = undefined; expected the module(s) a closure runs (import.meta.url, a file URL or a specifier such as 'tangent-lab'), so that its results are keyed by that code${registry ? '' : " (code may be omitted only in a notebook of the tangent-lab kernel, which keys a notebook's closure by its source)"}`,
+    );
   }
-  const code = codeFingerprint(spec.code);
-  return { task: null, call: { config: spec.config }, fingerprint: code.fingerprint, modules: code.modules, changedSinceLoad: code.changedSinceLoad };
+  // A closure written in a notebook: keyed by the library (or `code`) and by its notebook code.
+  const nb = registry && fn ? notebookCode(fn, registry) : undefined;
+  const code = codeFingerprint(spec.code ?? 'tangent-lab');
+  if (!nb || (spec.code !== undefined && !nb.definedInNotebook)) {
+    return { task: null, call: { config: spec.config }, fingerprint: code.fingerprint, modules: code.modules, changedSinceLoad: code.changedSinceLoad };
+  }
+  const { files: _files, changedSinceLoad, definedInNotebook: _defined, ...covered } = nb;
+  return {
+    task: null,
+    call: { config: spec.config },
+    fingerprint: `sha256:${sha256Hex(`code ${code.fingerprint}\nnotebook ${nb.fingerprint}\n`)}`,
+    modules: [...code.modules, 'notebook'],
+    changedSinceLoad: [...new Set([...code.changedSinceLoad, ...changedSinceLoad])].sort(),
+    notebook: covered,
+  };
 }
 
-function asRunId(what: RunSpec | RunId): RunId {
-  return 'fingerprint' in what && 'call' in what ? what : runId(what as RunSpec);
+function asRunId(what: RunSpec | RunId, compute?: (...args: never[]) => unknown): RunId {
+  return 'fingerprint' in what && 'call' in what ? what : runId(what as RunSpec, compute);
 }
 
 /** The full description a run is keyed by. */
@@ -332,6 +362,7 @@ export async function storeResult<R>(store: ResultStore, what: RunSpec | RunId, 
   const fullMeta = {
     createdAt: new Date().toISOString(),
     modules: id.modules,
+    ...(id.notebook ? { notebook: id.notebook } : {}),
     git: git ? { commit: git.commit, dirty: git.dirty } : null,
     libraryVersion: libraryVersion(),
     backendInfo: currentBackendInfo(),
@@ -389,7 +420,7 @@ export function checkpointDir(store: ResultStore, key: string): string {
 
 export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, compute: (ctx: ComputeContext) => Promise<R> | R, options: CachedRunOptions = {}): Promise<CachedRun<R>> {
   const meta = options.meta ?? {};
-  const id = asRunId(what);
+  const id = asRunId(what, compute);
   encodePlain(id.call, 'call');
   const t0 = performance.now();
   const hit = await lookup<R>(store, id);
@@ -398,7 +429,7 @@ export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, co
     return { result: hit.result, key: hit.key, fromCache: true, entry: hit };
   }
   if ((options.inProcess ?? true) && id.changedSinceLoad?.length) {
-    throw new Error(`cachedRun: ${id.changedSinceLoad.join(', ')} changed on disk since this process loaded the library; expected the code that computes to be the code its key describes: restart the kernel (or process), or compute in worker processes`);
+    throw new Error(`cachedRun: ${id.changedSinceLoad.join(', ')} changed on disk since this process loaded ${id.changedSinceLoad.every((f) => f.startsWith('dist/lib/')) ? 'the library' : 'them'}; expected the code that computes to be the code its key describes: restart the kernel (or process) so that it loads the new code, or compute in worker processes`);
   }
   // Another run on this store may be computing the same point: wait for it and reuse its result.
   const key = await keyFor(store, id);
@@ -428,7 +459,8 @@ export async function cachedRun<R>(store: ResultStore, what: RunSpec | RunId, co
  * stored form: NaN, ±Infinity, -0 and typed arrays included).
  *
  * @param what `{ task, args }` (a registered task call) or `{ config, code }` (a closure: every parameter
- *   it depends on, and the module(s) it runs, e.g. `import.meta.url`)
+ *   it depends on, and the module(s) it runs, e.g. `import.meta.url`; in a notebook of the project's
+ *   kernel `{ config }` alone: `compute` is then keyed by its source and the notebook code it references)
  * @example await cached(openStore('demo'), { config: { width: 64 }, code: import.meta.url }, () => run(64))
  */
 export async function cached<R>(store: ResultStore, what: RunSpec | RunId, compute: (ctx: ComputeContext) => Promise<R> | R): Promise<R> {

@@ -2,6 +2,7 @@ import { type RemoteFn, type WorkerPool, resolveWorkers, workerPool, workerThrea
 import { type CachedRun, type ComputeContext, type ResultStore, type RunSpec, cachedRun, runId } from './store.js';
 import type { EngineName, SweepEngine } from './engine.js';
 import { computeOnEngine, resolveEngine } from './engines.js';
+import { notebookRegistry } from './notebook-code.js';
 import { hostname } from 'node:os';
 
 import { type Grid, type GridPoint, gridPoints } from './grid.js';
@@ -33,8 +34,10 @@ export interface SweepOptions<P> {
    */
   config?: (point: P) => unknown;
   /**
-   * Only for a plain closure, and required for one: the module(s) it runs, whose code fingerprint keys
-   * its results (`import.meta.url`, a file URL, or a specifier such as `'tangent-lab'`).
+   * Only for a plain closure: the module(s) it runs, whose code fingerprint keys its results
+   * (`import.meta.url`, a file URL, or a specifier such as `'tangent-lab'`). Required in a script; in a
+   * notebook of the project's kernel optional (default `'tangent-lab'`): a closure written in the notebook
+   * is keyed by its own source and the notebook declarations it references, whatever `code` says.
    */
   code?: string | readonly string[];
   /** Called after each point; default prints `line` with the store's log. */
@@ -105,15 +108,15 @@ export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>
   if (typeof task === 'function' && (options.config !== undefined || options.code !== undefined)) {
     throw new Error(`sweep: options.${options.config !== undefined ? 'config' : 'code'} is given for a remote(...) task; expected none: a task's points are keyed by its name, its arguments and the fingerprint of its module`);
   }
-  if (typeof task !== 'function' && options.code === undefined) {
-    throw new Error("sweep: options.code = undefined; expected the module(s) the closure runs (import.meta.url, or 'tangent-lab' for the library), so that its points are keyed by that code; or pass a remote(name, args) task");
+  if (typeof task !== 'function' && options.code === undefined && !notebookRegistry()) {
+    throw new Error("sweep: options.code = undefined; expected the module(s) the closure runs (import.meta.url, or 'tangent-lab' for the library), so that its points are keyed by that code; or pass a remote(name, args) task (code may be omitted only in a notebook of the tangent-lab kernel, which keys a notebook's closure by its source)");
   }
   const spec = (point: GridPoint<G>): RunSpec => {
     if (typeof task === 'function') {
       const t = task(point);
       return { task: t.name, args: t.args, module: t.module };
     }
-    return { config: options.config ? options.config(point) : point, code: options.code! };
+    return { config: options.config ? options.config(point) : point, code: options.code, fn };
   };
   const elsewhere = engine ? await computeOnEngine(engine, points, { store: options.store, quiet: options.quiet, task: task!, spec }) : undefined;
   // A plain closure runs in this process whatever 'auto' or TANGENT_WORKERS ask for.

@@ -16,7 +16,16 @@ export type TaskName = keyof TaskRegistry & string;
 
 const modules = new Map<string, string>();
 
-/** Registers `fns` (name → function) as tasks defined in the module at `moduleUrl` (its `import.meta.url`). */
+/**
+ * Registers `fns` (name → function) as tasks defined in the module at `moduleUrl` (its `import.meta.url`), so
+ * that `remote(name, args)` finds the module without its URL once this module has been imported.
+ *
+ * @param moduleUrl the defining module's `import.meta.url`
+ * @param fns the exported functions, by name (unique across modules)
+ * @example
+ * export function myRun(point: { lr: number }) { return { lr: point.lr }; }
+ * registerTasks(import.meta.url, { myRun });   // in the module that defines myRun (e.g. my_task.mjs)
+ */
 export function registerTasks(moduleUrl: string, fns: Record<string, (...args: never[]) => unknown>): void {
   for (const name of Object.keys(fns)) {
     const prev = modules.get(name);

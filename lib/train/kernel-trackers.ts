@@ -67,15 +67,20 @@ function residual(c: TrackContext): Float64Array {
  * ‖K u − λ u‖ ≤ tol·λ, or when it has stopped decreasing for `stall` iterations (the float32 floor). Then
  * sin∠(u, p₁) ≤ residual / (λ₁ − λ₂).
  *
- * @param opts.tol relative residual (default 1e-7: in float32 the floor, about 1e-6, ends the iteration)
+ * @param net the network
+ * @param params its parameters
+ * @param x the training inputs (the kernel is n·C × n·C)
+ * @param opts `start` vector (default a seeded Gaussian, `seed`), `maxIter` (default 100), `stall` (default 5),
+ *   `tol`: relative residual (default 1e-7: in float32 the floor, about 1e-6, ends the iteration)
  * @returns value λ = uᵀKu, vector u, iterations, residual ‖Ku − λu‖/λ
  */
 export function kernelTopEigenpair(
   net: Network,
   params: Params,
   x: tf.Tensor,
-  { start, maxIter = 100, tol = 1e-7, seed = 0, stall = 5 }: { start?: ArrayLike<number>; maxIter?: number; tol?: number; seed?: number; stall?: number } = {},
+  opts: { start?: ArrayLike<number>; maxIter?: number; tol?: number; seed?: number; stall?: number } = {},
 ): { value: number; vector: Float64Array; iterations: number; residual: number } {
+  const { start, maxIter = 100, tol = 1e-7, seed = 0, stall = 5 } = opts;
   const n = x.shape[0];
   const C = net.outputDim;
   let u = start ? Float64Array.from(start) : normals64(rngFor(seed, 'kernel-power-start'), n * C);

@@ -10,11 +10,35 @@ import { type Params, pv } from '../core/params.js';
 
 /** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
 
+/**
+ * The full training loss L(w_t) on (x, y), recorded as `loss` (under GD `batchLoss` is the same number before
+ * each update; with mini-batches it is the batch's loss, and this the whole set's).
+ *
+ * @param every cadence: every k steps (default 1) or `{ geometric: r }`; the final iterate is always recorded
+ * @example
+ * const net = fcn({ widths: [1, 16, 1], activation: 'tanh' }), w = net.init(0);
+ * const x = tf.reshape(tf.linspace(-1, 1, 20), [20, 1]), y = tf.sin(tf.mul(x, 3));
+ * const result = train({ net, params: w, x, y, loss: mse('mean'), lr: 0.1, steps: 100, batchSize: 10, track: [trainLoss(10)] });
+ * const { step, value } = result.history.loss;   // the full loss at steps 0, 10, ..., 100
+ */
 export function trainLoss(every: Cadence = 1): Tracker {
   return { name: 'loss', every, stateless: true, record: (c) => ({ loss: lossValue(c.loss, trainOutput(c), c.y).dataSync()[0] }) };
 }
 
-/** Loss and accuracy on held-out data (argmax for several outputs, sign for one output with ±1 targets). */
+/**
+ * Loss and accuracy on held-out data (argmax for several outputs, sign for one output with ±1 targets), recorded
+ * as `${prefix}Loss` and `${prefix}Accuracy`.
+ *
+ * @param data the held-out inputs `x` and targets `y` (shaped as the training set's)
+ * @param every cadence (default 1)
+ * @param prefix name of the recorded keys (default 'test')
+ * @example
+ * const parts = splitDataset(gaussianClusters({ perClass: 30, classes: 3, dim: 4, seed: 0 }), { train: 0.8, test: 0.2 }, 1);
+ * const held = parts.test!;
+ * const net = fcn({ widths: [4, 32, 3], activation: 'tanh' });
+ * const result = train({ net, params: net.init(0), x: parts.train.x, y: parts.train.y, loss: crossEntropy(), lr: 0.5, steps: 50, track: [heldOutMetrics({ x: held.x, y: held.y }, 10)] });
+ * console.log(result.history.testAccuracy.value);
+ */
 export function heldOutMetrics(data: { x: tf.Tensor; y: tf.Tensor }, every: Cadence = 1, prefix = 'test'): Tracker {
   return {
     name: prefix,
@@ -101,7 +125,13 @@ export interface KernelSpectrumOptions {
  * ‖K‖₂ = λ_max of the full training-set NTK, and with s > 0 the split L = L_{≤s} + L_{>s} on the current
  * kernel's top eigenspace (003 eq. 4.2, Figs 4.3, 4.7), from one kernel per record. Records `kernelNorm`,
  * `lossTop`, `lossRest` and `eigenIterations` (Lanczos products; 0 when dense).
- * Example: `train({ ..., track: [kernelSpectrum({ s: 5, every: 1 })] })`.
+ *
+ * @param options `every` (default 1), `s` (default 0: the norm only), `eigen`, `scale`, `atSpikes` (see KernelSpectrumOptions)
+ * @example
+ * const net = fcn({ widths: [1, 16, 1], activation: 'tanh' }), w = net.init(0);
+ * const x = tf.reshape(tf.linspace(-1, 1, 20), [20, 1]), y = tf.sin(tf.mul(x, 3));
+ * const result = train({ net, params: w, x, y, loss: mse('mean'), lr: 0.1, steps: 100, track: [kernelSpectrum({ s: 5, every: 10 })] });
+ * console.log(result.history.kernelNorm.value, result.history.lossTop.value);
  */
 export function kernelSpectrum(options: KernelSpectrumOptions = {}): Tracker {
   const { s = 0, every = 1, eigen = 'auto', scale } = options;
@@ -217,10 +247,12 @@ export interface SharpnessTrackerOptions {
  * outputs are non-finite (a diverging run, which train() then stops). Each record costs up to `maxIter` HVPs on
  * the full training set. For the coming mini-batch of SGD see batchHessianTop.
  *
- * @param options.every cadence (default 1); `k` (default 1); `maxIter`, `tol`, `seed` as lossSharpness
+ * @param options `every`: cadence (default 1); `k` (default 1); `maxIter`, `tol`, `seed` as lossSharpness
  * @example
- * const run = train({ net, params: w, x, y, loss: mse('mean'), lr: 0.05, steps: 500, track: [sharpness({ every: 10 })] });
- * const { step, value } = run.history.sharpness;   // compare with 2 / 0.05
+ * const net = fcn({ widths: [1, 16, 1], activation: 'tanh' }), w = net.init(0);
+ * const x = tf.reshape(tf.linspace(-1, 1, 20), [20, 1]), y = tf.sin(tf.mul(x, 3));
+ * const result = train({ net, params: w, x, y, loss: mse('mean'), lr: 0.5, steps: 100, track: [sharpness({ every: 10 })] });
+ * const { step, value } = result.history.sharpness;   // under GD, compare with 2 / 0.5 (the edge of stability)
  */
 export function sharpness(options: SharpnessTrackerOptions = {}): Tracker {
   const fn = 'sharpness';
@@ -293,7 +325,17 @@ export function batchCritical(every: Cadence = 1): Tracker {
   };
 }
 
-/** ||w_t - w_0||_2, ||w_t - w_0||_inf and per-tensor Frobenius distances (002 L65; 000 per-layer ball). */
+/**
+ * ‖w_t − w_0‖₂, ‖w_t − w_0‖_∞ and per-tensor Frobenius distances (002 L65; 000 per-layer ball), recorded as
+ * `distanceL2`, `distanceLinf` and `distance.<tensor>`.
+ *
+ * @param every cadence (default 1)
+ * @example
+ * const net = fcn({ widths: [1, 16, 1], activation: 'tanh' }), w = net.init(0);
+ * const x = tf.reshape(tf.linspace(-1, 1, 20), [20, 1]), y = tf.sin(tf.mul(x, 3));
+ * const result = train({ net, params: w, x, y, loss: mse('mean'), lr: 0.1, steps: 100, track: [distanceFromInit(10)] });
+ * console.log(result.history.distanceL2.value);
+ */
 export function distanceFromInit(every: Cadence = 1): Tracker {
   return {
     name: 'distance',
