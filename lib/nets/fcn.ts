@@ -45,8 +45,9 @@ function activationName(a: ActivationSpec): string {
  * Fully connected network (002 eq. 19/22/63, 001 eq. 22): alpha_l = sigma(W_l alpha_{l-1} / sqrt(m_{l-1}) [+ b_l]),
  * f = W_L alpha_{L-1} / sqrt(m_{L-1}) in the NTK parameterization (W ~ N(0,1)); standard: W ~ N(0, 1/fan-in), no factor.
  *
- * @param opts.widths [d, m_1, ..., C]; `activation` of the hidden layers ('relu', 'tanh', 'swish', ... or a rule);
- *   `parameterization` 'ntk' (default) or 'standard'; `bias` (default false); per-layer `layers` overrides.
+ * @param opts the architecture: `widths` [d, m_1, ..., C]; `activation` of the hidden layers ('relu', 'tanh',
+ *   'swish', ... or a rule); `parameterization` 'ntk' (default) or 'standard'; `bias` (default false); per-layer
+ *   `layers` overrides.
  * @returns a Network: `init(seed)` → parameters, `apply(params, x)` → [n, C], `taylor(...)` its jets.
  * @example
  * const net = fcn({ widths: [1, 1000, 3], activation: 'relu' });

@@ -42,6 +42,16 @@ export interface Ctx {
   conv2d(a: Jet, kernel: string, opts?: { scale?: number; bias?: string; biasScale?: number }): Jet;
 }
 
+/**
+ * A network as the library's routines take it: parameters are a plain record of tensors (`init(seed)`), the
+ * forward pass is `apply(params, x)`, and `jet` / `taylor` give its Taylor coefficients along a parameter
+ * direction (forward-mode jets, 000 Def 4-5). Built by {@link fcn} and the builders of `tangent-lab/nets`.
+ *
+ * @example
+ * const net: Network = fcn({ widths: [2, 64, 1], activation: 'tanh' });
+ * const w = net.init(0);
+ * const f = net.apply(w, tf.ones([4, 2]));   // [4, 1]
+ */
 export interface Network {
   /** Builder name and its full configuration (plain JSON, hashed by the result store). */
   readonly name: string;
@@ -208,11 +218,17 @@ export function network(def: NetworkDefinition): Network {
  * The Taylor coefficients c_0..c_k of t -> f(params + t·direction; x) (000 Def 4-5), zeros materialised.
  * Exact for polynomial networks; from the forward-mode jets of `lib/core/jet.ts`.
  *
- * @param direction a parameter-shaped direction (e.g. `randomDirection(params, seed)`)
+ * @param net the network
+ * @param params the expansion point w
+ * @param direction a parameter-shaped direction v (e.g. `randomDirection(params, seed)` of `tangent-lab/analysis`)
+ * @param x inputs [n, d]
  * @param k the order (c_0 = f itself)
- * @returns k + 1 tensors shaped like f(x)
+ * @returns k + 1 tensors shaped like f(x): c_j = (1/j!) d^j/dt^j f(w + t v; x) at t = 0
  * @example
- * const [c0, c1, c2] = taylorCoefficients(net, w, randomDirection(w, 1), x, 2);
+ * import { randomDirection } from 'tangent-lab/analysis';
+ * const net = fcn({ widths: [1, 50, 1], activation: 'tanh' });
+ * const w = net.init(0), x = tf.tensor2d([[0.5], [-1]]);
+ * const [c0, c1, c2] = taylorCoefficients(net, w, randomDirection(w, 1), x, 2);   // c2 = ½ vᵀ H v per input
  */
 export function taylorCoefficients(net: Network, params: Params, direction: Params, x: tf.Tensor, k: number): tf.Tensor[] {
   return tf.tidy(() => coefficients(net.taylor(params, direction, x, k)));

@@ -9,9 +9,13 @@ import { type Params, checkStructure, pv } from '../core/params.js';
  * evaluated at t = 1. order 1: f_lin (003 eq. 3.1); order 2: the neural quadratic model (003 eq. 3.2).
  * Reverse mode through the jets gives grad f_quad = grad f(w0) + H(w0) D.
  *
- * @param base the network; `params0` the expansion point (copied); `order` 1 or 2
+ * @param base the network f
+ * @param params0 the expansion point w0 (copied)
+ * @param order 1 (f_lin) or 2 (the NQM)
  * @returns a Network with the same parameters as `base`, trainable with `train()` like any other
  * @example
+ * const net = fcn({ widths: [1, 64, 1], activation: 'tanh' });
+ * const x = tf.tensor2d([[0.5], [1], [-2]]), y = tf.ones([3, 1]);
  * const w0 = net.init(0);
  * const quad = taylorModel(net, w0, 2);            // or nqm(net, w0); linearize(net, w0) for order 1
  * const run = train({ net: quad, params: w0, x, y, loss: mse('mean'), lr: criticalSchedule(1.5, quad, w0, x, y, mse('mean')), steps: 100 });
@@ -60,8 +64,26 @@ function modelOf(base: Network, w0: Params, name: string, kind: unknown, jet: (D
   return net;
 }
 
+/**
+ * The linearised model f_lin(w) = f(w0) + ∇f(w0)(w − w0) (003 eq. 3.1): {@link taylorModel} of order 1.
+ *
+ * @param base the network f
+ * @param params0 the expansion point w0 (copied)
+ * @example
+ * const net = fcn({ widths: [1, 64, 1], activation: 'tanh' });
+ * const fLin = linearize(net, net.init(0));
+ */
 export const linearize = (base: Network, params0: Params) => taylorModel(base, params0, 1);
-/** The neural quadratic model NQM (003 eq. 3.2). */
+/**
+ * The neural quadratic model NQM, f(w0) + ∇f(w0)D + ½ Dᵀ H(w0) D with D = w − w0 (003 eq. 3.2): {@link taylorModel}
+ * of order 2.
+ *
+ * @param base the network f
+ * @param params0 the expansion point w0 (copied)
+ * @example
+ * const net = fcn({ widths: [1, 64, 1], activation: 'tanh' });
+ * const quad = nqm(net, net.init(0));
+ */
 export const nqm = (base: Network, params0: Params) => taylorModel(base, params0, 2);
 
 function displacement(params: Params, w0: Params, base: Network): Params {

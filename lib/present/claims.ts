@@ -45,6 +45,11 @@ function format(v: number): string {
 /**
  * Checks a paper's claim on numbers just computed, prints `PASS`/`FAIL` with measured and expected values, and
  * appends the result to $TANGENT_CLAIMS_FILE (JSON lines) for the reproduction report.
+ *
+ * @param c the claim: `id`, `paper`, `figure`, `claim` (one sentence), `quantity` (what was measured), `measured`,
+ *   `expected` (`{ min?, max? }`), optional `dataset`, `seeds`, `note` and `plot` (the figure's name given to `show`)
+ * @example
+ * checkClaim({ id: 'demo-slope', paper: '002', figure: 'Fig 1', claim: 'ΔK decays like 1/√m', quantity: 'log-log slope', measured: -0.48, expected: { min: -0.8, max: -0.3 } });
  */
 export function checkClaim(c: Omit<ClaimResult, 'pass' | 'profile' | 'backend'>): void {
   recordClaim(c);
@@ -107,6 +112,7 @@ export function isNotAttempted(r: { kind?: string }): boolean {
  * Records a panel of the paper that the notebook leaves out, and why; the reproduction report lists it in the
  * figure's row. It is not a claim check: it neither passes nor fails.
  *
+ * @param n the panel: `id`, `paper`, `figure`, `what` it shows in the paper, and the `reason` it is left out
  * @example
  * notAttempted({ id: '003-fig4.7c', paper: '003', figure: 'Fig 4.7(c)', what: 'WRN 10-10 on CIFAR-10', reason: 'GPU-scale network; no CIFAR offline' });
  */

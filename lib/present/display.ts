@@ -58,6 +58,7 @@ export function figureBundle(fig: Figure, name: string): Record<string, unknown>
  * @param fig a figure spec from `linePlot`, `loglogPlot`, `panels`, `heatmap`, ... (checked: no empty or non-finite data)
  * @param name the figure's file name in the report, e.g. '002-fig1'
  * @example
+ * const ms = [100, 1000, 10000], dk = [0.1, 0.03, 0.01];
  * show(loglogPlot({ title: 'ΔK vs width', x: 'width m', y: 'ΔK', series: [{ name: 'f', x: ms, y: dk }] }), '002-fig1');
  */
 export function show(fig: Figure, name = `figure-${figureCounter + 1}`): void {

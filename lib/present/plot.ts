@@ -62,7 +62,16 @@ function legendBelow(names: string[], width: number, plotHeight: number): { lege
   };
 }
 
-/** Curves (with optional bands) on linear or log axes. */
+/**
+ * Curves (with optional bands, e.g. ± std over seeds) on linear or log axes.
+ *
+ * @param opts `title`; axes `x`, `y` (`{ title, log? }`); `series` (`{ name, x, y, band?, color?, dash?, mode? }`);
+ *   optional `width` and `height` in px (640 x 440 by default; the legend adds its rows below)
+ * @returns a plotly figure spec; draw it with {@link show}
+ * @example
+ * const steps = [0, 10, 20, 30];
+ * const fig = linePlot({ title: 'loss', x: { title: 'step t' }, y: { title: 'loss', log: true }, series: [{ name: 'GD', x: steps, y: [1, 0.3, 0.1, 0.05] }] });
+ */
 export function linePlot(opts: { title: string; x: AxisSpec; y: AxisSpec; series: PlotSeries[]; width?: number; height?: number }): Figure {
   const data: Record<string, unknown>[] = [];
   opts.series.forEach((s, i) => {
@@ -105,7 +114,15 @@ export function slopeLine(name: string, slope: number, anchor: { x: number; y: n
   return { name, x: xRange, y: xRange.map((x) => C * x ** slope), dash: 'dash', mode: 'lines', color: '#555555' };
 }
 
-/** Log-log plot whose legend carries each fitted slope with its 95% interval. */
+/**
+ * Log-log plot whose legend carries each fitted slope with its 95% interval (see {@link loglogFit}).
+ *
+ * @param opts `title`; axis titles `x` and `y`; `series` as in {@link linePlot}; an optional `reference` slope
+ *   line (`{ slope, label?, anchorSeries? }`) drawn through the first point of series `anchorSeries` (default 0)
+ * @example
+ * const m = [100, 1000, 10000];
+ * const fig = loglogPlot({ title: 'ΔK vs width', x: 'width m', y: 'ΔK', series: [{ name: 'linear output', x: m, y: m.map((v) => v ** -0.5) }], reference: { slope: -0.5, label: 'Θ(1/√m)' } });
+ */
 export function loglogPlot(opts: { title: string; x: string; y: string; series: PlotSeries[]; reference?: { slope: number; label?: string; anchorSeries?: number } }): Figure {
   const withSlopes = opts.series.map((s) => {
     const ok = s.x.map((x, i) => x > 0 && s.y[i] > 0);
@@ -132,9 +149,11 @@ function annotationCoord(fig: Figure, axisKey: 'xaxis' | 'yaxis', v: number): nu
  * The points of a curve whose y is finite: a diverged run's loss ends in Infinity or NaN, which a plot cannot
  * draw (and `show` rejects). Returns the kept x and y and the first x dropped (undefined if none), for a label.
  *
- * ```ts
- * const { x, y, firstDropped } = finitePoints(r.steps, r.loss);   // firstDropped: the step it diverged
- * ```
+ * @param x the x values
+ * @param y the y values, as many as `x`
+ * @returns the points with a finite y, and the x of the first point left out (e.g. the step a run diverged)
+ * @example
+ * const { x, y, firstDropped } = finitePoints([0, 1, 2, 3], [1, 0.5, Infinity, NaN]);   // firstDropped = 2
  */
 export function finitePoints(x: ArrayLike<number>, y: ArrayLike<number>): { x: number[]; y: number[]; firstDropped?: number } {
   if (x.length !== y.length) throw new Error(`finitePoints: ${x.length} x values and ${y.length} y values; expected the same number`);
@@ -152,9 +171,12 @@ export function finitePoints(x: ArrayLike<number>, y: ArrayLike<number>): { x: n
  * Vertical marker lines, e.g. eta_crit and eta_max on a learning-rate axis, labelled inside the top of the
  * plot (not above it, where a panel's title goes). Kept by `panels()`.
  *
- * ```ts
- * show(withMarkers(linePlot({ ... }), [{ x: 2 / lambda0, label: 'η_crit' }]));
- * ```
+ * @param fig the figure to mark
+ * @param markers an x position (in data units, also on a log axis), a label and an optional colour each
+ * @returns a new figure; `fig` is not changed
+ * @example
+ * const lr = [0.1, 0.5, 1, 2];
+ * const fig = withMarkers(linePlot({ title: 'final loss', x: { title: 'η', log: true }, y: { title: 'loss' }, series: [{ name: 'loss', x: lr, y: [1, 0.2, 0.1, 5] }] }), [{ x: 1.2, label: 'η_crit' }]);
  */
 export function withMarkers(fig: Figure, markers: { x: number; label: string; color?: string }[]): Figure {
   const shapes = markers.map((m) => ({ type: 'line', xref: 'x', yref: 'paper', x0: m.x, x1: m.x, y0: 0, y1: 1, line: { dash: 'dot', color: m.color ?? '#444', width: 1.5 } }));
@@ -166,9 +188,11 @@ export function withMarkers(fig: Figure, markers: { x: number; label: string; co
  * Horizontal reference lines, e.g. a loss level or the value a quantity should reach, labelled at the right
  * end inside the plot. Kept by `panels()`.
  *
- * ```ts
- * show(withReferenceLines(linePlot({ ... }), [{ y: 1, label: 'Ω(1) level' }]));
- * ```
+ * @param fig the figure
+ * @param lines a y position (data units), a label, an optional colour and dash each
+ * @returns a new figure; `fig` is not changed
+ * @example
+ * const fig = withReferenceLines(linePlot({ title: 'ΔK', x: { title: 'width' }, y: { title: 'ΔK' }, series: [{ name: 'softmax', x: [10, 100], y: [1.1, 0.9] }] }), [{ y: 1, label: 'Ω(1) level' }]);
  */
 export function withReferenceLines(fig: Figure, lines: { y: number; label: string; color?: string; dash?: 'dash' | 'dot' | 'solid' }[]): Figure {
   const shapes = lines.map((l) => ({ type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: l.y, y1: l.y, line: { dash: l.dash ?? 'dash', color: l.color ?? '#666', width: 1.5 } }));
@@ -176,7 +200,14 @@ export function withReferenceLines(fig: Figure, lines: { y: number; label: strin
   return { data: fig.data, layout: { ...fig.layout, shapes: [...((fig.layout.shapes as unknown[]) ?? []), ...shapes], annotations: [...((fig.layout.annotations as unknown[]) ?? []), ...annotations] } };
 }
 
-/** Heatmap of a matrix (e.g. an AGOP), row-major values. */
+/**
+ * Heatmap of a matrix (e.g. an AGOP), row-major values, rows top to bottom.
+ *
+ * @param opts `title`; `values` (rows x cols numbers, row-major); `rows`; `cols`; optional plotly `colorscale`
+ *   (default 'RdBu', centred at 0)
+ * @example
+ * const fig = heatmap({ title: 'AGOP', values: [1, 0.2, 0.2, 0.5], rows: 2, cols: 2 });
+ */
 export function heatmap(opts: { title: string; values: ArrayLike<number>; rows: number; cols: number; colorscale?: string }): Figure {
   const z = Array.from({ length: opts.rows }, (_, r) => Array.from({ length: opts.cols }, (_, c) => opts.values[r * opts.cols + c]));
   return { data: [{ type: 'heatmap', z, colorscale: opts.colorscale ?? 'RdBu', reversescale: true, zmid: 0 }], layout: { title: { text: opts.title }, xaxis: { zeroline: false, showgrid: false, constrain: 'domain', constraintoward: 'left' }, yaxis: { autorange: 'reversed', scaleanchor: 'x', zeroline: false, showgrid: false, constrain: 'domain' }, width: 520, height: 480 } };
@@ -220,9 +251,14 @@ function wrapWords(text: string, maxChars: number): string[] {
  * x-axis title of the row above), its vertical markers and reference lines; one legend below everything;
  * a series name keeps one colour in every panel.
  *
- * ```ts
- * show(panels('Paper 002, Figure 1', [loglogPlot({ ... }), linePlot({ ... })], { columns: 2 }), '002-fig1');
- * ```
+ * @param title the figure's title (wrapped to its width)
+ * @param figs the panels, left to right and top to bottom, each built by {@link linePlot}, {@link loglogPlot}, ...
+ * @param layout `columns` (default: all in one row); `labels` (default '(a)', '(b)', ...); `panelWidth` and
+ *   `panelHeight` in px (360 x 270)
+ * @example
+ * const a = linePlot({ title: 'loss', x: { title: 't' }, y: { title: 'loss' }, series: [{ name: 'run', x: [0, 1], y: [1, 0.5] }] });
+ * const b = linePlot({ title: 'kernel', x: { title: 't' }, y: { title: '‖K‖' }, series: [{ name: 'run', x: [0, 1], y: [3, 2] }] });
+ * const fig = panels('Two panels', [a, b], { columns: 2 });   // show(fig, 'my-figure') in a notebook
  */
 export function panels(title: string, figs: Figure[], { columns = figs.length, labels, panelWidth = 360, panelHeight = 270 }: { columns?: number; labels?: string[]; panelWidth?: number; panelHeight?: number } = {}): Figure {
   const rows = Math.ceil(figs.length / columns);

@@ -121,7 +121,15 @@ export function resultsRoot(root?: string, env: NodeJS.ProcessEnv = process.env)
   return resolve(root ?? (env.TANGENT_RESULTS_DIR?.trim() || join(dataDir(), 'results')));
 }
 
-/** A store for one experiment under `<root>/<experiment>/`. Removes temporary files left by dead writers. */
+/**
+ * A store for one experiment under `<root>/<experiment>/` (root: `TANGENT_RESULTS_DIR`, else data/results).
+ * Removes temporary files left by dead writers. Pass it to {@link sweep}, which reads and writes the points.
+ *
+ * @param experiment the folder name: letters, digits, '.', '_', '-' (e.g. '002-fig1')
+ * @param options `root` to put the store elsewhere than `TANGENT_RESULTS_DIR`, and the other StoreOptions
+ * @example
+ * const store = openStore('my-experiment');
+ */
 export function openStore(experiment: string, options: StoreOptions = {}): ResultStore {
   if (typeof experiment !== 'string' || !EXPERIMENT_NAME.test(experiment)) {
     throw new Error(`openStore: experiment = ${JSON.stringify(experiment)}; expected a name of letters, digits, '.', '_' or '-' (used as a directory name)`);

@@ -78,7 +78,7 @@ function seconds(ms: number): string {
  *
  * @param grid parameter lists, e.g. `{ m: [100, 1000], seed: [0, 1] }` (the first key varies slowest)
  * @param fn the computation of one point; `remote(task, args)` lets worker processes run it
- * @param options.store `openStore(experiment)`; `workers` ('auto' = one per core); `onProgress`, `quiet`;
+ * @param options `store`: `openStore(experiment)`; `workers` ('auto' = one per core); `onProgress`, `quiet`;
  *   for a plain closure `code` (the module(s) it runs) and optionally `config`
  * @returns one { point, key, result, fromCache } per grid point, in grid order
  * @example

@@ -99,6 +99,13 @@ function logs(fn: string, v: ArrayLike<number>, name: string): Float64Array {
 /**
  * Power law y ≈ C·x^b by OLS on (ln x, ln y): slope b with its standard error and a Student-t
  * confidence interval (n − 2 degrees of freedom). With n = 2 the errors and intervals are NaN.
+ *
+ * @param x positive x values (e.g. widths)
+ * @param y positive y values, as many as `x`
+ * @param options `level`: the confidence level of the interval (default 0.95)
+ * @example
+ * const m = [100, 1000, 10000];
+ * const fit = loglogFit(m, m.map((v) => 3 / Math.sqrt(v)));   // fit.slope = -0.5
  */
 export function loglogFit(x: ArrayLike<number>, y: ArrayLike<number>, options: FitOptions = {}): PowerLawFit {
   checkXY('loglogFit', x, y, 2);

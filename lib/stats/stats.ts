@@ -199,7 +199,13 @@ export function normalQuantile(p: number): number {
   return q < 0 ? -val : val;
 }
 
-/** Mean and sample standard deviation (n − 1), e.g. "average ± std over 3 runs". */
+/**
+ * Mean and sample standard deviation (n − 1), e.g. "average ± std over 3 runs".
+ *
+ * @param values the samples (std is NaN for one sample)
+ * @example
+ * const { mean, std, n } = meanAndStd([0.9, 1.1, 1.0]);   // 1, 0.1, 3
+ */
 export function meanAndStd(values: ArrayLike<number>): { mean: number; std: number; n: number } {
   const n = values.length;
   if (n === 0) return { mean: NaN, std: NaN, n };
