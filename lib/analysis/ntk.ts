@@ -121,7 +121,7 @@ function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2
         const DD = G[l];
         if (withWeight[l]) {
           const GA = G[a++];
-          accumulate(() => tf.mul(tf.mul(DD, expandSamples(GA, C)), rec.scale * rec.scale));
+          accumulate(() => timesExpanded(DD, GA, C, rec.scale * rec.scale));
           GA.dispose();
         }
         if (rec.bias && trainable.has(rec.bias)) accumulate(() => tf.mul(DD, rec.biasScale * rec.biasScale));
@@ -151,11 +151,15 @@ function layerwiseBytes(shapes: number[][], n: number, C: number): number {
   return 4 * ((shapes.length + 4 + (C > 1 ? 1 : 0)) * N * N + shapes.length * n * n + vectors);
 }
 
-/** [n, n] -> [nC, nC] with entry (i*C+c, j*C+c') = G[i, j]. */
-function expandSamples(G: tf.Tensor2D, C: number): tf.Tensor2D {
-  if (C === 1) return G;
+/**
+ * (D ∘ (G ⊗ 1_{CxC})) s, entry (i*C+c, j*C+c') = D[i*C+c, j*C+c'] G[i, j] s: a multiply of D seen as [n, C, n, C]
+ * by G broadcast as [n, 1, n, 1], the same bits as tiling G to [nC, nC] first, which took 165 ms at n = 128,
+ * C = 10 on wasm (Tile, element by element) against 2.5 ms for the broadcast (issue 31).
+ */
+function timesExpanded(D: tf.Tensor2D, G: tf.Tensor2D, C: number, s: number): tf.Tensor2D {
+  if (C === 1) return tf.mul(tf.mul(D, G), s);
   const n = G.shape[0];
-  return tf.reshape(tf.tile(tf.reshape(G, [n, 1, n, 1]), [1, C, 1, C]), [n * C, n * C]) as tf.Tensor2D;
+  return tf.reshape(tf.mul(tf.mul(tf.reshape(D, [n, C, n, C]), tf.reshape(G, [n, 1, n, 1])), s), [n * C, n * C]);
 }
 
 function jacobianKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D {
