@@ -44,8 +44,14 @@ export interface CriticalLr {
  * 2 / lambda_max((1/n) S K S) with S the block-diagonal square roots of the softmax Jacobians.
  * On a mini-batch this is the per-batch b/lambda_max(K_batch) of 003 Ch.4.
  *
- * @param loss decides the convention: `mse('mean')` → n/λ, `mse('halfSum')` → 2/λ, `crossEntropy()`
- * @param opts.method 'ntk' (default, dense kernel) or 'hessian' (Lanczos on loss-Hessian-vector products)
+ * @param net the network
+ * @param params its parameters w (the rate is that of these parameters)
+ * @param x training inputs [n, d]
+ * @param y training targets [n, C]
+ * @param lossSpec decides the convention: `mse('mean')` → n/λ, `mse('halfSum')` → 2/λ, `crossEntropy()`, or a
+ *   name as `train` takes it (`'mse'`, `'cross-entropy'`)
+ * @param opts `method`: 'ntk' (default, dense kernel) or 'hessian' (Lanczos on loss-Hessian-vector products,
+ *   `maxIter`, `tol`, `seed` of the start vector)
  * @returns { eta, lambda, method }
  * @example
  * const { eta } = criticalLearningRate(net, w, x, y, mse('mean'));   // train at 0.5 * eta, 1.5 * eta, ...
@@ -134,6 +140,13 @@ export interface CriticalSchedule {
  * `multiple` × the critical learning rate of (net, params, x, y, loss) at these parameters, as a schedule for
  * `train()` (which then records `critical` in its result). 003 Ch.3 places every learning rate this way.
  *
+ * @param multiple the factor η / η_crit (e.g. 0.5 below the critical rate, 1.5 in the catapult phase)
+ * @param net the network
+ * @param params its parameters at the start of training
+ * @param x training inputs [n, d]
+ * @param y training targets [n, C]
+ * @param loss the loss `train` will use (decides the convention, see criticalLearningRate)
+ * @param opts as criticalLearningRate's: `method` 'ntk' (default) or 'hessian', `maxIter`, `tol`, `seed`
  * @example
  * const lr = criticalSchedule(1.5, net, w0, x, y, mse('mean'));   // a catapult-phase rate, 1.5 η_crit
  * const run = train({ net, params: w0, x, y, loss: mse('mean'), lr, steps: 200 });

@@ -59,8 +59,11 @@ export interface SpectralNormOptions {
  * loss's output gradient, which is `opts.u`): the sharpness λ_max(∇²_w L) of the edge-of-stability
  * literature is lossSharpness.
  *
+ * @param net the network
+ * @param params its parameters w
  * @param x inputs; the Hessian is that of <u, f(w; x)>, u = ones by default (`opts.u`)
- * @param opts.method 'lanczos' (default; few HVPs) or 'power'; `maxIter`, `tol` (relative), `seed` of the start vector
+ * @param opts `u` ([n, C] weights); `method` 'lanczos' (default; few HVPs) or 'power'; `maxIter`, `tol` (relative),
+ *   `seed` of the start vector
  * @example
  * const { value, converged } = hessianSpectralNorm(net, w, tf.tensor2d([[1]]));   // ||H|| at one input
  */

@@ -24,6 +24,17 @@ export function lossValue(loss: Loss, f: tf.Tensor, y: tf.Tensor): tf.Scalar {
   return loss.jet(constantJet(f, 0), y)[0] as tf.Scalar;
 }
 
+/**
+ * Mean squared error under one of the papers' conventions (see MseConvention): `mean` = (1/n) Σ_i ‖f_i − y_i‖²
+ * (003 eq. 4.1, the default), `halfSum` = ½ Σ_i ‖f_i − y_i‖² (003 eq. 3.5, 001 eq. 15), `meanAll` = the mean
+ * over all n·C entries (PyTorch's MSELoss). The convention sets the critical learning rate: n/λ_max(K),
+ * 2/λ_max(K) and nC/λ_max(K) (criticalLearningRate).
+ *
+ * @param convention 'mean' (default), 'halfSum' or 'meanAll'
+ * @returns a Loss for `train`, `criticalLearningRate`, `lossSharpness`, ...
+ * @example
+ * const run = train({ net, params: w, x, y, loss: mse('halfSum'), lr: 0.1, steps: 20 });
+ */
 export function mse(convention: MseConvention = 'mean'): Loss {
   if (convention !== 'mean' && convention !== 'halfSum' && convention !== 'meanAll') {
     throw new Error(`mse: convention = '${String(convention)}'; expected 'mean', 'halfSum' or 'meanAll'`);
@@ -46,6 +57,12 @@ export function mse(convention: MseConvention = 'mean'): Loss {
  * Softmax cross-entropy averaged over samples (002 eq. 46): -(1/n) sum_i sum_c y_ic log softmax(f_i)_c.
  * It needs C ≥ 2 outputs: over one class log softmax is 0 for every parameter (zero loss and gradient), so a
  * one-output network is refused (checkLoss); a binary task uses two outputs with one-hot targets.
+ *
+ * @returns a Loss for `train`, `criticalLearningRate`, `lossSharpness`, ... (targets y: [n, C], one-hot)
+ * @example
+ * const net = fcn({ widths: [2, 32, 3], activation: 'relu' });
+ * const x = tf.randomNormal([6, 2], 0, 1, 'float32', 1), y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3).toFloat();
+ * const run = train({ net, params: net.init(0), x, y, loss: crossEntropy(), lr: 0.5, steps: 20 });
  */
 export function crossEntropy(): Loss {
   return {

@@ -26,12 +26,16 @@ export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
  * pass per output, all samples at once) and A the layer inputs. `jacobian` uses per-sample gradients and
  * serves any network (convolutions, masked DAG layers, Taylor models).
  *
- * @param x [n, d] inputs; `method` see KernelMethod
+ * @param net the network (any: `layerwise` serves dense chains, `jacobian` everything else)
+ * @param params its parameters w
+ * @param x [n, d] inputs
+ * @param opts `method`: 'auto' (default: layerwise where it applies), 'layerwise' or 'jacobian'
  * @returns K, (nC) x (nC), owned by the caller (dispose it)
  * @example
  * const net = fcn({ widths: [2, 512, 1], activation: 'relu' });
+ * const x = tf.randomNormal([4, 2], 0, 1, 'float32', 0);
  * const K = tangentKernel(net, net.init(0), x);    // [n, n]
- * const { values } = kernelEigen(K, 1);            // lambda_max
+ * const { values } = analysis.kernelEigen(K, 1);   // lambda_max
  */
 export function tangentKernel(net: Network, params: Params, x: tf.Tensor, { method = 'auto' as KernelMethod } = {}): tf.Tensor2D {
   if (method !== 'auto' && method !== 'layerwise' && method !== 'jacobian') {

@@ -202,11 +202,11 @@ function checkedRate(lrAt: (step: number) => number): (step: number) => number {
  * recording trackers along the way. A diverged run (non-finite loss, or above `divergeAbove`) ends with
  * status 'diverged' and its history; it does not throw.
  *
- * @param o.net, o.params the model and its starting parameters (not modified); `x`, `y` the training set
- * @param o.loss `mse('mean')`, `crossEntropy()`, ... ; `optimizer` 'sgd' (default), 'adam', ... (PyTorch's update rules)
- * @param o.lr a number or schedule: `criticalSchedule(0.5, net, w, x, y, loss)` (analysis), `{ kind: 'steps', ... }`,
- *   `{ kind: 'cyclical', ... }` or any function of the step
- * @param o.steps updates at most; `batchSize` (default full batch), `stop`, `track` (trackers), `progress`
+ * @param o the run: `net` and `params`, the model and its starting parameters (not modified); `x`, `y` the
+ *   training set; `loss`: `mse('mean')`, `crossEntropy()`, ... or a name; `optimizer` 'sgd' (default), 'adam', ...
+ *   (PyTorch's update rules); `lr`: a number or schedule: `criticalSchedule(0.5, net, w, x, y, loss)`,
+ *   `{ kind: 'steps', ... }`, `{ kind: 'cyclical', ... }` or any function of the step; `steps`: updates at most;
+ *   `batchSize` (default full batch), `stop`, `track` (trackers), `progress`, `checkpoint`
  * @returns status, final params (caller owns them), history of the loss and every tracker
  * @example
  * const run = train({ net, params: w, x, y, loss: mse('mean'), lr: criticalSchedule(0.5, net, w, x, y, mse('mean')), steps: 500, progress: true });
