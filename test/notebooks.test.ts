@@ -7,7 +7,8 @@ import { reproduce, root } from './kernel-support.js';
 import { readClaims } from '../lib/present/claims.js';
 
 const paperNotebooks = readdirSync(join(root, 'notebooks'))
-  .filter((f) => /^\d{3}_.*\.ipynb$/.test(f))
+  // The paper notebooks and the tutorials (an experiment of one's own, with claims of its own).
+  .filter((f) => /^(\d{3}|tutorial)_.*\.ipynb$/.test(f))
   .map((f) => f.replace(/\.ipynb$/, ''))
   .sort();
 
