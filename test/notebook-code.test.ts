@@ -1,10 +1,12 @@
 // The reference scan that keys a notebook closure (lib/run/notebook-code.ts), on registries built here the
 // way the kernel patch records cells; test/notebook-code-kernel.test.ts drives the real kernel.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { type NotebookRegistry, cellStatements, freeNames, identifierWords, notebookCode } from '../lib/run/notebook-code.js';
 
@@ -158,5 +160,34 @@ describe('notebookCode: what a notebook closure is keyed by', () => {
   test('bad arguments are refused with what was expected', () => {
     assert.throws(() => notebookCode(3 as unknown as () => unknown, registry([])), /notebookCode: fn = 3; expected the function/);
     assert.throws(() => notebookCode(() => 1, undefined), /notebookCode: registry = undefined; expected to run in a notebook/);
+  });
+});
+
+describe('outside a notebook', () => {
+  test("a plain script: code stays required (the error says so), and its own module edited on disk after it loaded is refused", { timeout: 60_000 }, () => {
+    const dir = join(tmp, 'script');
+    mkdirSync(dir, { recursive: true });
+    const store = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'run', 'store.js')).href;
+    writeFileSync(join(dir, 'work.mjs'), 'export const work = (n) => n * 2;\n');
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      [
+        `import { cachedRun, openStore } from '${store}';`,
+        "import { work } from './work.mjs';",
+        "import { writeFileSync } from 'node:fs';",
+        `const store = openStore('script', { root: ${JSON.stringify(join(dir, 'store'))}, backend: 'test', backendVersion: '1', log: () => {} });`,
+        "const code = new URL('./work.mjs', import.meta.url).href;",
+        "const said = async (f) => { try { return JSON.stringify(await f()); } catch (e) { return e.message; } };",
+        "console.log('no code:', await said(() => cachedRun(store, { config: { n: 1 } }, () => work(1))));",
+        "console.log('first:', await said(async () => (await cachedRun(store, { config: { n: 1 }, code }, () => work(1))).result));",
+        "writeFileSync(new URL('./work.mjs', import.meta.url), 'export const work = (n) => n * 3;\\n');",
+        "console.log('edited:', await said(async () => (await cachedRun(store, { config: { n: 2 }, code }, () => work(2))).result));",
+      ].join('\n'),
+    );
+    const r = spawnSync(process.execPath, [join(dir, 'main.mjs')], { encoding: 'utf8', timeout: 50_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^no code: runId: code = undefined; expected the module\(s\) a closure runs .*\(code may be omitted only in a notebook of the tangent-lab kernel/m);
+    assert.match(r.stdout, /^first: 2$/m);
+    assert.match(r.stdout, /^edited: cachedRun: work\.mjs changed on disk since this process loaded them; .*restart the kernel \(or process\)/m);
   });
 });

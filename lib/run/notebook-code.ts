@@ -197,6 +197,8 @@ export function freeNames(ts: unknown, fnText: string): Set<string> | undefined 
 interface Stmt extends CellStatement {
   seq: number;
   cell: number;
+  /** The parsed statement this one is a copy of (shared by every resolution). */
+  source: CellStatement;
 }
 
 const parsed = new WeakMap<object, CellStatement[]>();
@@ -208,7 +210,7 @@ function statementsOf(registry: NotebookRegistry): Stmt[] {
       list = cellStatements(registry.ts, cell.source);
       parsed.set(cell, list);
     }
-    for (const s of list) out.push({ ...s, seq: out.length, cell: i });
+    for (const s of list) out.push({ ...s, seq: out.length, cell: i, source: s });
   });
   return out;
 }
@@ -279,6 +281,39 @@ export function notebookCode(fn: (...args: never[]) => unknown, registry: Notebo
   if (typeof fn !== 'function') throw new Error(`notebookCode: fn = ${String(fn)}; expected the function that computes the result`);
   if (!registry) throw new Error('notebookCode: registry = undefined; expected to run in a notebook of the tangent-lab kernel (scripts/tslab-patches/notebook-code.mjs records its cells)');
   const fnText = Function.prototype.toString.call(fn);
+  // A sweep asks once per point: what the cells cover changes only when a cell runs.
+  let memo = coverages.get(fn);
+  if (!memo || memo.registry !== registry || memo.cells !== registry.cells.length) {
+    memo = { registry, cells: registry.cells.length, coverage: coverage(fn, fnText, registry) };
+    coverages.set(fn, memo);
+  }
+  return keyOf(fnText, registry, cwd, memo.coverage);
+}
+
+interface Coverage {
+  covered: Stmt[];
+  /** The distinct texts of `covered`, sorted, and the module specifiers they name. */
+  texts: string[];
+  specs: string[];
+  names: string[];
+  missing: string[];
+  callingCell: boolean;
+  home: number;
+}
+
+const coverages = new WeakMap<object, { registry: NotebookRegistry; cells: number; coverage: Coverage }>();
+const words = new WeakMap<CellStatement, Set<string>>();
+function wordsOf(s: Stmt): Set<string> {
+  let w = words.get(s.source);
+  if (!w) {
+    w = identifierWords(s.text);
+    words.set(s.source, w);
+  }
+  return w;
+}
+
+/** The statements a function's key covers: its references resolved against the executed cells, transitively. */
+function coverage(fn: (...args: never[]) => unknown, fnText: string, registry: NotebookRegistry): Coverage {
   const stmts = statementsOf(registry);
   const byName = new Map<string, Stmt[]>();
   for (const s of stmts) for (const n of [...s.declares, ...s.assigns]) (byName.get(n) ?? byName.set(n, []).get(n)!).push(s);
@@ -318,13 +353,20 @@ export function notebookCode(fn: (...args: never[]) => unknown, registry: Notebo
   const missing = unresolved.filter((n) => !aliases.includes(n));
   const callingCell = missing.length > 0 && holders.length === 0 && registry.cells.length > 0;
   if (callingCell) for (const s of stmts) if (s.cell === registry.cells.length - 1) add(s);
-  for (let s = queue.shift(); s; s = queue.shift()) for (const w of identifierWords(s.text)) reference(w, s);
+  for (let s = queue.shift(); s; s = queue.shift()) for (const w of wordsOf(s)) reference(w, s);
+  const list = [...covered.values()];
+  const texts = [...new Set(list.map((s) => s.text))].sort();
+  const specs = [...new Set(texts.flatMap((t) => importSpecifiers(t)))].sort();
+  return { covered: list, texts, specs, names: [...names], missing, callingCell, home };
+}
 
+/** The key of a function's coverage: the statements' texts, the modules they import, the values of plain data. */
+function keyOf(fnText: string, registry: NotebookRegistry, cwd: string, { covered, texts, specs, names, missing, callingCell, home }: Coverage): NotebookCode {
   const modules = new Map<string, string>();
   const files = new Set<string>();
   const changed = new Set<string>();
-  for (const s of covered.values()) {
-    for (const spec of importSpecifiers(s.text)) {
+  {
+    for (const spec of specs) {
       if (spec.startsWith('node:') || spec === 'tslab') continue;
       if (/^(\.|\/|file:)/.test(spec)) {
         const path = resolveUserModule(spec, cwd);
@@ -358,11 +400,11 @@ export function notebookCode(fn: (...args: never[]) => unknown, registry: Notebo
       lines.push(`value ${n} ${v}`);
     }
   }
-  const texts = [...new Set([...covered.values()].map((s) => s.text))].sort();
   for (const t of texts) lines.push(`statement ${JSON.stringify(t)}`);
   for (const m of [...modules.values()].sort()) lines.push(`module ${m}`);
   const declarations = new Set<string>();
-  for (const s of covered.values()) for (const n of [...s.declares, ...s.assigns]) if (names.has(n)) declarations.add(n);
+  const named = new Set(names);
+  for (const s of covered) for (const n of [...s.declares, ...s.assigns]) if (named.has(n)) declarations.add(n);
   return {
     fingerprint: `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`,
     definedInNotebook: home >= 0,
