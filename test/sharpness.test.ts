@@ -150,6 +150,19 @@ describe('lossSharpness against the float64 loss Hessian', () => {
     lossSharpness(net, w, x, y, mse(), { k: 2, indices: [1, 2] });
     assert.equal(tf.memory().numTensors, t0, 'no tensor leaked');
   });
+
+  test('a Lanczos basis larger than the wasm heap is refused before anything is allocated', (t) => {
+    if (tf.getBackend() !== 'wasm') return t.skip('backend is not wasm: no fixed device limit');
+    // 3.25 M parameters x 403 vectors of float32: 5.2 GB.
+    const wide = fcn({ widths: [784, 4096, 10], activation: 'relu' });
+    const w = wide.init(0);
+    const x = tf.zeros([2, 784]);
+    const y = tf.zeros([2, 10]);
+    const before = tf.memory().numTensors;
+    assert.throws(() => lossSharpness(wide, w, x, y, mse(), { maxIter: 400 }), /^Error: lossSharpness: Lanczos with maxIter = 400 on 3252224 parameters needs about 5\.2 GB of tensor memory at its peak; .* Lower opts\.maxIter/);
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([x, y, ...Object.values(w)]);
+  });
 });
 
 describe('the sharpness tracker', () => {

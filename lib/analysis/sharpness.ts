@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkData, checkInt, checkPositive } from '../core/checks.js';
+import { checkDeviceMemory } from '../core/memory-budget.js';
 import { lanczos } from '../core/linalg.js';
 import { type Params, pv, shapeString, trainableNames } from '../core/params.js';
 import type { Network } from '../nets/network.js';
@@ -93,6 +94,9 @@ export function lossSharpness(net: Network, params: Params, x: tf.Tensor, y: tf.
   if (maxIter < k) throw new Error(`${fn}: opts.maxIter = ${maxIter}; expected at least opts.k = ${k} (each Lanczos step adds one Ritz value)`);
   checkPositive(fn, 'opts.tol', tol);
   checkInt(fn, 'opts.seed', seed, 0);
+  const steps = Math.min(maxIter, N);
+  // Full reorthogonalisation keeps every Lanczos vector: `steps` parameter-sized vectors, and a few for the product.
+  checkDeviceMemory(fn, `Lanczos with maxIter = ${maxIter} on ${N} parameters`, 4 * N * (steps + 3), 'Lower opts.maxIter (each step keeps one parameter-sized vector).');
   const rows = indices === undefined ? undefined : checkIndices(fn, indices, x.shape[0]);
   const xb = rows ? tf.gather(x, rows) : x;
   const yb = rows ? tf.gather(y, rows) : y;
@@ -109,7 +113,7 @@ export function lossSharpness(net: Network, params: Params, x: tf.Tensor, y: tf.
       pv.dispose(hv);
       return Object.fromEntries(names.map((n) => [n, tf.zeros(params[n].shape)]));
     };
-    const r = lanczos(op, start, paramOps, { k, maxIter: Math.min(maxIter, N), tol, which: 'largest' });
+    const r = lanczos(op, start, paramOps, { k, maxIter: steps, tol, which: 'largest' });
     if (!finite) throw new NonFiniteCurvatureError(`${fn}: a loss-Hessian-vector product at these parameters is not finite (float32 overflow; is the run diverging?); expected finite curvature`);
     return { value: r.values[0], eigenvalues: r.values, residuals: r.residuals, iterations: r.iterations, converged: r.converged || r.iterations === N, tolerance: tol, batchSize: xb.shape[0] };
   } finally {
