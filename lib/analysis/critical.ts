@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkArgs, gradTrainable } from './derivatives.js';
+import { checkArgs, checkNetwork, gradTrainable } from './derivatives.js';
 import { checkData, checkInt, checkNonNegative } from '../core/checks.js';
 import { paramOps, randomDirection } from './hessian.js';
 import { lanczos, symmetricEigen } from '../core/linalg.js';
@@ -62,10 +62,12 @@ export function criticalLearningRate(
   x: tf.Tensor,
   y: tf.Tensor,
   lossSpec: Loss | string,
-  { method = 'ntk', maxIter = 60, tol = 1e-6, seed = 0 }: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
+  opts: { method?: 'hessian' | 'ntk'; maxIter?: number; tol?: number; seed?: number } = {},
 ): CriticalLr {
   const fn = 'criticalLearningRate';
+  const { method = 'ntk', maxIter = 60, tol = 1e-6, seed = 0 } = opts ?? {};
   if (method !== 'ntk' && method !== 'hessian') throw new Error(`${fn}: method = ${JSON.stringify(method)}; expected 'ntk' or 'hessian'`);
+  checkNetwork(net, fn);
   checkArgs(net, params, x);
   checkData(fn, params, x, y);
   // The names train() accepts ('mse', 'ce', ...) mean the same here.

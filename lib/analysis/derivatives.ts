@@ -8,9 +8,18 @@ import { type Params, checkStructure, pv, shapeString, trainableNames } from '..
  * tfjs' engine with an unclosed scope, which breaks every later call.
  */
 export function checkArgs(net: Network, params: Params, x: tf.Tensor, direction?: Params | null): void {
+  checkNetwork(net);
   checkStructure(params, net.specs, `${net.name} params`);
   if (direction) checkDirection(direction, net.specs, net.name);
   checkInput(net, x);
+}
+
+/** A Network (as fcn and the builders of tangent-lab/nets make), not null or another object. */
+export function checkNetwork(net: unknown, fn = 'network'): asserts net is Network {
+  const n = net as Partial<Network> | null;
+  if (!n || typeof n !== 'object' || !Array.isArray(n.specs) || typeof n.taylor !== 'function' || typeof n.apply !== 'function') {
+    throw new Error(`${fn}: net = ${n === null || typeof n !== 'object' ? String(n) : 'an object that is not a Network'}; expected a network such as fcn({ widths, activation })`);
+  }
 }
 
 /** Differentiates a scalar function of the trainable parameters (fixed ones are held constant). */

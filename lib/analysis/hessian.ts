@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkArgs, hvp } from './derivatives.js';
+import { checkArgs, checkNetwork, hvp } from './derivatives.js';
 import { checkData, checkFiniteTensor, checkInt, checkNonNegative } from '../core/checks.js';
 import { checkDeviceMemory } from '../core/memory-budget.js';
 import { type VectorOps, lanczos } from '../core/linalg.js';
@@ -68,11 +68,12 @@ export interface SpectralNormOptions {
  * const { value, converged } = hessianSpectralNorm(net, w, tf.tensor2d([[1]]));   // ||H|| at one input
  */
 export function hessianSpectralNorm(net: Network, params: Params, x: tf.Tensor, opts: SpectralNormOptions = {}): SpectralNormResult {
-  const { u, method = 'lanczos', maxIter = method === 'power' ? 200 : 80, tol = 1e-5, seed = 0 } = opts;
+  const { u, method = 'lanczos', maxIter = method === 'power' ? 200 : 80, tol = 1e-5, seed = 0 }: SpectralNormOptions = opts ?? {};
   const fn = 'hessianSpectralNorm';
   if (method !== 'lanczos' && method !== 'power') throw new Error(`${fn}: method = ${JSON.stringify(method)}; expected 'lanczos' or 'power'`);
   checkInt(fn, 'maxIter', maxIter, 1);
   checkNonNegative(fn, 'tol', tol);
+  checkNetwork(net, fn);
   checkArgs(net, params, x);
   checkData(fn, params, x);
   checkWeights(fn, net, x, u);
@@ -127,6 +128,7 @@ export function hessianBlockNorms(
   const fn = 'hessianBlockNorms';
   checkInt(fn, 'iters', iters, 1);
   checkNonNegative(fn, 'tol', tol);
+  checkNetwork(net, fn);
   checkArgs(net, params, x);
   checkData(fn, params, x);
   checkWeights(fn, net, x, u);

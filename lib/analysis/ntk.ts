@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkArgs, jvp, perSampleGradients, vjp } from './derivatives.js';
+import { checkArgs, checkNetwork, jvp, perSampleGradients, vjp } from './derivatives.js';
 import { checkData, checkSymmetric } from '../core/checks.js';
 import { type SymmetricEigen, float64Ops, lanczos, symmetricEigen } from '../core/linalg.js';
 import { gram, grams, mm } from '../core/matmul.js';
@@ -37,7 +37,9 @@ export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
  * const K = tangentKernel(net, net.init(0), x);    // [n, n]
  * const { values } = analysis.kernelEigen(K, 1);   // lambda_max
  */
-export function tangentKernel(net: Network, params: Params, x: tf.Tensor, { method = 'auto' as KernelMethod } = {}): tf.Tensor2D {
+export function tangentKernel(net: Network, params: Params, x: tf.Tensor, opts: { method?: KernelMethod } = {}): tf.Tensor2D {
+  const { method = 'auto' } = opts ?? {};
+  checkNetwork(net, 'tangentKernel');
   if (method !== 'auto' && method !== 'layerwise' && method !== 'jacobian') {
     throw new Error(`tangentKernel: method = ${JSON.stringify(method)}; expected 'auto', 'layerwise' or 'jacobian'`);
   }

@@ -20,6 +20,13 @@ export function checkNonNegative(fn: string, name: string, value: unknown): asse
   }
 }
 
+/** An options object (not undefined, null, an array or a primitive). */
+export function checkOptions(fn: string, name: string, value: unknown): asserts value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`${fn}: ${name} = ${Array.isArray(value) ? 'an array' : String(value)}; expected an object of options`);
+  }
+}
+
 export function checkOneOf<T extends string>(fn: string, name: string, value: unknown, allowed: readonly T[]): asserts value is T {
   if (!(allowed as readonly unknown[]).includes(value)) {
     throw new Error(`${fn}: ${name} = ${JSON.stringify(value)}; expected one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
@@ -78,7 +85,7 @@ export function checkFiniteParams(fn: string, name: string, params: Record<strin
 export function checkData(fn: string, params: Record<string, tf.Tensor>, x: tf.Tensor, y?: tf.Tensor): void {
   checkRows(fn, 'x', x);
   checkFiniteTensor(fn, 'x', x);
-  if (y) {
+  if (y !== undefined) {
     checkRows(fn, 'y', y);
     if (y.shape[0] !== x.shape[0]) throw new Error(`${fn}: y has ${y.shape[0]} rows; expected ${x.shape[0]}, the rows of x`);
     checkFiniteTensor(fn, 'y', y);

@@ -32,5 +32,9 @@ export function profile(env: NodeJS.ProcessEnv = process.env): Profile {
  * const widths = byProfile({ quick: [30, 100], paper: [30, 100, 1000] });
  */
 export function byProfile<T>(choices: Record<Profile, T>, env: NodeJS.ProcessEnv = process.env): T {
-  return choices[profile(env)];
+  const p = profile(env);
+  if (choices === null || typeof choices !== 'object' || !Object.hasOwn(choices, p)) {
+    throw new Error(`byProfile: choices = ${JSON.stringify(choices)} has no value for the profile '${p}'; expected one value per profile (quick, paper)`);
+  }
+  return choices[p];
 }

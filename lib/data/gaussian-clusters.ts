@@ -1,6 +1,6 @@
 import { type Dataset, type TargetCoding, encodeTargets, makeDataset } from './dataset.js';
 import { type Seed, rngFor, shuffle } from '../core/random.js';
-import { checkInt, checkNonNegative, checkOneOf, checkPositive } from '../core/checks.js';
+import { checkInt, checkNonNegative, checkOneOf, checkPositive, checkOptions } from '../core/checks.js';
 
 export interface GaussianClustersOptions {
   /** Examples per class (classes are exactly balanced). */
@@ -29,6 +29,7 @@ export interface GaussianClustersOptions {
  * const ds = gaussianClusters({ perClass: 20, classes: 3, dim: 5, seed: 0 });
  */
 export function gaussianClusters(options: GaussianClustersOptions): Dataset {
+  checkOptions('gaussianClusters', 'options', options);
   const { perClass, classes, dim, seed, separation = 3, std = 1, targets = 'onehot' } = options;
   const fn = 'gaussianClusters';
   checkInt(fn, 'perClass', perClass, 1);

@@ -1,6 +1,6 @@
 import { type Dataset, makeDataset } from './dataset.js';
 import { type Seed, rngFor } from '../core/random.js';
-import { checkInt, checkNonNegative, checkOneOf } from '../core/checks.js';
+import { checkInt, checkNonNegative, checkOneOf, checkOptions } from '../core/checks.js';
 
 /** The synthetic regression tasks of 003 Ch.4 (T:L1159, T:L3360). */
 export type RegressionTaskName = 'rank2' | 'rank3' | 'rank4' | 'fullRank';
@@ -170,6 +170,7 @@ export interface RegressionDataOptions {
  * const ds = regressionData({ task: 'rank2', n: 200, d: 20, seed: 0 });
  */
 export function regressionData(options: RegressionDataOptions): Dataset {
+  checkOptions('regressionData', 'options', options);
   const { task: name, n, d = 100, noise = 0.1, seed } = options;
   const task = regressionTask(name);
   checkInt('regressionData', 'n', n, 1);

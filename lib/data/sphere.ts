@@ -1,6 +1,6 @@
 import { type Dataset, makeDataset } from './dataset.js';
 import { type Seed, rngFor } from '../core/random.js';
-import { checkInt, checkPositive } from '../core/checks.js';
+import { checkInt, checkPositive, checkOptions } from '../core/checks.js';
 
 export interface SphereOptions {
   /** Training size (100 in 003 Fig 4.5). */
@@ -24,6 +24,7 @@ export interface SphereOptions {
  * const ds = unitSphereData({ n: 32, d: 8, seed: 0 });
  */
 export function unitSphereData(options: SphereOptions): Dataset {
+  checkOptions('unitSphereData', 'options', options);
   const { n = 100, d = 100, seed, scale = 2 } = options;
   checkInt('unitSphereData', 'n', n, 1);
   checkInt('unitSphereData', 'd', d, 1);

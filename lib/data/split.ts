@@ -1,5 +1,7 @@
 import { type Dataset, datasetSize, subsetDataset } from './dataset.js';
 import { type Seed, permutation, rngFor, shuffle } from '../core/random.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { checkOptions } from '../core/checks.js';
 
 /** Sizes of the parts: all counts (integers ≥ 0) or all fractions of n (in [0, 1], summing to ≤ 1). */
 export interface SplitSizes {
@@ -38,6 +40,8 @@ type Part = (typeof PARTS)[number];
  * const { train: tr, test } = splitDataset(gaussianClusters({ perClass: 50, classes: 2, dim: 4, seed: 0 }), { train: 0.8, test: 0.2 }, 1);
  */
 export function splitDataset(ds: Dataset, sizes: SplitSizes, seed: Seed, options: SplitOptions = {}): Splits {
+  if (!ds || typeof ds !== 'object' || !(ds.x instanceof tf.Tensor) || !(ds.y instanceof tf.Tensor)) throw new Error(`splitDataset: ds = ${ds === null || typeof ds !== 'object' ? String(ds) : 'an object without tensors x and y'}; expected a Dataset ({ x, y, name, ... })`);
+  checkOptions('splitDataset', 'sizes', sizes);
   const n = datasetSize(ds);
   const counts = resolveCounts(ds.name, n, sizes);
   const indices = options.stratify ? stratifiedIndices(ds, counts, seed) : plainIndices(ds, n, counts, seed);

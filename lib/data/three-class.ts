@@ -1,6 +1,6 @@
 import { type Dataset, makeDataset, oneHot } from './dataset.js';
 import { type Seed, rngFor } from '../core/random.js';
-import { checkInt, checkPositive } from '../core/checks.js';
+import { checkInt, checkPositive, checkOptions } from '../core/checks.js';
 
 export interface ThreeClassOptions {
   /** Number of points; 002 App. B uses N = 60. */
@@ -22,6 +22,7 @@ export interface ThreeClassOptions {
  * const ds = threeClassMixture({ n: 60, seed: 0 });
  */
 export function threeClassMixture(options: ThreeClassOptions): Dataset {
+  checkOptions('threeClassMixture', 'options', options);
   const { n = 60, seed, means = [0, 10, -10], std = 1 } = options;
   checkInt('threeClassMixture', 'n', n, 1);
   checkPositive('threeClassMixture', 'std', std);

@@ -1,6 +1,6 @@
 import { type Dataset, makeDataset } from './dataset.js';
 import { type Seed, rngFor } from '../core/random.js';
-import { checkInt, checkPositive } from '../core/checks.js';
+import { checkInt, checkPositive, checkOptions } from '../core/checks.js';
 
 export interface TwoClusterOptions {
   /** Number of points; 003 App. B (Fig 3.3 / B.1 setup) uses 128. */
@@ -23,6 +23,7 @@ export interface TwoClusterOptions {
  * console.log(ds.x.shape, ds.description);
  */
 export function twoClusterData(options: TwoClusterOptions): Dataset {
+  checkOptions('twoClusterData', 'options', options);
   const { n = 128, seed, mean = 2, std = 1 } = options;
   checkInt('twoClusterData', 'n', n, 1);
   checkPositive('twoClusterData', 'std', std);

@@ -4,6 +4,7 @@ import type { Jet } from '../core/jet.js';
 import { biasRule, checkParameterization, weightRule } from './init.js';
 import { type Network, type Parameterization, network } from './network.js';
 import type { Init, ParamSpec } from '../core/params.js';
+import { checkOptions } from '../core/checks.js';
 
 export interface LayerOptions {
   /** Multiplier of W a replacing the parameterization's default (1/sqrt(fan-in) for NTK, 1 for standard). */
@@ -55,6 +56,7 @@ function activationName(a: ActivationSpec): string {
  * const f = net.apply(w, tf.tensor2d([[0.5]]));   // [1, 3]
  */
 export function fcn(opts: FcnOptions): Network {
+  checkOptions('fcn', 'options', opts);
   const widths = checkWidths(opts.widths);
   const parameterization = checkParameterization(opts.parameterization ?? 'ntk', 'fcn');
   const L = widths.length - 1;

@@ -57,6 +57,14 @@ export function checkClaim(c: Omit<ClaimResult, 'pass' | 'profile' | 'backend'>)
 
 /** checkClaim, returning the result instead of leaving it out of a notebook cell's output. */
 export function recordClaim(c: Omit<ClaimResult, 'pass' | 'profile' | 'backend'>): ClaimResult {
+  if (c === null || typeof c !== 'object') throw new Error(`checkClaim: claim = ${String(c)}; expected { id, paper, figure, claim, quantity, measured, expected }`);
+  if (typeof c.id !== 'string' || !c.id) throw new Error(`checkClaim: id = ${JSON.stringify(c.id)}; expected a non-empty string`);
+  if (typeof c.measured !== 'number') throw new Error(`checkClaim ${c.id}: measured = ${JSON.stringify(c.measured)}; expected a number`);
+  const e = c.expected as Expectation | undefined;
+  const bound = (v: unknown) => v === undefined || (typeof v === 'number' && !Number.isNaN(v));
+  if (!e || typeof e !== 'object' || !bound(e.min) || !bound(e.max) || (e.min !== undefined && e.max !== undefined && e.min > e.max)) {
+    throw new Error(`checkClaim ${c.id}: expected = ${JSON.stringify(e)}; expected { min?, max? } with numbers, min ≤ max`);
+  }
   const { min, max } = c.expected;
   const pass = Number.isFinite(c.measured) && (min === undefined || c.measured >= min) && (max === undefined || c.measured <= max);
   let backend = 'unknown';
@@ -117,6 +125,7 @@ export function isNotAttempted(r: { kind?: string }): boolean {
  * notAttempted({ id: '003-fig4.7c', paper: '003', figure: 'Fig 4.7(c)', what: 'WRN 10-10 on CIFAR-10', reason: 'GPU-scale network; no CIFAR offline' });
  */
 export function notAttempted(n: Omit<NotAttempted, 'kind' | 'profile'>): void {
+  if (n === null || typeof n !== 'object') throw new Error(`notAttempted: record = ${String(n)}; expected { id, paper, figure, what, reason }`);
   for (const k of ['id', 'paper', 'figure', 'what', 'reason'] as const) {
     if (typeof n[k] !== 'string' || !n[k]) throw new Error(`notAttempted: ${k} = ${JSON.stringify(n[k])}; expected a non-empty string`);
   }

@@ -1,4 +1,5 @@
 import { loglogFit } from '../stats/fit.js';
+import { checkInt, checkOptions } from '../core/checks.js';
 import type { AxisSpec, Figure, PlotSeries } from './figure.js';
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -73,6 +74,8 @@ function legendBelow(names: string[], width: number, plotHeight: number): { lege
  * const fig = linePlot({ title: 'loss', x: { title: 'step t' }, y: { title: 'loss', log: true }, series: [{ name: 'GD', x: steps, y: [1, 0.3, 0.1, 0.05] }] });
  */
 export function linePlot(opts: { title: string; x: AxisSpec; y: AxisSpec; series: PlotSeries[]; width?: number; height?: number }): Figure {
+  checkOptions('linePlot', 'options', opts);
+  checkSeries('linePlot', opts.series);
   const data: Record<string, unknown>[] = [];
   opts.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
@@ -124,6 +127,12 @@ export function slopeLine(name: string, slope: number, anchor: { x: number; y: n
  * const fig = loglogPlot({ title: 'ΔK vs width', x: 'width m', y: 'ΔK', series: [{ name: 'linear output', x: m, y: m.map((v) => v ** -0.5) }], reference: { slope: -0.5, label: 'Θ(1/√m)' } });
  */
 export function loglogPlot(opts: { title: string; x: string; y: string; series: PlotSeries[]; reference?: { slope: number; label?: string; anchorSeries?: number } }): Figure {
+  checkOptions('loglogPlot', 'options', opts);
+  checkSeries('loglogPlot', opts.series);
+  const anchor = opts.reference?.anchorSeries ?? 0;
+  if (opts.reference && !(Number.isInteger(anchor) && anchor >= 0 && anchor < opts.series.length && opts.series[anchor].x.length > 0)) {
+    throw new Error(`loglogPlot: reference.anchorSeries = ${anchor}; expected the index of a non-empty series (0..${opts.series.length - 1})`);
+  }
   const withSlopes = opts.series.map((s) => {
     const ok = s.x.map((x, i) => x > 0 && s.y[i] > 0);
     if (ok.filter(Boolean).length < 2) return s;
@@ -138,6 +147,21 @@ export function loglogPlot(opts: { title: string; x: string; y: string; series: 
     series.push(slopeLine(opts.reference.label ?? `slope ${opts.reference.slope}`, opts.reference.slope, { x: base.x[0], y: base.y[0] }, [Math.min(...xs), Math.max(...xs)]));
   }
   return linePlot({ title: opts.title, x: { title: opts.x, log: true }, y: { title: opts.y, log: true }, series });
+}
+
+/** Series of equal-length x and y (a mismatch drew a curve with missing points). */
+function checkSeries(fn: string, series: unknown): void {
+  if (!Array.isArray(series)) throw new Error(`${fn}: series = ${String(series)}; expected an array of { name, x, y }`);
+  series.forEach((s: Partial<PlotSeries>, i) => {
+    if (!s || typeof s !== 'object' || !s.x || !s.y || typeof s.x.length !== 'number' || typeof s.y.length !== 'number') throw new Error(`${fn}: series[${i}] = ${JSON.stringify(s)}; expected { name, x, y } with arrays x and y`);
+    if (s.x.length !== s.y.length) throw new Error(`${fn}: series[${i}] ('${s.name}') has ${s.x.length} x values and ${s.y.length} y values; expected the same number`);
+  });
+}
+
+/** A figure spec as the plot functions return it. */
+function checkFigure(fn: string, fig: unknown): asserts fig is Figure {
+  const f = fig as Partial<Figure> | null;
+  if (!f || typeof f !== 'object' || !Array.isArray(f.data) || !f.layout || typeof f.layout !== 'object') throw new Error(`${fn}: fig = ${f === null || typeof f !== 'object' ? String(f) : 'an object'}; expected a figure ({ data, layout }) from linePlot, loglogPlot, ...`);
 }
 
 /** Position on an axis for an annotation: plotly takes log10 of the value on a log axis (shapes take the value). */
@@ -179,6 +203,8 @@ export function finitePoints(x: ArrayLike<number>, y: ArrayLike<number>): { x: n
  * const fig = withMarkers(linePlot({ title: 'final loss', x: { title: 'η', log: true }, y: { title: 'loss' }, series: [{ name: 'loss', x: lr, y: [1, 0.2, 0.1, 5] }] }), [{ x: 1.2, label: 'η_crit' }]);
  */
 export function withMarkers(fig: Figure, markers: { x: number; label: string; color?: string }[]): Figure {
+  checkFigure('withMarkers', fig);
+  if (!Array.isArray(markers) || markers.some((m) => !m || !Number.isFinite(m.x))) throw new Error(`withMarkers: markers = ${JSON.stringify(markers)}; expected an array of { x, label } with finite x`);
   const shapes = markers.map((m) => ({ type: 'line', xref: 'x', yref: 'paper', x0: m.x, x1: m.x, y0: 0, y1: 1, line: { dash: 'dot', color: m.color ?? '#444', width: 1.5 } }));
   const annotations = markers.map((m) => ({ x: annotationCoord(fig, 'xaxis', m.x), y: 1, xref: 'x', yref: 'paper', text: m.label, showarrow: false, xanchor: 'left', yanchor: 'top', xshift: 3, yshift: -2, bgcolor: 'rgba(255,255,255,0.8)', font: { size: 11, color: m.color ?? '#444' } }));
   return { data: fig.data, layout: { ...fig.layout, shapes: [...((fig.layout.shapes as unknown[]) ?? []), ...shapes], annotations: [...((fig.layout.annotations as unknown[]) ?? []), ...annotations] } };
@@ -195,6 +221,8 @@ export function withMarkers(fig: Figure, markers: { x: number; label: string; co
  * const fig = withReferenceLines(linePlot({ title: 'ΔK', x: { title: 'width' }, y: { title: 'ΔK' }, series: [{ name: 'softmax', x: [10, 100], y: [1.1, 0.9] }] }), [{ y: 1, label: 'Ω(1) level' }]);
  */
 export function withReferenceLines(fig: Figure, lines: { y: number; label: string; color?: string; dash?: 'dash' | 'dot' | 'solid' }[]): Figure {
+  checkFigure('withReferenceLines', fig);
+  if (!Array.isArray(lines) || lines.some((l) => !l || !Number.isFinite(l.y))) throw new Error(`withReferenceLines: lines = ${JSON.stringify(lines)}; expected an array of { y, label } with finite y`);
   const shapes = lines.map((l) => ({ type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: l.y, y1: l.y, line: { dash: l.dash ?? 'dash', color: l.color ?? '#666', width: 1.5 } }));
   const annotations = lines.map((l) => ({ x: 1, y: annotationCoord(fig, 'yaxis', l.y), xref: 'paper', yref: 'y', text: l.label, showarrow: false, xanchor: 'right', yanchor: 'bottom', xshift: -4, bgcolor: 'rgba(255,255,255,0.8)', font: { size: 11, color: l.color ?? '#666' } }));
   return { data: fig.data, layout: { ...fig.layout, shapes: [...((fig.layout.shapes as unknown[]) ?? []), ...shapes], annotations: [...((fig.layout.annotations as unknown[]) ?? []), ...annotations] } };
@@ -209,6 +237,10 @@ export function withReferenceLines(fig: Figure, lines: { y: number; label: strin
  * const fig = heatmap({ title: 'AGOP', values: [1, 0.2, 0.2, 0.5], rows: 2, cols: 2 });
  */
 export function heatmap(opts: { title: string; values: ArrayLike<number>; rows: number; cols: number; colorscale?: string }): Figure {
+  checkOptions('heatmap', 'options', opts);
+  checkInt('heatmap', 'rows', opts.rows, 1);
+  checkInt('heatmap', 'cols', opts.cols, 1);
+  if (opts.values?.length !== opts.rows * opts.cols) throw new Error(`heatmap: values has ${opts.values?.length} entries; expected rows × cols = ${opts.rows * opts.cols}`);
   const z = Array.from({ length: opts.rows }, (_, r) => Array.from({ length: opts.cols }, (_, c) => opts.values[r * opts.cols + c]));
   return { data: [{ type: 'heatmap', z, colorscale: opts.colorscale ?? 'RdBu', reversescale: true, zmid: 0 }], layout: { title: { text: opts.title }, xaxis: { zeroline: false, showgrid: false, constrain: 'domain', constraintoward: 'left' }, yaxis: { autorange: 'reversed', scaleanchor: 'x', zeroline: false, showgrid: false, constrain: 'domain' }, width: 520, height: 480 } };
 }
@@ -260,7 +292,10 @@ function wrapWords(text: string, maxChars: number): string[] {
  * const b = linePlot({ title: 'kernel', x: { title: 't' }, y: { title: '‖K‖' }, series: [{ name: 'run', x: [0, 1], y: [3, 2] }] });
  * const fig = panels('Two panels', [a, b], { columns: 2 });   // show(fig, 'my-figure') in a notebook
  */
-export function panels(title: string, figs: Figure[], { columns = figs.length, labels, panelWidth = 360, panelHeight = 270 }: { columns?: number; labels?: string[]; panelWidth?: number; panelHeight?: number } = {}): Figure {
+export function panels(title: string, figs: Figure[], { columns = figs?.length, labels, panelWidth = 360, panelHeight = 270 }: { columns?: number; labels?: string[]; panelWidth?: number; panelHeight?: number } = {}): Figure {
+  if (!Array.isArray(figs) || figs.length === 0) throw new Error(`panels: figs = ${Array.isArray(figs) ? '[]' : String(figs)}; expected a non-empty array of figures`);
+  figs.forEach((f, i) => checkFigure(`panels: figs[${i}]`, f));
+  checkInt('panels', 'columns', columns, 1);
   const rows = Math.ceil(figs.length / columns);
   // Colour bars (heatmaps) sit right of their own panel: room for each beside the next panel's axis labels.
   const bar = figs.some((f) => f.data.some(hasColorbar)) ? PX.colorbar : 0;

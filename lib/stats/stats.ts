@@ -207,6 +207,10 @@ export function normalQuantile(p: number): number {
  * const { mean, std, n } = meanAndStd([0.9, 1.1, 1.0]);   // 1, 0.1, 3
  */
 export function meanAndStd(values: ArrayLike<number>): { mean: number; std: number; n: number } {
+  if (values === null || typeof values !== 'object' || typeof values.length !== 'number') throw new Error(`meanAndStd: values = ${String(values)}; expected an array of numbers`);
+  for (let i = 0; i < values.length; i++) {
+    if (typeof values[i] !== 'number') throw new Error(`meanAndStd: values[${i}] = ${JSON.stringify(values[i])}; expected a number`);
+  }
   const n = values.length;
   if (n === 0) return { mean: NaN, std: NaN, n };
   let mean = 0;

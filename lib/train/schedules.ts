@@ -28,6 +28,7 @@ export function schedule(spec: ScheduleSpec): Schedule {
       return () => spec.lr;
     case 'steps': {
       checkLr(spec.lr, 'lr');
+      if (!Array.isArray(spec.at) || !Array.isArray(spec.values)) throw new Error(`schedule: steps.at = ${JSON.stringify(spec.at)}, steps.values = ${JSON.stringify(spec.values)}; expected two arrays, the change points and the rates from them on`);
       if (spec.at.length !== spec.values.length) throw new Error(`schedule: steps.values has ${spec.values.length} entries; expected ${spec.at.length}, one per change point in at`);
       spec.values.forEach((v, i) => checkLr(v, `values[${i}]`));
       if (spec.at.some((t, i) => !Number.isInteger(t) || t < 0 || (i > 0 && t <= spec.at[i - 1]))) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CriticalLr, CriticalSchedule } from '../analysis/critical.js';
-import { gradTrainable } from '../analysis/derivatives.js';
+import { checkNetwork, gradTrainable } from '../analysis/derivatives.js';
 import { type Loss, checkLoss, lossByName, lossValue } from '../analysis/losses.js';
 import { type Network, checkInput } from '../nets/network.js';
 import { type OptimizerSpec, disposeState, optimizer as makeOptimizer } from './optimizers.js';
@@ -164,6 +164,9 @@ function validate(o: TrainOptions, n: number): void {
   if (from !== undefined && (!Number.isInteger(from) || from < 0)) throw new Error(`train: stop.from = ${from}; expected an integer step >= 0`);
   const da = o.stop?.divergeAbove;
   if (da !== undefined && (typeof da !== 'number' || Number.isNaN(da))) throw new Error(`train: stop.divergeAbove = ${String(da)}; expected a loss threshold (a number, Infinity for none)`);
+  if (o.progress !== undefined && typeof o.progress !== 'boolean' && typeof o.progress !== 'function') throw new Error(`train: progress = ${JSON.stringify(o.progress)}; expected true, false or a function of a line`);
+  if (o.label !== undefined && typeof o.label !== 'string') throw new Error(`train: label = ${JSON.stringify(o.label)}; expected a string`);
+  if (o.recordIndices !== undefined && typeof o.recordIndices !== 'boolean') throw new Error(`train: recordIndices = ${JSON.stringify(o.recordIndices)}; expected true or false`);
   const ps = o.progressSeconds;
   if (ps !== undefined && !(typeof ps === 'number' && ps >= 0)) throw new Error(`train: progressSeconds = ${String(ps)}; expected a number of seconds >= 0`);
   if (o.y.shape[0] !== n) throw new Error(`train: y has ${o.y.shape[0]} rows; expected ${n}, the rows of x`);
@@ -213,7 +216,9 @@ function checkedRate(lrAt: (step: number) => number): (step: number) => number {
  * console.log(run.status, run.finalLoss);
  */
 export function train(o: TrainOptions): TrainResult {
+  if (!o || typeof o !== 'object') throw new Error(`train: options = ${String(o)}; expected { net, params, x, y, loss, lr, steps, ... }`);
   const { net, x, y } = o;
+  checkNetwork(net, 'train');
   checkStructure(o.params, net.specs, `${net.name} params`);
   checkInput(net, x);
   checkData('train', o.params, x, y);
