@@ -259,7 +259,7 @@ function main() {
   writeFileSync(stampPath, `${JSON.stringify({ ...want, libtensorflow: c.version, wheel: whl }, null, 2)}\n`);
   const binding = readdirSync(join(pkgDir, 'lib')).map((d) => join(pkgDir, 'lib', d, 'tfjs_binding.node')).find(existsSync);
   log(`${PACKAGE} ${tfjs} built on libtensorflow ${c.version} in ${((performance.now() - t0) / 1000).toFixed(0)} s: ` +
-    `deps/lib ${mb(duBytes(join(pkgDir, 'deps', 'lib')))}, binding ${mb(binding ? statSync(binding).size : 0)}, cache ${mb(duBytes(cache))}`);
+    `deps/lib ${mb(duBytes(join(pkgDir, 'deps', 'lib')))}, binding ${((binding ? statSync(binding).size : 0) / 1e3).toFixed(0)} kB, cache ${mb(duBytes(cache))}`);
 }
 
 try {
