@@ -164,11 +164,14 @@ describe('notebookCode: what a notebook closure is keyed by', () => {
 });
 
 describe('outside a notebook', () => {
-  test("a plain script: code stays required (the error says so), and its own module edited on disk after it loaded is refused", { timeout: 60_000 }, () => {
+  test("a plain script: code stays required (the error says so); its own module, or a task module run in-process, edited on disk after it loaded is refused", { timeout: 60_000 }, () => {
     const dir = join(tmp, 'script');
     mkdirSync(dir, { recursive: true });
-    const store = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'run', 'store.js')).href;
+    const lib = (f: string) => pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'run', f)).href;
+    const store = lib('store.js');
     writeFileSync(join(dir, 'work.mjs'), 'export const work = (n) => n * 2;\n');
+    // A task module of the user's, imported by remote's runTask in this process (not by the script itself).
+    writeFileSync(join(dir, 'task.mjs'), 'export function twice(n) { return n * 2; }\n');
     writeFileSync(
       join(dir, 'main.mjs'),
       [
@@ -182,12 +185,23 @@ describe('outside a notebook', () => {
         "console.log('first:', await said(async () => (await cachedRun(store, { config: { n: 1 }, code }, () => work(1))).result));",
         "writeFileSync(new URL('./work.mjs', import.meta.url), 'export const work = (n) => n * 3;\\n');",
         "console.log('edited:', await said(async () => (await cachedRun(store, { config: { n: 2 }, code }, () => work(2))).result));",
+        `const { sweep } = await import('${lib('sweep.js')}');`,
+        `const { remote } = await import('${lib('parallel.js')}');`,
+        "const twice = remote('twice', (p) => [p.n], new URL('./task.mjs', import.meta.url).href);",
+        "console.log('task:', await said(async () => (await sweep({ n: [1] }, twice, { store, quiet: true, workers: 1 }))[0].result));",
+        "writeFileSync(new URL('./task.mjs', import.meta.url), 'export function twice(n) { return n * 3; }\\n');",
+        "console.log('task edited:', await said(async () => (await sweep({ n: [2] }, twice, { store, quiet: true, workers: 1 }))[0].result));",
       ].join('\n'),
     );
-    const r = spawnSync(process.execPath, [join(dir, 'main.mjs')], { encoding: 'utf8', timeout: 50_000 });
+    const env = { ...process.env };
+    delete env.TANGENT_WORKERS;
+    delete env.TANGENT_ENGINE;
+    const r = spawnSync(process.execPath, [join(dir, 'main.mjs')], { encoding: 'utf8', timeout: 50_000, env });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^no code: runId: code = undefined; expected the module\(s\) a closure runs .*\(code may be omitted only in a notebook of the tangent-lab kernel/m);
     assert.match(r.stdout, /^first: 2$/m);
     assert.match(r.stdout, /^edited: cachedRun: work\.mjs changed on disk since this process loaded them; .*restart the kernel \(or process\)/m);
+    assert.match(r.stdout, /^task: 2$/m);
+    assert.match(r.stdout, /^task edited: sweep point 1\/1 \{"n":2\} failed: cachedRun: task\.mjs changed on disk since this process loaded them; /m);
   });
 });

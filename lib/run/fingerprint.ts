@@ -73,10 +73,8 @@ export function importSpecifiers(text: string): string[] {
 // A plain script's own modules are read before any of them runs, so hashing the entry script's static
 // imports now (the library is being evaluated as one of them) snapshots the code this process runs.
 const entryHashes = new Map<string, string>();
-(function snapshotEntry() {
-  const entry = process.argv[1];
-  if (!entry || !/\.(c|m)?js$/.test(entry) || !existsSync(entry)) return;
-  const stack = [resolve(entry)];
+function snapshotGraph(entry: string): void {
+  const stack = [entry];
   while (stack.length) {
     const file = stack.pop()!;
     if (entryHashes.has(file) || file.startsWith(LIBRARY_DIR + sep) || file.includes(`${sep}node_modules${sep}`)) continue;
@@ -93,7 +91,23 @@ const entryHashes = new Map<string, string>();
       if (target && /\.(c|m)?js$/.test(target)) stack.push(target);
     }
   }
-})();
+}
+if (process.argv[1] && /\.(c|m)?js$/.test(process.argv[1]) && existsSync(process.argv[1])) snapshotGraph(resolve(process.argv[1]));
+
+/**
+ * Records the code of a module this process has just imported (with its static relative imports), as
+ * the code its functions run: `runTask` calls it after `import(module)`, so that a task module edited
+ * afterwards is refused (changedSinceLoad) instead of computing with the old code under the new
+ * fingerprint. Files already recorded keep their first hash; the library and packages are not recorded.
+ */
+export function noteLoaded(module: string): void {
+  try {
+    const path = toPath(resolveModule(module));
+    if (!path.startsWith(LIBRARY_DIR + sep)) snapshotGraph(path);
+  } catch {
+    // Not a file this process can read: nothing to compare later.
+  }
+}
 
 /**
  * The sha256s of a file's text when this process loaded it (several for a CommonJS file: its text with

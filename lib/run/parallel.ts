@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { initBackend } from '../core/backend.js';
 import { withCheckpoints } from '../core/checkpoint-scope.js';
 import { type TaskName, type TaskRegistry, registeredTasks, taskModule } from './tasks.js';
+import { noteLoaded } from './fingerprint.js';
 
 /**
  * A call another process can make: `(await import(module))[name](...args)`. Arguments and result are
@@ -95,6 +96,7 @@ export async function runTask(task: Task, log: (line: string) => void): Promise<
   let mod: Record<string, unknown>;
   try {
     mod = (await import(task.module)) as Record<string, unknown>;
+    noteLoaded(task.module); // an edit after this import is refused, not run as the old code under the new key
   } catch (e) {
     throw new Error(`cannot import '${task.module}' for task ${task.name}: ${(e as Error).message}`, { cause: e });
   }
