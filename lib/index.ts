@@ -1,7 +1,11 @@
-// The curated root of the library. Everything is reachable through a layer namespace (`nets.fcn`,
-// `analysis.tangentKernel`, `run.sweep`, ...) or a subpath (`import { fcn } from 'tangent-lab/nets'`);
-// the root adds the names a notebook uses every day. Layers, lowest first, each importing only below:
-// core < nets < analysis < train < (stats, data: beside them, on core) < run, present < experiments.
+/**
+ * The curated root of the library. Everything is reachable through a layer namespace (`nets.fcn`,
+ * `analysis.tangentKernel`, `run.sweep`, ...) or a subpath (`import { fcn } from 'tangent-lab/nets'`);
+ * the root adds the names a notebook uses every day. Layers, lowest first, each importing only below:
+ * core < nets < analysis < train < (stats, data: beside them, on core) < run, present < experiments.
+ *
+ * @module tangent-lab
+ */
 export * as tf from '@tensorflow/tfjs-core';
 export * as core from './core/index.js';
 export * as nets from './nets/index.js';
