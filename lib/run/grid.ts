@@ -15,6 +15,7 @@ export const GRID_POINT_LIMIT = 1_000_000;
  */
 function unkeyable(v: unknown, path: string, seen: Set<unknown>): string | undefined {
   if (v === undefined) return `${path} = undefined`;
+  if (typeof v === 'function' || typeof v === 'bigint' || typeof v === 'symbol') return `${path} is a ${typeof v}`;
   if (v === null || typeof v !== 'object' || seen.has(v)) return undefined;
   seen.add(v);
   if (Array.isArray(v)) {
@@ -44,7 +45,7 @@ export function gridSize(grid: Grid): number {
     if (!Array.isArray(values) || values.length === 0) throw new Error(`sweep grid.${k} = ${JSON.stringify(values)}; expected a non-empty array`);
     for (let i = 0; i < values.length; i++) {
       const bad = unkeyable(values[i], `grid.${k}[${i}]`, new Set());
-      if (bad) throw new Error(`sweep ${bad}; expected plain data that keys the point (null instead of undefined; no '__proto__' keys): the store's key would drop it, and two points would share one key`);
+      if (bad) throw new Error(`sweep ${bad}; expected plain data that keys the point (numbers, strings, booleans, null, arrays, plain objects; null instead of undefined, no '__proto__' keys: the store's key drops those, and two points would share one key)`);
     }
     size *= values.length;
   }
@@ -70,4 +71,20 @@ export function gridPoints<G extends Grid>(grid: G): GridPoint<G>[] {
   let points: Record<string, unknown>[] = [{}];
   for (const k of keys) points = points.flatMap((p) => grid[k].map((v) => ({ ...p, [k]: v })));
   return points as GridPoint<G>[];
+}
+
+/**
+ * The arguments of sweep besides the grid, checked before any point runs (a bad one failed at the first point, as
+ * "options.onProgress is not a function" or "The "path" argument must be of type string").
+ */
+export function checkSweepArgs(fn: unknown, options: { store?: { dir?: unknown }; onProgress?: unknown; config?: unknown; workers?: unknown; code?: unknown }): void {
+  if (typeof fn !== 'function') throw new Error(`sweep: fn = ${JSON.stringify(fn) ?? String(fn)}; expected the function of a point (or remote(name, args))`);
+  if (typeof options.store?.dir !== 'string') throw new Error('sweep: options.store is not a result store; expected openStore(experiment)');
+  for (const k of ['onProgress', 'config'] as const) {
+    if (options[k] !== undefined && typeof options[k] !== 'function') throw new Error(`sweep: options.${k} = ${JSON.stringify(options[k])}; expected a function`);
+  }
+  const w = options.workers;
+  if (w !== undefined && w !== 'auto' && !(typeof w === 'number' && Number.isInteger(w) && w >= 1)) throw new Error(`sweep: options.workers = ${JSON.stringify(w)}; expected an integer ≥ 1 or 'auto'`);
+  const c = options.code;
+  if (c !== undefined && typeof c !== 'string' && !(Array.isArray(c) && c.every((m) => typeof m === 'string'))) throw new Error(`sweep: options.code = ${JSON.stringify(c)}; expected a module URL or specifier, or a list of them`);
 }

@@ -134,6 +134,9 @@ export function openStore(experiment: string, options: StoreOptions = {}): Resul
   if (typeof experiment !== 'string' || !EXPERIMENT_NAME.test(experiment)) {
     throw new Error(`openStore: experiment = ${JSON.stringify(experiment)}; expected a name of letters, digits, '.', '_' or '-' (used as a directory name)`);
   }
+  if (options === null || typeof options !== 'object') throw new Error(`openStore: options = ${String(options)}; expected an object of options`);
+  if (options.root !== undefined && (typeof options.root !== 'string' || !options.root)) throw new Error(`openStore: root = ${JSON.stringify(options.root)}; expected the path of a results folder`);
+  if (options.log !== undefined && typeof options.log !== 'function') throw new Error(`openStore: log = ${JSON.stringify(options.log)}; expected a function of a line`);
   if (options.backend !== undefined && (typeof options.backend !== 'string' || !options.backend)) {
     throw new Error(`openStore: backend = ${JSON.stringify(options.backend)}; expected a non-empty string`);
   }

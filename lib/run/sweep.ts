@@ -5,7 +5,7 @@ import { computeOnEngine, resolveEngine } from './engines.js';
 import { notebookRegistry } from './notebook-code.js';
 import { hostname } from 'node:os';
 
-import { type Grid, type GridPoint, gridPoints } from './grid.js';
+import { type Grid, type GridPoint, checkSweepArgs, gridPoints } from './grid.js';
 
 export { type Grid, type GridPoint, gridPoints } from './grid.js';
 
@@ -88,6 +88,7 @@ function seconds(ms: number): string {
  */
 export async function sweep<G extends Grid, R>(grid: G, fn: (point: GridPoint<G>) => Promise<R> | R, options: SweepOptions<GridPoint<G>>): Promise<SweepRun<GridPoint<G>, R>[]> {
   if (!options?.store) throw new Error('sweep: options.store is required (openStore(experiment))');
+  checkSweepArgs(fn, options);
   const points = gridPoints(grid);
   const total = points.length;
   const task = (fn as Partial<RemoteFn<GridPoint<G>, R>>).task;

@@ -27,6 +27,10 @@ const modules = new Map<string, string>();
  * registerTasks(import.meta.url, { myRun });   // in the module that defines myRun (e.g. my_task.mjs)
  */
 export function registerTasks(moduleUrl: string, fns: Record<string, (...args: never[]) => unknown>): void {
+  if (typeof moduleUrl !== 'string' || !moduleUrl) throw new Error(`registerTasks: moduleUrl = ${JSON.stringify(moduleUrl)}; expected the URL of the module defining the tasks (import.meta.url)`);
+  if (fns === null || typeof fns !== 'object' || Object.values(fns).some((f) => typeof f !== 'function')) {
+    throw new Error(`registerTasks: fns = ${fns === null || typeof fns !== 'object' ? String(fns) : 'an object with a value that is not a function'}; expected an object of task functions by name`);
+  }
   for (const name of Object.keys(fns)) {
     const prev = modules.get(name);
     if (prev !== undefined && prev !== moduleUrl) {
