@@ -108,6 +108,7 @@ describe('notebook code keys its results (through the real kernel)', () => {
     const dir = join(tmp, 'module');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'mymod.cjs'), 'exports.g = (p) => ({ y: p.x * 10 });\n');
+    writeFileSync(join(dir, 'tsmod.ts'), 'export function h(p: { x: number }) { return { y: p.x * 100 }; }\n');
     const cells = [
       SETUP,
       "const mymod = require('./mymod.cjs');",
@@ -116,11 +117,17 @@ describe('notebook code keys its results (through the real kernel)', () => {
       "writeFileSync('mymod.cjs', 'exports.g = (p) => ({ y: p.x * 20 });\\n');",
       "await report('module edited', () => sweep({ x: [1] }, (p: { x: number }) => mymod.g(p), { store, quiet: true, code }));",
       "await report('module code edited', () => sweep({ x: [1] }, mymod.g, { store, quiet: true, code: pathToFileURL('mymod.cjs').href }));",
+      "import { h } from './tsmod';",
+      "await report('ts module', () => sweep({ x: [1] }, (p: { x: number }) => h(p), { store, quiet: true, code }));",
+      "writeFileSync('tsmod.ts', 'export function h(p: { x: number }) { return { y: p.x * 200 }; }\\n');",
+      "await report('ts module edited', () => sweep({ x: [1] }, (p: { x: number }) => h(p), { store, quiet: true, code }));",
     ];
     const text = (await run(dir, 'module', cells, join(tmp, 'module-out'))).join('');
     assert.match(text, /^module: 1 computed, 0 reused \[\{"y":10\}\]$/m);
     assert.match(text, /^module code: 1 computed, 0 reused \[\{"y":10\}\]$/m);
     assert.match(text, /^module edited: error .*mymod\.cjs changed on disk since this process loaded them; .*restart the kernel/m);
     assert.match(text, /^module code edited: error .*mymod\.cjs changed on disk since this process loaded them; .*restart the kernel/m);
+    assert.match(text, /^ts module: 1 computed, 0 reused \[\{"y":100\}\]$/m);
+    assert.match(text, /^ts module edited: error .*tsmod\.ts changed on disk since this process loaded them; .*restart the kernel/m);
   });
 });

@@ -228,6 +228,22 @@ function resolveUserModule(spec: string, fromDir: string): string | undefined {
   return undefined;
 }
 
+// The text of each TypeScript module beside the notebook when this kernel (re)compiled it: tslab emits it as
+// `<name>.js` in the notebook's folder and the patch hashes that output when it is compiled, so a new output
+// hash means tslab recompiled the module (a cell imported it again) and the snapshot is renewed. The first
+// snapshot is taken at the first key that covers the module (an edit between its import and that key is
+// not seen).
+const sideModules = new Map<string, { sha: string; compiled: string | undefined }>();
+function sideModuleChanged(registry: NotebookRegistry, path: string, sha: string): boolean {
+  const compiled = registry.loaded.get(path.replace(/\.(c|m)?tsx?$/, (_m, k: string | undefined) => `.${k ?? ''}js`));
+  const seen = sideModules.get(path);
+  if (!seen || seen.compiled !== compiled) {
+    sideModules.set(path, { sha, compiled });
+    return false;
+  }
+  return seen.sha !== sha;
+}
+
 /** Plain data of at most this many characters of canonical JSON is keyed by value. */
 const MAX_VALUE_CHARS = 100_000;
 
@@ -382,8 +398,10 @@ function keyOf(fnText: string, registry: NotebookRegistry, cwd: string, { covere
           for (const f of fp.changedSinceLoad) changed.add(f);
         } else {
           // A TypeScript module tslab compiles beside the cells: keyed by its text.
-          modules.set(label, `${label} sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`);
+          const sha = createHash('sha256').update(readFileSync(path)).digest('hex');
+          modules.set(label, `${label} sha256:${sha}`);
           files.add(path);
+          if (sideModuleChanged(registry, path, sha)) changed.add(label);
         }
       } else if (!/^tangent-lab(\/|$)/.test(spec)) {
         const pkg = packageVersionOf(spec, cwd);
