@@ -32,7 +32,7 @@ export function problemsOf(name, r) {
 export function load(app) {
   app.on(Application.EVENT_VALIDATE_PROJECT, (project) => {
     const root = (project.children ?? []).find((m) => m.sources?.some((s) => ROOT_ENTRY.test(s.fullFileName)))
-      ?? (project.children ?? []).find((m) => m.name === 'index');
+      ?? (project.children ?? []).find((m) => m.name === 'tangent-lab' || m.name === 'index');
     if (!root) {
       app.logger.error('typedoc-root-documented: the root module (lib/index.ts) is not among the entry points');
       return;
