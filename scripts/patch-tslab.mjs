@@ -13,6 +13,9 @@ import shorthandProperties from './tslab-patches/shorthand-properties.mjs';
 import notebookCode from './tslab-patches/notebook-code.mjs';
 import providedPackagesTypes from './tslab-patches/provided-packages-types.mjs';
 import providedPackagesRequire from './tslab-patches/provided-packages-require.mjs';
+import inspectInCall from './tslab-patches/inspect-in-call.mjs';
+import completeProvidedExports from './tslab-patches/complete-provided-exports.mjs';
+import completeMetadata from './tslab-patches/complete-metadata.mjs';
 
 export const TSLAB_VERSIONS = ['1.0.22'];
 
@@ -23,6 +26,9 @@ export function tslabPatches() {
     { id: 'notebook-code', ...notebookCode },
     { id: 'provided-packages-types', ...providedPackagesTypes },
     { id: 'provided-packages-require', ...providedPackagesRequire },
+    { id: 'inspect-in-call', ...inspectInCall },
+    { id: 'complete-provided-exports', ...completeProvidedExports },
+    { id: 'complete-metadata', ...completeMetadata },
   ];
 }
 

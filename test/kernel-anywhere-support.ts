@@ -2,6 +2,8 @@
 // kernelspec for a notebook path under the server's root folder, so the kernel's cwd is the notebook's folder;
 // then execute / inspect / complete requests go over the real Jupyter protocol (jupyter_client).
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { jupyterPython, root, type Run } from './kernel-support.js';
@@ -59,7 +61,8 @@ async def main():
     finally:
         kc.stop_channels()
         await km.shutdown_kernel(kid, now=True)
-    json.dump(out, sys.stdout)
+    with open(spec['out'], 'w') as f:
+        json.dump(out, f)
 
 asyncio.run(main())
 `;
@@ -73,10 +76,17 @@ export async function kernelSession(rootDir: string, folder: string, requests: K
   const { privateKernelEnv } = (await import(pathToFileURL(join(root, 'scripts', 'kernel-install.mjs')).href)) as {
     privateKernelEnv(root?: string, env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   };
-  const input = JSON.stringify({ root_dir: rootDir, path: folder, requests });
-  const r = await runWithInput(python, ['-c', DRIVER], input, privateKernelEnv(root, process.env));
-  if (r.code !== 0) throw new Error(`kernel driver failed (exit ${r.code}):\n${r.stderr}`);
-  return JSON.parse(r.stdout) as KernelReply[];
+  // The replies go to a file: the driver's stdout also carries whatever the server and kernel print.
+  const dir = mkdtempSync(join(tmpdir(), 'tangent-kernel-driver-'));
+  try {
+    const out = join(dir, 'replies.json');
+    const input = JSON.stringify({ root_dir: rootDir, path: folder, requests, out });
+    const r = await runWithInput(python, ['-c', DRIVER], input, privateKernelEnv(root, process.env));
+    if (r.code !== 0 || !existsSync(out)) throw new Error(`kernel driver failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return JSON.parse(readFileSync(out, 'utf8')) as KernelReply[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Runs a command with `input` on its stdin, to completion, without blocking the event loop. */
