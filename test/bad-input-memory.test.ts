@@ -8,6 +8,7 @@ import { initBackend } from '../lib/core/backend.js';
 import { WASM_HEAP_MAX, checkDeviceMemory, deviceMemory } from '../lib/core/memory-budget.js';
 import { tangentKernel } from '../lib/analysis/ntk.js';
 import { criticalLearningRate } from '../lib/analysis/critical.js';
+import { hessianSpectralNorm } from '../lib/analysis/hessian.js';
 import { crossEntropy } from '../lib/analysis/losses.js';
 import { fcn } from '../lib/nets/fcn.js';
 
@@ -67,6 +68,19 @@ describe('resource limits of the wasm heap', () => {
     assert.throws(() => criticalLearningRate(net, w2, x2, y2, crossEntropy()), /tangentKernel: the 16000 x 16000 kernel of n = 8000 inputs and C = 2 outputs needs about \d+\.\d GB of tensor memory/);
     tf.dispose([x2, y2]);
     pvDispose(w2);
+  });
+
+  test('Lanczos on the loss or model Hessian keeps maxIter parameter-sized vectors: budgeted', (t) => {
+    if (!onWasm) return t.skip('backend is not wasm: no fixed device limit');
+    // 3.25 M parameters x (maxIter + 3) float32 vectors: 4.2 GB at maxIter = 320.
+    const wide = fcn({ widths: [784, 4096, 10], activation: 'relu' });
+    const w = wide.init(0);
+    const x = tf.zeros([2, 784]);
+    const y = tf.zeros([2, 10]);
+    assert.throws(() => hessianSpectralNorm(wide, w, x, { maxIter: 320 }), /^Error: hessianSpectralNorm: Lanczos with maxIter = 320 on 3252224 parameters needs about 4\.2 GB of tensor memory at its peak; expected at most .*\. Lower maxIter or use method: 'power' \(two vectors\)\./);
+    assert.throws(() => criticalLearningRate(wide, w, x, y, 'mse', { method: 'hessian', maxIter: 320 }), /^Error: criticalLearningRate: Lanczos with maxIter = 320 on 3252224 parameters needs about 4\.2 GB/);
+    tf.dispose([x, y]);
+    pvDispose(w);
   });
 });
 

@@ -76,6 +76,9 @@ export function criticalLearningRate(
   if (method === 'hessian') {
     checkInt(fn, 'maxIter', maxIter, 1);
     checkNonNegative(fn, 'tol', tol);
+    // Lanczos keeps every basis vector (full reorthogonalisation): up to maxIter parameter-sized vectors at once.
+    const P = trainableNames(net.specs).reduce((s, k) => s + params[k].size, 0);
+    checkDeviceMemory(fn, `Lanczos with maxIter = ${maxIter} on ${P} parameters`, 4 * P * (maxIter + 3), `Lower maxIter or use method: 'ntk'.`);
     const start = randomDirection(params, seed, trainableNames(net.specs));
     const r = lanczos((v: Params) => lossHvp(net, params, x, y, loss, v), start, paramOps, { k: 1, maxIter, tol, which: 'largest' });
     pv.dispose(start);
