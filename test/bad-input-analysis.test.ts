@@ -88,6 +88,9 @@ describe('Hessian options', () => {
     noLeak(() => assert.throws(() => hessianSpectralNorm(net, w, x, { tol: -1 }), /tol = -1; expected a finite number ≥ 0/));
     const u = tf.ones([3, 1]);
     noLeak(() => assert.throws(() => hessianSpectralNorm(net, w, x, { u }), /^Error: hessianSpectralNorm: u has shape \[3, 1\]; expected \[2, 1\], the output shape/));
+    const gone = tf.ones([2, 1]);
+    gone.dispose();
+    noLeak(() => assert.throws(() => hessianSpectralNorm(net, w, x, { u: gone }), /^Error: hessianSpectralNorm: u was disposed; expected a live tensor/));
     noLeak(() => assert.throws(() => hessianBlockNorms(net, w, x, { iters: 0 }), /^Error: hessianBlockNorms: iters = 0; expected an integer ≥ 1/));
     noLeak(() => assert.throws(() => hessianBlockNorms(net, w, x, { groups: { a: ['W9'] } }), /hessianBlockNorms: groups\.a = \["W9"\]; expected a non-empty list of trainable parameter names \(W1, W2\)/));
     const y = tf.ones([2, 1]);

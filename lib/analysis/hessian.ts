@@ -26,6 +26,7 @@ function checkWeights(fn: string, net: Network, x: tf.Tensor, u: tf.Tensor | und
   if (!(u instanceof tf.Tensor) || u.rank !== 2 || u.shape[0] !== x.shape[0] || u.shape[1] !== net.outputDim) {
     throw new Error(`${fn}: u has shape ${u instanceof tf.Tensor ? `[${u.shape.join(', ')}]` : String(u)}; expected [${x.shape[0]}, ${net.outputDim}], the output shape`);
   }
+  if (u.isDisposed) throw new Error(`${fn}: u was disposed; expected a live tensor`);
   checkFiniteTensor(fn, 'u', u);
 }
 
