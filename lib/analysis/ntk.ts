@@ -23,7 +23,7 @@ export type KernelMethod = 'auto' | 'layerwise' | 'jacobian';
  * Empirical tangent kernel K = J J^T (002 eq. 1) over n inputs and C outputs: an (nC) x (nC) tensor with
  * rows ordered i*C + c. `layerwise` never materialises J: for each dense layer z = s a W^T + s_b b,
  * K += s^2 (D D^T) ⊙ (A A^T ⊗ 1_CC) + s_b^2 D D^T, with D the backpropagated vectors dF_c/dz (one backward
- * pass per output, all samples at once) and A the layer inputs. `jacobian` uses per-sample gradients and
+ * pass for all outputs and samples, over the inputs repeated C times) and A the layer inputs. `jacobian` uses per-sample gradients and
  * serves any network (convolutions, masked DAG layers, Taylor models).
  *
  * @param net the network (any: `layerwise` serves dense chains, `jacobian` everything else)
@@ -81,7 +81,7 @@ function structureOf(net: Network, params: Params, x: tf.Tensor): number[][] | n
 
 function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2D | null {
   // The structure is found by one forward pass on first use; later calls record the layer inputs during the
-  // forward pass of the first backward pass, so a kernel costs one forward and C backward passes.
+  // forward pass of the backward pass, so a kernel costs one forward and one backward pass (over nC rows).
   const shapes = structureOf(net, params, x);
   if (!shapes) return null;
   const trainable = new Set(trainableNames(net.specs));
@@ -91,27 +91,27 @@ function layerwiseKernel(net: Network, params: Params, x: tf.Tensor): tf.Tensor2
   checkDeviceMemory('tangentKernel', kernelWhat(n, C), layerwiseBytes(shapes, n, C), KERNEL_WAY_OUT);
   try {
     return tf.tidy(() => {
+      // All C outputs in one forward and one backward pass over nC rows, row i*C+c holding x_i, of the objective
+      // Σ_i Σ_c f_c(row i*C+c): a probe's gradient at row i*C+c is d f_c(x_i) / d z_l(x_i), so D_l comes out as
+      // [nC, out_l] in K's order. The same products as C passes over n, in 1/C of the kernels (and larger products).
+      const rest = x.shape.slice(1);
+      const xs = C === 1 ? x : tf.reshape(tf.add(tf.expandDims(x, 1), tf.zeros([1, C, ...rest.map(() => 1)])), [n * C, ...rest]);
       // Zero probes p_l, z_l + p_l: d f / d p_l = d f / d z_l. Filled on the device (tf.zeros fills a host array first).
-      const probes = shapes.map((s) => tf.fill(s, 0));
-      // deltas[l][c]: [n, out_l] = d f_c(x_i) / d z_l(x_i), rows independent across samples.
-      const deltas: tf.Tensor[][] = shapes.map(() => []);
-      for (let c = 0; c < C; c++) {
-        const g = tf.grads((...ps: tf.Tensor[]) => {
-          let idx = 0;
-          const f = net.taylor(params, null, x, 0, {
-            dense: (rec, z) => {
-              if (c === 0) records.push({ ...rec, input: tf.keep(tf.clone(rec.input)) });
-              return zeroProbe(z, ps[idx++]);
-            },
-          })[0] as tf.Tensor;
-          // One output: the sum of f itself (the slice and its gradient's pad change no value).
-          return tf.sum(C === 1 ? f : tf.slice(f, [0, c], [n, 1]));
-        })(probes);
-        g.forEach((d, l) => deltas[l].push(d));
-      }
+      const probes = shapes.map((s) => tf.fill([s[0] * C, ...s.slice(1)], 0));
+      const Ds = tf.grads((...ps: tf.Tensor[]) => {
+        let idx = 0;
+        const f = net.taylor(params, null, xs, 0, {
+          dense: (rec, z) => {
+            // The layer input of sample i (row i*C; every row i*C+c holds the same).
+            const input = C === 1 ? tf.clone(rec.input) : tf.reshape(tf.slice(tf.reshape(rec.input, [n, C, -1]), [0, 0, 0], [n, 1, -1]), [n, -1]);
+            records.push({ ...rec, input: tf.keep(input) });
+            return zeroProbe(z, ps[idx++]);
+          },
+        })[0] as tf.Tensor;
+        return tf.sum(C === 1 ? f : tf.mul(tf.reshape(f, [n, C, C]), tf.eye(C)));
+      })(probes) as tf.Tensor2D[];
       if (records.length !== shapes.length) throw new Error(`${net.name}: ${records.length} dense layers in the forward pass, ${shapes.length} on first use; expected a fixed structure`);
       // Every layer's Grams in one call (on the native path the small ones run side by side).
-      const Ds = records.map((_, l) => (C === 1 ? deltas[l][0] : tf.reshape(tf.stack(deltas[l], 1), [n * C, -1])) as tf.Tensor2D);
       const withWeight = records.map((rec) => trainable.has(rec.weight));
       const As = records.flatMap((rec, l) => (withWeight[l] ? [tf.reshape(rec.input, [n, -1]) as tf.Tensor2D] : []));
       const G = grams([...Ds, ...As]);
@@ -149,11 +149,12 @@ function kernelWhat(n: number, C: number): string {
 /**
  * Peak tensor bytes of layerwiseKernel (float32): every layer's Gram of D ((nC)²) and of A (n², weighted layers),
  * K, and one term being added (two products and the sum, plus the tiled A-Gram when C > 1); then the per-layer
- * vectors: probes, C deltas and their stack, the recorded inputs (counted as wide as the outputs).
+ * vectors: probes, deltas, the recorded inputs (counted as wide as the outputs), and for C > 1 the forward pass over
+ * nC rows that the backward pass holds (pre-activations and activations).
  */
 function layerwiseBytes(shapes: number[][], n: number, C: number): number {
   const N = n * C;
-  const vectors = shapes.reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1) * (2 * C + 3), 0);
+  const vectors = shapes.reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1) * (C === 1 ? 5 : 5 * C + 1), 0);
   return 4 * ((shapes.length + 4 + (C > 1 ? 1 : 0)) * N * N + shapes.length * n * n + vectors);
 }
 
