@@ -12,7 +12,8 @@ import { normals64, rngFor } from '../core/random.js';
 /**
  * How `tangentKernel` computes K. Both are exact (same float32 products, summed in a different order):
  * - `layerwise`: for networks built of plain dense layers (fcn, bottlenecks, ResNets of dense blocks). Never forms J;
- *   one forward and C backward passes, cost O(n² · width) per layer: the fast path, by far, for wide nets.
+ *   one forward and one backward pass over the inputs repeated C times, cost O((nC)² · width) per layer: the fast
+ *   path, by far, for wide nets.
  * - `jacobian`: per-sample gradients, then J Jᵀ (float64 accumulation where affordable). Serves every network
  *   (convolutions, masked DAG layers, Taylor models); memory n·C × #params, so it suits small n or small nets.
  * - `auto` (default): `layerwise` where the network allows it, else `jacobian`.
