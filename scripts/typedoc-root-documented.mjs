@@ -31,8 +31,10 @@ export function problemsOf(name, r) {
 /** @param {Application} app */
 export function load(app) {
   app.on(Application.EVENT_VALIDATE_PROJECT, (project) => {
-    const root = (project.children ?? []).find((m) => m.sources?.some((s) => ROOT_ENTRY.test(s.fullFileName)))
-      ?? (project.children ?? []).find((m) => m.name === 'tangent-lab' || m.name === 'index');
+    const modules = (project.children ?? []).filter((m) => m.kindOf(ReflectionKind.Module));
+    // One entry point: its exports are the project's own children.
+    const root = modules.length === 0 ? project
+      : modules.find((m) => m.sources?.some((s) => ROOT_ENTRY.test(s.fullFileName))) ?? modules.find((m) => m.name === 'tangent-lab' || m.name === 'index');
     if (!root) {
       app.logger.error('typedoc-root-documented: the root module (lib/index.ts) is not among the entry points');
       return;

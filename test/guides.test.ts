@@ -114,4 +114,25 @@ describe('the README, the guides and the API reference', () => {
     }
     assert.ok(existsSync(join(out, 'functions', 'tangentKernel.html')) || readdirSync(join(out, 'functions')).some((f) => /tangentKernel/.test(f)), 'a page for tangentKernel');
   });
+  test('the docs build fails on a root export without a doc comment, a documented parameter or an example', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tangent-typedoc-fixture-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'lib'));
+    writeFileSync(join(dir, 'lib', 'index.ts'), [
+      '/** Documented. @param a the number @example documented(1) */',
+      'export function documented(a: number): number { return a; }',
+      'export function bare(a: number): number { return a; }',
+      '/** Half. @param a the number */',
+      'export function noExample(a: number, b: number): number { return a + b; }',
+      'export interface Undocumented { x: number }',
+      '',
+    ].join('\n'));
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, types: [] }, include: ['lib'] }));
+    const r = await run(process.execPath, [join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--tsconfig', join(dir, 'tsconfig.json'), '--entryPoints', join(dir, 'lib', 'index.ts'),
+      '--plugin', join(root, 'scripts', 'typedoc-root-documented.mjs'), '--out', join(dir, 'out'), '--treatWarningsAsErrors', '--disableSources', '--readme', 'none', '--name', 'fixture'], { cwd: dir });
+    const log = `${r.stdout}${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
+    assert.notEqual(r.code, 0, log);
+    for (const m of ['root export bare: no doc comment', 'root export bare: no @example', "root export bare: parameter 'a' not documented", 'root export noExample: no @example', "root export noExample: parameter 'b' not documented", 'root export Undocumented: no doc comment']) assert.ok(log.includes(m), `${m} in\n${log}`);
+    assert.doesNotMatch(log, /root export documented:/);
+  });
 });
