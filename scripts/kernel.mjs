@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureSelfLink, projectRoot, providedPackages } from './project.mjs';
+import { ensureSelfLink, projectRoot, providedPackages, withResolveHook } from './project.mjs';
 
 const root = projectRoot();
 ensureSelfLink(root);
@@ -37,5 +37,10 @@ try {
 // outside the checkout for a researcher's own notebooks): tslab's compiler host and its require serve these
 // packages from their folders (scripts/tslab-patches/provided-packages-*.mjs).
 process.env.TSLAB_PROVIDED_PACKAGES = JSON.stringify(providedPackages(root, process.env.TSLAB_PROVIDED_PACKAGES));
+// ... and for the node processes the notebook starts (workers running a module beside the notebook, Slurm tasks):
+// a resolve hook, as node's ES modules ignore NODE_PATH (scripts/resolve-anywhere.mjs).
+process.env.NODE_OPTIONS = withResolveHook(root, process.env.NODE_OPTIONS);
+// ... and in this process, where the library imports such a module itself (a sweep with one worker).
+await import(pathToFileURL(join(root, 'scripts', 'resolve-anywhere.mjs')).href);
 const tslab = require('tslab/dist/main.js');
 tslab.startKernel({ configPath, enableFindLocal: false });

@@ -1,7 +1,7 @@
 // Shared helpers of the project scripts (plain JavaScript so they run before anything is built).
 import { existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export function projectRoot() {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +40,13 @@ export function providedPackages(root = projectRoot(), inherited = undefined) {
     }
   }
   return { ...others, 'tangent-lab': root };
+}
+
+/** NODE_OPTIONS with `--import` of scripts/resolve-anywhere.mjs added once (a file URL: no spaces to quote). */
+export function withResolveHook(root = projectRoot(), nodeOptions = '') {
+  const flag = `--import ${pathToFileURL(join(root, 'scripts', 'resolve-anywhere.mjs')).href}`;
+  const current = (nodeOptions ?? '').trim();
+  return current.includes(flag) ? current : [current, flag].filter(Boolean).join(' ');
 }
 
 export const KERNEL_NAME = 'tangent-lab';

@@ -43,14 +43,28 @@ describe('a notebook outside the checkout imports tangent-lab', () => {
     assert.equal(runJson.notebooks.mine.status, 'ok');
   });
 
-  test('through the kernel as JupyterLab starts it (notebook-dir outside the checkout, cwd = the notebook folder)', { timeout: 240_000 }, async () => {
+  test('through the kernel as JupyterLab starts it (notebook-dir outside the checkout, cwd = the notebook folder), and in the node processes it starts', { timeout: 240_000 }, async () => {
     const labRoot = join(base, 'lab-root');
     const nbDir = join(labRoot, 'project', 'analysis');
     mkdirSync(nbDir, { recursive: true });
     writeFileSync(join(nbDir, 'helpers.ts'), HELPERS);
+    // A module beside the notebook for the node processes it starts (what workers import: remote(name, args, url)).
+    writeFileSync(join(nbDir, 'worker_task.mjs'), "import { fcn } from 'tangent-lab/nets';\nimport { tangentKernel } from 'tangent-lab';\nexport const kinds = () => [typeof fcn, typeof tangentKernel].join(' ');\n");
     const replies = await kernelSession(labRoot, 'project/analysis', [
       { type: 'execute', code: "console.log('cwd', process.cwd());" },
       ...CELLS.map((code) => ({ type: 'execute' as const, code })),
+      {
+        type: 'execute',
+        code: "import { execFileSync } from 'node:child_process';\nimport { pathToFileURL } from 'node:url';\n" +
+          "const script = `import(${JSON.stringify(pathToFileURL('worker_task.mjs').href)}).then((m) => console.log(m.kinds()))`;\n" +
+          "console.log('child node:', execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim());",
+      },
+      // The kernel's own ES module loader: remote(name, args, url) called in the kernel (a sweep with one worker).
+      {
+        type: 'execute',
+        code: "import { run } from 'tangent-lab';\nconst inKernel = run.remote<object, string>('kinds', () => [], pathToFileURL('worker_task.mjs').href);\n" +
+          "console.log('kernel import:', await inKernel({}));",
+      },
     ]);
     assert.equal(replies[0].stdout, `cwd ${nbDir}\n`);
     // (stderr may carry tfjs's start-up banner, not an error)
@@ -58,6 +72,8 @@ describe('a notebook outside the checkout imports tangent-lab', () => {
       ['ok', 'kernel shape [2,2]\n'],
       ['ok', 'helper 5\n'],
     ], JSON.stringify(replies));
+    assert.deepEqual([replies[4].content.status, replies[4].stdout], ['ok', 'child node: function function\n'], replies[4].stderr);
+    assert.deepEqual([replies[5].content.status, replies[5].stdout], ['ok', 'kernel import: function function\n'], replies[5].stderr);
     assert.equal(replies[3].content.status, 'error');
     assert.match(replies[3].stderr, /^1:7 - Type '\(net: Network, params: Params, x: (tf\.)?Tensor.*\) => (tf\.)?Tensor2D' is not assignable to type 'string'\.$/m);
   });
