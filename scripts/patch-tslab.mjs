@@ -16,6 +16,7 @@ import providedPackagesRequire from './tslab-patches/provided-packages-require.m
 import inspectInCall from './tslab-patches/inspect-in-call.mjs';
 import completeProvidedExports from './tslab-patches/complete-provided-exports.mjs';
 import completeMetadata from './tslab-patches/complete-metadata.mjs';
+import inspectTagNames from './tslab-patches/inspect-tag-names.mjs';
 
 export const TSLAB_VERSIONS = ['1.0.22'];
 
@@ -29,6 +30,7 @@ export function tslabPatches() {
     { id: 'inspect-in-call', ...inspectInCall },
     { id: 'complete-provided-exports', ...completeProvidedExports },
     { id: 'complete-metadata', ...completeMetadata },
+    { id: 'inspect-tag-names', ...inspectTagNames },
   ];
 }
 

@@ -61,6 +61,10 @@ describe('inspection and completion in the kernel', () => {
     assert.equal(afterParen.content.found, true, JSON.stringify(afterParen.content));
     assert.match(text(afterParen), /^tangentKernel\(net: Network, params: Params, x: (tf\.)?Tensor.*\): (tf\.)?Tensor2D\nparameter 1: net: Network - the network/);
     assert.match(text(afterParen), /Empirical tangent kernel K = J J\^T/);
+    // Every tag with its name (inspect-tag-names.mjs): the result and the example are not more description.
+    assert.match(text(afterParen), /\n@param params its parameters w\n/);
+    assert.match(text(afterParen), /\n@returns K, \(nC\) x \(nC\)/);
+    assert.match(text(afterParen), /\n@example\nconst net = fcn\(/);
     assert.match(text(secondArg), /\nparameter 2: params: Params - its parameters w\n/);
     // On an argument: the callee, not the argument's own type.
     assert.match(text(onArgument), /^tangentKernel\(net: Network.*\nparameter 1: net: Network - /);
