@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { launch, local, testOutput, watch } from './browser-support.js';
 import { reproduce } from './kernel-support.js';
+import { checkReportLayout } from '../scripts/report.js';
 
 describe('reproduction report in a real browser', () => {
   const out = mkdtempSync(join(tmpdir(), 'tangent-report-'));
@@ -48,6 +49,11 @@ describe('reproduction report in a real browser', () => {
       assert.equal(drawn, figures, 'plotly drew every figure');
       assert.match(await page.evaluate<string>(`document.getElementById('summary').textContent`), /^(\d+) of \1 claims reproduced$/);
       await page.screenshot({ path: join(testOutput, 'report.png'), fullPage: true });
+      // The page's own drawing of every figure (at its natural size, not scaled into a table cell) passes the same
+      // layout check as the exported PNGs.
+      const onPage = await checkReportLayout(join(out, 'report.html'), browser as unknown as Parameters<typeof checkReportLayout>[1], 1500);
+      assert.equal(Object.keys(onPage).length, figures, 'every figure of the page checked');
+      for (const [name, l] of Object.entries(onPage)) assert.deepEqual(l.problems, [], `${name} on report.html: overlapping or clipped text`);
       assert.deepEqual(w.consoleErrors, [], 'no console errors');
       assert.deepEqual(w.external, [], 'no request left the machine');
     } finally {
