@@ -11,6 +11,8 @@ import { pv } from '../lib/core/params.js';
 import { nqm } from '../lib/nets/taylor-models.js';
 import { train } from '../lib/train/train.js';
 import { assertClose, seededMatrix, tensorOf } from './helpers.js';
+import { EIGEN_NOISE, type Placement, THESIS_ETA_RATIO, type TwoClusterCatapultRun, fractionHolding, relativeChange, twoClusterCatapult, twoClusterVerdict } from '../lib/experiments/p003-catapult-dynamics.js';
+import { twoClusterData } from '../lib/data/two-cluster.js';
 
 before(async () => {
   await initBackend();
@@ -162,4 +164,61 @@ test('a Taylor model releases its copy of w0 with dispose()', () => {
   q.dispose?.();
   assert.equal(tf.memory().numTensors, before);
   pv.dispose(w0);
+});
+
+// 003 Fig 3.3 / B.1 judged by the thesis' words (T:L861, T:L3044) on hand-made runs.
+function fakeRun(placement: Placement, lambda1: number[], lambda2: number[], o: Partial<TwoClusterCatapultRun> = {}): TwoClusterCatapultRun {
+  return {
+    model: 'nqm', placement, eta1: 0.37, eta2: 0.39, direction1: 'x>=0', nonNegative: 66, lr: 0.3, status: 'max-steps',
+    steps: lambda1.map((_, i) => i), loss: lambda1.map(() => 0.2), lambda1, lambda2, distance: lambda1.map(() => 0), plateau: 0.2, finalLoss: 0.2, ...o,
+  };
+}
+const balanced = {
+  sub: fakeRun('sub', [100, 99.5], [90, 90.2]),
+  between: fakeRun('between', [100, 60], [90, 95]),
+  both: fakeRun('both', [100, 40], [90, 89]),
+  above: fakeRun('above', [100], [90], { status: 'diverged', finalLoss: NaN }),
+};
+
+test('twoClusterVerdict: "only λ₁ decreases" lets λ₂ rise; "both decrease" is any drop beyond the noise', () => {
+  const v = twoClusterVerdict(3, balanced);
+  assert.equal(v.seed, 3);
+  assert.equal(v.nonNegative, 66);
+  assert.ok(Math.abs(v.etaRatio - 0.39 / 0.37) < 1e-12);
+  assert.ok(Math.abs(THESIS_ETA_RATIO - 1.054) < 1e-3);
+  assert.ok(Math.abs(v.between.lambda2 - (95 / 90 - 1)) < 1e-12, 'λ₂ rose by 5.6 %, signed');
+  assert.deepEqual([v.subConstant, v.betweenLambda1Drops, v.betweenLambda2NoDrop, v.bothDrop, v.aboveDiverges, v.plateau], [true, true, true, true, true, true]);
+  assert.ok(Number.isNaN(twoClusterVerdict(0, { ...balanced, both: fakeRun('both', [1], [1], { status: 'diverged' }) }).both.lambda1));
+});
+
+test('twoClusterVerdict: a λ₂ drop beyond EIGEN_NOISE fails "only λ₁ decreases", one within it does not; a change within noise is no decrease', () => {
+  const drop = (f: number) => twoClusterVerdict(0, { ...balanced, between: fakeRun('between', [100, 60], [1, 1 - f]) }).betweenLambda2NoDrop;
+  assert.equal(drop(2 * EIGEN_NOISE), false);
+  assert.equal(drop(EIGEN_NOISE / 2), true);
+  const both = (f: number) => twoClusterVerdict(0, { ...balanced, both: fakeRun('both', [100, 40], [1, 1 - f]) }).bothDrop;
+  assert.equal(both(2 * EIGEN_NOISE), true);
+  assert.equal(both(EIGEN_NOISE / 2), false);
+  assert.equal(twoClusterVerdict(0, { ...balanced, sub: fakeRun('sub', [100, 103, 100], [90, 90]) }).subConstant, false, 'a 3 % excursion at any step');
+  assert.equal(twoClusterVerdict(0, { ...balanced, above: fakeRun('above', [100, 50], [90, 90]) }).aboveDiverges, false);
+  assert.equal(twoClusterVerdict(0, { ...balanced, both: fakeRun('both', [100, 40], [90, 80], { finalLoss: 0.21 }) }).plateau, false, '5 % off the plateau');
+});
+
+test('twoClusterVerdict, fractionHolding and relativeChange name their bad arguments', () => {
+  assert.throws(() => twoClusterVerdict(0, { ...balanced, both: undefined as never }), /runs\.both = undefined/);
+  assert.throws(() => twoClusterVerdict(0, { ...balanced, both: balanced.sub }), /runs\.both\.placement = sub; expected 'both'/);
+  assert.throws(() => twoClusterVerdict(0, balanced, -1), /noise = -1/);
+  assert.throws(() => fractionHolding([], () => true), /verdicts = ; expected a non-empty array/);
+  assert.throws(() => relativeChange('x' as never), /series = x/);
+  assert.ok(Number.isNaN(relativeChange([])));
+  assert.equal(relativeChange([4, 5, 3]), -0.25);
+  const vs = [twoClusterVerdict(0, balanced), twoClusterVerdict(1, { ...balanced, between: fakeRun('between', [100, 60], [90, 80]) })];
+  assert.equal(fractionHolding(vs, (v) => v.betweenLambda2NoDrop), 0.5);
+});
+
+test('twoClusterCatapult reports the draw\'s balance: the points on x ≥ 0', () => {
+  const r = twoClusterCatapult({ model: 'network', placement: 'sub', m: 16, n: 32, seed: 5, steps: 1 });
+  const data = twoClusterData({ n: 32, seed: 5 });
+  assert.equal(r.nonNegative, Array.from(data.x.dataSync()).filter((v) => v >= 0).length);
+  data.dispose();
+  assert.ok(r.eta1 <= r.eta2, `η₁ = ${r.eta1} ≤ η₂ = ${r.eta2}`);
 });

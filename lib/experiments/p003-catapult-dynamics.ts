@@ -42,6 +42,8 @@ export interface TwoClusterCatapultRun {
   eta2: number;
   /** Which of p₊ = x·1{x ≥ 0}, p₋ = x·1{x < 0} carries λ₁. */
   direction1: 'x>=0' | 'x<0';
+  /** Number of the n points on x ≥ 0: the draw's balance, which sets ‖p₊‖², ‖p₋‖² and so η₂/η₁ (thesis: ≈ 66/62). */
+  nonNegative: number;
   lr: number;
   status: string;
   steps: number[];
@@ -98,7 +100,7 @@ export function twoClusterCatapult(o: { model: 'network' | 'nqm'; placement: Pla
   });
   const h = r.history;
   const out: TwoClusterCatapultRun = {
-    model, placement, eta1, eta2, direction1: lamPos >= lamNeg ? 'x>=0' : 'x<0', lr, status: r.status,
+    model, placement, eta1, eta2, direction1: lamPos >= lamNeg ? 'x>=0' : 'x<0', nonNegative: xs.filter((v) => v >= 0).length, lr, status: r.status,
     steps: h.loss?.step ?? [], loss: (h.loss?.value ?? []) as number[],
     lambda1: (h.lambda1?.value ?? []) as number[], lambda2: (h.lambda2?.value ?? []) as number[],
     distance: (h.distanceL2?.value ?? []) as number[],
@@ -109,6 +111,87 @@ export function twoClusterCatapult(o: { model: 'network' | 'nqm'; placement: Pla
   if (net !== base) net.dispose?.();
   data.dispose();
   return out;
+}
+
+/** η₂/η₁ = λ₁(0)/λ₂(0) of the thesis' draw: 2/λ₁(0) = 0.37, 2/λ₂(0) = 0.39 (003 T:L861). */
+export const THESIS_ETA_RATIO = 0.39 / 0.37;
+
+/**
+ * Float noise of a Rayleigh quotient: a float32 sum over m·n = 5000 · 128 ≈ 6.4·10⁵ terms accumulates a relative
+ * round-off of about √(6.4·10⁵) · 1.2·10⁻⁷ ≈ 10⁻⁴. "Decreases" means a relative drop larger than this, fixed before
+ * any draw was looked at.
+ */
+export const EIGEN_NOISE = 1e-4;
+
+/** "Nearly constant" below η₁ (T:L861): every recorded λ_i(t) within 2 % of λ_i(0) (the notebook's bound since its first version). */
+export const SUB_CRITICAL_BAND = 0.02;
+
+/** Prop B.11.3: the final loss equals the plateau (1/n)‖P⊥y‖² within 1 %. */
+export const PLATEAU_TOLERANCE = 0.01;
+
+/** λ(T)/λ(0) − 1 of a recorded series, signed (< 0 is a drop); NaN for an empty series. */
+export function relativeChange(series: readonly number[]): number {
+  if (!Array.isArray(series)) throw new Error(`relativeChange: series = ${String(series)}; expected an array of numbers`);
+  return series.length === 0 ? NaN : series[series.length - 1] / series[0] - 1;
+}
+
+/** The claims of Fig 3.3 (NQM, T:L861) and Fig B.1 (network, T:L3044) on one draw, each in the thesis' words. */
+export interface TwoClusterVerdict {
+  seed: number;
+  /** The draw's points on x ≥ 0 (of n) and its η₂/η₁, beside the thesis' THESIS_ETA_RATIO ≈ 1.05. */
+  nonNegative: number;
+  etaRatio: number;
+  /** Signed relative changes λ_i(T)/λ_i(0) − 1 at the 'between' and 'both' rates (NaN if the run diverged). */
+  between: { lambda1: number; lambda2: number };
+  both: { lambda1: number; lambda2: number };
+  /** "when η < 0.37 … the kernel is nearly constant": max_t |λ_i(t)/λ_i(0) − 1| ≤ SUB_CRITICAL_BAND for i = 1, 2. */
+  subConstant: boolean;
+  /** "when 0.37 < η < 0.39 … only λ₁(t) decreases": λ₁ drops by more than the noise … */
+  betweenLambda1Drops: boolean;
+  /** … and λ₂ does not drop (λ₂(T)/λ₂(0) − 1 ≥ −noise), whether it stays or rises. */
+  betweenLambda2NoDrop: boolean;
+  /** "when 0.39 < η < η_max … both λ₁(t) and λ₂(t) decreases": both drop by more than the noise. */
+  bothDrop: boolean;
+  /** Thm 3.3.6: above η_max = 2η₁ GD diverges. */
+  aboveDiverges: boolean;
+  /** Prop B.11.3: every non-divergent run ends on the plateau within PLATEAU_TOLERANCE. */
+  plateau: boolean;
+}
+
+/**
+ * Judges one draw's four runs (one per placement, same model and seed) by the thesis' words (T:L861, T:L3044):
+ * a decrease is a relative drop beyond `noise`; "only λ₁ decreases" asks nothing of λ₂ but that it does not drop.
+ * Example: `twoClusterVerdict(0, { sub, between, both, above })`.
+ */
+export function twoClusterVerdict(seed: number, runs: Record<Placement, TwoClusterCatapultRun>, noise = EIGEN_NOISE): TwoClusterVerdict {
+  if (runs === null || typeof runs !== 'object') throw new Error(`twoClusterVerdict: runs = ${String(runs)}; expected { sub, between, both, above } of twoClusterCatapult results`);
+  for (const p of ['sub', 'between', 'both', 'above'] as const) {
+    const r = runs[p];
+    if (!r || !Array.isArray(r.lambda1)) throw new Error(`twoClusterVerdict: runs.${p} = ${String(r)}; expected a twoClusterCatapult result`);
+    if (r.placement !== p) throw new Error(`twoClusterVerdict: runs.${p}.placement = ${String(r.placement)}; expected '${p}'`);
+  }
+  if (!(noise >= 0)) throw new Error(`twoClusterVerdict: noise = ${noise}; expected a number ≥ 0`);
+  const { sub, between, both, above } = runs;
+  const change = (r: TwoClusterCatapultRun) => (r.status === 'diverged' ? { lambda1: NaN, lambda2: NaN } : { lambda1: relativeChange(r.lambda1), lambda2: relativeChange(r.lambda2) });
+  const maxRel = (a: number[]) => Math.max(...a.map((v) => Math.abs(v / a[0] - 1)));
+  const b = change(between);
+  const o = change(both);
+  const converged = [sub, between, both].filter((r) => r.status !== 'diverged');
+  return {
+    seed, nonNegative: sub.nonNegative, etaRatio: sub.eta2 / sub.eta1, between: b, both: o,
+    subConstant: sub.status !== 'diverged' && Math.max(maxRel(sub.lambda1), maxRel(sub.lambda2)) <= SUB_CRITICAL_BAND,
+    betweenLambda1Drops: b.lambda1 < -noise,
+    betweenLambda2NoDrop: b.lambda2 >= -noise,
+    bothDrop: o.lambda1 < -noise && o.lambda2 < -noise,
+    aboveDiverges: above.status === 'diverged',
+    plateau: converged.length > 0 && converged.every((r) => Math.abs(r.finalLoss / r.plateau - 1) <= PLATEAU_TOLERANCE),
+  };
+}
+
+/** Fraction of the draws on which a claim holds. */
+export function fractionHolding(verdicts: readonly TwoClusterVerdict[], claim: (v: TwoClusterVerdict) => boolean): number {
+  if (!Array.isArray(verdicts) || verdicts.length === 0) throw new Error(`fractionHolding: verdicts = ${String(verdicts)}; expected a non-empty array of twoClusterVerdict results`);
+  return verdicts.filter(claim).length / verdicts.length;
 }
 
 /**
