@@ -29,6 +29,7 @@ const EXPECTED_FAIL: Record<string, Record<string, string>> = {
     '003-fig4.9-rank3-test-loss': 'as above',
     '003-fig4.9-rank3-catapults': 'as above',
     '003-figC.19-rank3-validation': 'as above: the validation loss of the same rank-3 runs',
+    '003-figC.22-rank4-top-eigenspace': 'rank-4, b = 5 (the run that diverges at step 1117): 15 of 21 rises > 10 % in the first 200 steps are carried mostly by L≤1 (0.71)',
     '003-figC.21-rank4-alignment': 'rank-4 on the bias-free 4-layer net: b = 5 diverges, the others learn mostly the x₁ term and their alignment is flat (0.875–0.884)',
     '003-fig4.10-rank2-small-lr-trained': 'the lr 0.1 runs (C.23) are capped at 1500 steps, far from 10⁻³, at the quick profile',
   },
