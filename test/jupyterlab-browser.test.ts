@@ -62,7 +62,19 @@ async function startServer(app: 'jupyterlab' | 'notebook', dir: string): Promise
   ];
   // The checkout's private kernelspec first (scripts/kernel-install.mjs): the user-level one may belong to another checkout.
   const { privateKernelEnv } = (await import(pathToFileURL(join(root, 'scripts', 'kernel-install.mjs')).href)) as { privateKernelEnv(root: string): NodeJS.ProcessEnv };
-  const env = { ...privateKernelEnv(root), TANGENT_PROFILE: 'quick', JUPYTER_RUNTIME_DIR: join(dir, 'runtime'), JUPYTER_CONFIG_DIR: join(dir, 'config') };
+  // JupyterLab drops a completion provider's answer that comes after providerTimeout (1 s by default). tslab's first
+  // completion in a kernel took 5.1 s at load 8 on this 2-core machine (later ones 0.05-0.1 s), and the completer
+  // then never showed: the test checks that tslab answers, not how fast. The settings folder is the server's own.
+  const settings = join(dir, 'config', 'lab', 'user-settings');
+  mkdirSync(join(settings, '@jupyterlab', 'completer-extension'), { recursive: true });
+  writeFileSync(join(settings, '@jupyterlab', 'completer-extension', 'manager.jupyterlab-settings'), JSON.stringify({ providerTimeout: 120_000 }));
+  const env = {
+    ...privateKernelEnv(root),
+    TANGENT_PROFILE: 'quick',
+    JUPYTER_RUNTIME_DIR: join(dir, 'runtime'),
+    JUPYTER_CONFIG_DIR: join(dir, 'config'),
+    JUPYTERLAB_SETTINGS_DIR: settings,
+  };
   const proc: ChildProcess = spawn(python, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env });
   let log = '';
   proc.stderr?.setEncoding('utf8').on('data', (s: string) => (log += s));
@@ -168,11 +180,11 @@ describe('JupyterLab 4 and Notebook 7 in headless Chromium (project venv)', () =
       await page.keyboard.press('Enter');
       await page.keyboard.type('Math.ma');
       await page.keyboard.press('Tab');
-      await page.waitForSelector('.jp-Completer .jp-Completer-item:has-text("max")', { timeout: 30_000 });
+      await page.waitForSelector('.jp-Completer .jp-Completer-item:has-text("max")', { timeout: 150_000 });
       await page.keyboard.press('Escape');
       await page.keyboard.type('x');
       await page.keyboard.press('Shift+Tab');
-      await page.waitForSelector('.jp-Tooltip', { timeout: 30_000 });
+      await page.waitForSelector('.jp-Tooltip', { timeout: 120_000 });
       const tip = await page.evaluate<string>(`document.querySelector('.jp-Tooltip').textContent`);
       assert.match(tip, /max\(/, 'inspection shows Math.max');
       await page.screenshot({ path: join(testOutput, 'jupyterlab-inspect.png') });
