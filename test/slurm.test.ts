@@ -65,7 +65,7 @@ describe('slurm engine: pieces that need no cluster', () => {
   test('npm run reproduce -- --engine: local or slurm, passed on as TANGENT_ENGINE', async () => {
     const r = await reproduce(['--engine', 'pbs', '--only', '00_environment']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /reproduce: engine 'pbs' is not local or slurm/);
+    assert.match(r.stderr, /reproduce: --engine 'pbs' is not local or slurm/);
     const help = await reproduce(['--help']);
     assert.match(help.stdout, /--engine local\|slurm/);
   });
