@@ -61,7 +61,7 @@ const EXPECTED_FAIL: Record<string, Record<string, string>> = {
     '003-figC.12-kernel': 'all 5 spikes are catapults (the cycle takes η above every batch\'s η_crit); the 3 large ones (1.9×, 8.2×, 21×) lower ‖K‖₂, the 2 small ones (1.2×) do not',
   },
   '003_ch3_catapult_dynamics': {
-    '003-nqm-between-lambda2': 'the NQM\'s λ₂ drops 0.01–0.35 % between η₁ and η₂ (beyond the 10⁻⁴ noise on 4 of 5 draws): the o(1/m) term of eq. 3.12, measured at m and 4m in the notebook',
+    '003-nqm-between-lambda2': 'the NQM\'s λ₂ drops 0.01–0.35 % between η₁ and η₂ (beyond the 10⁻⁴ noise on 4 of 5 draws): a decrease of eq. 3.12 that shrinks with m, measured at m and 4m in the notebook',
   },
   '003_ch3_test_performance': {
     '003-perf-clusters-fc2-relu-f-acc-super-better': 'documented in the notebook: the cluster task does not show a super-critical accuracy gain',
