@@ -9,7 +9,8 @@ import { relativeKernelChange, softmaxJacobians, outputKernel, tangentKernel } f
 import type { Params } from '../core/params.js';
 import { train, type Tracker } from '../train/train.js';
 import { registerTasks } from '../run/tasks.js';
-import { checkInt, checkOneOf } from '../core/checks.js';
+import { checkInt, checkOneOf, checkPositive } from '../core/checks.js';
+import { loglogFit } from '../stats/fit.js';
 
 /** 002 eq. 43: f(w, V, b; x) = (1/sqrt m) V sigma(w x + b), ReLU, w, b in R^m, V in R^{3 x m} (no output bias). */
 export function eq43Network(m: number): Network {
@@ -147,6 +148,72 @@ export function fig2Run(opts: { m: number; mb: number; seed: number; steps: numb
   const params = net.init(seed);
   const kernels: Kernels = (p) => ({ linear: tangentKernel(net, p, data.x) });
   return trackedGd({ net, params, data, loss: crossEntropy(), kernels, steps, kernelEvery, lossBelow, lrMultiple, label: `m=${m} mb=${mb} seed=${seed}`, progress: opts.progress });
+}
+
+/** The log-log slope of one window of consecutive widths. */
+export interface WindowSlope {
+  from: number;
+  to: number;
+  slope: number;
+  slopeSE: number;
+}
+
+/**
+ * Log-log slopes of y vs x over every window of `size` consecutive points (002 Fig 1: whether the ΔK slope moves
+ * towards the −1/2 of the Hessian-norm bound, Prop 2.3, as m grows; one fit over all widths cannot say).
+ */
+export function windowSlopes(xs: number[], ys: number[], size = 3): WindowSlope[] {
+  checkInt('windowSlopes', 'size', size, 2);
+  if (!Array.isArray(xs) || !Array.isArray(ys) || xs.length !== ys.length) throw new Error(`windowSlopes: xs has ${xs?.length} values, ys ${ys?.length}; expected arrays of equal length`);
+  if (xs.length < size) throw new Error(`windowSlopes: ${xs.length} points; expected at least size = ${size}`);
+  return Array.from({ length: xs.length - size + 1 }, (_, i) => {
+    const fit = loglogFit(xs.slice(i, i + size), ys.slice(i, i + size));
+    return { from: xs[i], to: xs[i + size - 1], slope: fit.slope, slopeSE: fit.slopeSE };
+  });
+}
+
+/** Per window: the slope of the median curve over seeds and the smallest, median and largest single-seed slope. */
+export interface WindowSlopeRow extends WindowSlope {
+  seedMin: number;
+  seedMedian: number;
+  seedMax: number;
+}
+
+/** windowSlopes of the median over seeds, with the spread of the single-seed slopes; `bySeed[s][i]` is seed s at width xs[i]. */
+export function windowSlopeTable(xs: number[], bySeed: number[][], size = 3): WindowSlopeRow[] {
+  if (!Array.isArray(bySeed) || bySeed.length < 1) throw new Error(`windowSlopeTable: bySeed = ${JSON.stringify(bySeed)}; expected one array of values per seed`);
+  bySeed.forEach((row, s) => {
+    if (!Array.isArray(row) || row.length !== xs.length) throw new Error(`windowSlopeTable: bySeed[${s}] has ${row?.length} values; expected ${xs.length}, one per width`);
+  });
+  const median = (v: number[]) => {
+    const t = [...v].sort((a, b) => a - b);
+    const k = t.length >> 1;
+    return t.length % 2 ? t[k] : (t[k - 1] + t[k]) / 2;
+  };
+  const perSeed = bySeed.map((row) => windowSlopes(xs, row, size));
+  return windowSlopes(xs, xs.map((_, i) => median(bySeed.map((row) => row[i]))), size).map((w, j) => {
+    const seeds = perSeed.map((ws) => ws[j].slope);
+    return { ...w, seedMin: Math.min(...seeds), seedMedian: median(seeds), seedMax: Math.max(...seeds) };
+  });
+}
+
+/**
+ * How GD runs ended against the paper's stopping rule (loss < `lossBelow`, 002 L567, L585) and the step cap that
+ * replaces it where it binds: how many converged, hit the cap (with their final losses) or diverged.
+ */
+export function stopReport(runs: KernelChangeRun[], opts: { cap: number; lossBelow: number }): { runs: number; converged: number; capped: number; diverged: number; cappedFinalLoss: [number, number] | null; text: string } {
+  checkInt('stopReport', 'cap', opts?.cap, 0);
+  checkPositive('stopReport', 'lossBelow', opts.lossBelow);
+  const capped = runs.filter((r) => r.status === 'max-steps');
+  const converged = runs.filter((r) => r.status === 'converged');
+  const diverged = runs.length - capped.length - converged.length;
+  const losses = capped.map((r) => r.finalLoss);
+  const cappedFinalLoss: [number, number] | null = capped.length ? [Math.min(...losses), Math.max(...losses)] : null;
+  const text = `${runs.length} runs: ${converged.length} reached loss < ${opts.lossBelow}` +
+    (converged.length ? ` (after ${Math.min(...converged.map((r) => r.trainedSteps))}–${Math.max(...converged.map((r) => r.trainedSteps))} steps)` : '') +
+    `, ${capped.length} hit the cap of ${opts.cap} steps` + (cappedFinalLoss ? ` (final loss ${cappedFinalLoss[0].toExponential(2)} – ${cappedFinalLoss[1].toExponential(2)})` : '') +
+    (diverged ? `, ${diverged} diverged` : '');
+  return { runs: runs.length, converged: converged.length, capped: capped.length, diverged, cappedFinalLoss, text };
 }
 
 registerTasks(import.meta.url, { fig1Run, fig2Run });
