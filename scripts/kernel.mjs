@@ -5,16 +5,18 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { withBuildLock } from './build-lock.mjs';
 import { ensureSelfLink, projectRoot, providedPackages, withResolveHook } from './project.mjs';
 
 const root = projectRoot();
 ensureSelfLink(root);
 const require = createRequire(`${root}/package.json`);
 const tsc = require.resolve('typescript/bin/tsc');
-const build = spawnSync(process.execPath, [tsc, '-p', `${root}/tsconfig.lib.json`, '--pretty', 'false'], {
-  cwd: root,
-  encoding: 'utf8',
-});
+// Two kernels started at once after an edit of lib/ (two notebooks opened together) would both rewrite dist/
+// while the other loads it: the build runs under a lock file, the second kernel waits and finds nothing to do.
+const build = withBuildLock(join(root, 'node_modules', '.tangent-kernel-build.lock'), () =>
+  spawnSync(process.execPath, [tsc, '-p', `${root}/tsconfig.lib.json`, '--pretty', 'false'], { cwd: root, encoding: 'utf8' }),
+);
 if (build.status !== 0) {
   // Type errors still emit JavaScript; the kernel starts with it and the errors go to the server log.
   process.stderr.write(`tangent-lab: lib/ has type errors (the kernel still starts):\n${build.stdout}${build.stderr}\n`);
