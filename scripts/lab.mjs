@@ -3,7 +3,8 @@
 // kernel "TypeScript (tangent-lab)" available. Without JupyterLab (no venv), the classic notebook.
 // Extra arguments go to Jupyter, e.g. `npm run lab -- --notebook-dir=/some/folder` or `npm run lab -- --no-browser`.
 import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setup } from './setup.mjs';
 import { projectRoot } from './project.mjs';
@@ -23,6 +24,29 @@ export function labArguments({ app, userArgs = [], isRoot = false }) {
   return ['-m', app, ...(app === 'jupyterlab' ? QUIET_LAB : []), ...(isRoot ? ['--allow-root'] : []), ...userArgs];
 }
 
+/**
+ * JupyterLab drops a completion provider's answer that comes after `providerTimeout` (1 s by default); the kernel's
+ * first completion loads the library's declarations and took 5 s on a loaded 2-core machine, so it never showed.
+ * A default of the project's own JupyterLab (an overrides.d file in the application settings of the project venv;
+ * a user's own setting still wins), never written into an interpreter outside the checkout.
+ */
+export const COMPLETER_OVERRIDES = { '@jupyterlab/completer-extension:manager': { providerTimeout: 30_000 } };
+
+/** Writes COMPLETER_OVERRIDES for `python`'s JupyterLab when it lives in the checkout; returns the file or a reason. */
+export function ensureLabDefaults(python, root = projectRoot()) {
+  const r = spawnSync(python, ['-c', 'from jupyterlab.commands import get_app_dir; print(get_app_dir())'], { encoding: 'utf8' });
+  const appDir = r.status === 0 ? r.stdout.trim() : '';
+  if (!appDir) return { skipped: 'JupyterLab not found' };
+  if (!resolve(appDir).startsWith(resolve(root) + sep)) return { skipped: `JupyterLab of ${appDir} is not the project's own` };
+  const file = join(appDir, 'settings', 'overrides.d', 'tangent-lab.json');
+  const text = `${JSON.stringify(COMPLETER_OVERRIDES, null, 2)}\n`;
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+  return { file };
+}
+
 function main() {
   let python;
   try {
@@ -37,6 +61,7 @@ function main() {
   };
   const lab = version('jupyterlab');
   const app = lab ? 'jupyterlab' : 'notebook';
+  if (lab) ensureLabDefaults(python);
   const args = process.argv.slice(2);
   process.stdout.write(
     `starting ${lab ? `JupyterLab ${lab}` : `the Jupyter notebook ${version('notebook') ?? ''} (JupyterLab is not installed: see environment.md)`} ` +

@@ -13,6 +13,8 @@ import { jupyterPython, root } from './kernel-support.js';
 interface Lab {
   QUIET_LAB: string[];
   labArguments(o: { app: string; userArgs?: string[]; isRoot?: boolean }): string[];
+  ensureLabDefaults(python: string, root?: string): { file?: string; skipped?: string };
+  COMPLETER_OVERRIDES: Record<string, Record<string, unknown>>;
 }
 const lab = (): Promise<Lab> => import(pathToFileURL(join(root, 'scripts', 'lab.mjs')).href) as Promise<Lab>;
 
@@ -48,7 +50,8 @@ describe('npm run lab (scripts/lab.mjs)', () => {
       t.skip(`no JupyterLab 4: ${(e as Error).message}`);
       return;
     }
-    const { labArguments } = await lab();
+    const { labArguments, ensureLabDefaults, COMPLETER_OVERRIDES } = await lab();
+    const defaults = ensureLabDefaults(python);
     const dir = mkdtempSync(join(tmpdir(), 'tangent-lab-command-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     const port = await freePort();
@@ -84,5 +87,11 @@ describe('npm run lab (scripts/lab.mjs)', () => {
     assert.match(page, /"news": \{"disabled": true\}/);
     assert.deepEqual(await (await fetch(url('/lab/api/update'))).json(), { notification: null });
     assert.deepEqual(await (await fetch(url('/lab/api/news'))).json(), { news: [] });
+    // The completer waits for the kernel's first (slow) completion: the project's default, where its JupyterLab is the venv's.
+    if (defaults.file) {
+      const plugin = '@jupyterlab/completer-extension:manager';
+      const setting = (await (await fetch(url(`/lab/api/settings/${plugin}`))).json()) as { schema?: { properties?: { providerTimeout?: { default?: number } } } };
+      assert.equal(setting.schema?.properties?.providerTimeout?.default, COMPLETER_OVERRIDES[plugin].providerTimeout, "the schema default JupyterLab serves (a user's own setting still wins)");
+    } else t.diagnostic(`completer default not written: ${defaults.skipped}`);
   });
 });
