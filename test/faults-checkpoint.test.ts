@@ -4,7 +4,7 @@
 // instead of rewriting all of it. Uses a tiny tmpfs in a private mount namespace when running as root, else injects
 // ENOSPC through the checkpoint's test hook.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,23 +18,19 @@ import { checkpointFaults, loadCheckpoint } from '../lib/train/checkpoint.js';
 import { type TrainOptions, type TrainResult, type Tracker, train } from '../lib/train/train.js';
 import { trainLoss } from '../lib/train/trackers.js';
 import { seededMatrix, tensorOf } from './helpers.js';
+import { canMountTinyDisk, mountTinyDisk } from './tiny-disk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tangent-faults-checkpoint-'));
 let ns: ChildProcess | undefined;
 let tiny: string | undefined;
-const canMount = process.getuid?.() === 0 && spawnSync('unshare', ['--version']).status === 0;
+const canMount = canMountTinyDisk;
 
 before(async () => {
   await initBackend();
   if (!canMount) return;
-  const mnt = join(dir, 'mnt');
-  mkdirSync(mnt);
-  ns = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=1m tmpfs '${mnt}' && echo mounted && exec sleep 3600`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ok = await new Promise<boolean>((r) => {
-    ns!.stdout!.on('data', (d: Buffer) => r(d.toString().includes('mounted')));
-    ns!.on('exit', () => r(false));
-  });
-  if (ok) tiny = `/proc/${ns.pid}/root${mnt}`;
+  const disk = await mountTinyDisk(dir);
+  ns = disk.ns;
+  tiny = disk.path;
 });
 after(() => {
   ns?.kill('SIGKILL');

@@ -2,7 +2,7 @@
 // not be written, keeps every earlier result and leaves no empty or partial file. Uses a tiny tmpfs in a
 // private mount namespace when running as root (read through /proc/<pid>/root), else injects ENOSPC.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { cachedRun, lookup, openStore } from '../lib/run/store.js';
 import { sweep } from '../lib/run/sweep.js';
 import { notebook, root as projectRoot, run } from './kernel-support.js';
+import { canMountTinyDisk, mountTinyDisk } from './tiny-disk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tangent-faults-disk-'));
 let ns: ChildProcess | undefined;
@@ -22,19 +23,14 @@ function reproduceInside(args: string[]) {
   return run('nsenter', ['-t', String(ns!.pid), '-m', '--', process.execPath, join(projectRoot, 'scripts', 'reproduce.mjs'), ...args]);
 }
 
-const canMount = process.getuid?.() === 0 && spawnSync('unshare', ['--version']).status === 0;
+const canMount = canMountTinyDisk;
 
 before(async () => {
   if (!canMount) return;
-  const mnt = join(dir, 'mnt');
-  mkdirSync(mnt);
-  ns = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=1m tmpfs '${mnt}' && echo mounted && exec sleep 3600`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ok = await new Promise<boolean>((r) => {
-    ns!.stdout!.on('data', (d: Buffer) => r(d.toString().includes('mounted')));
-    ns!.on('exit', () => r(false));
-  });
-  if (ok) tiny = `/proc/${ns.pid}/root${mnt}`;
-  mountPoint = mnt;
+  const disk = await mountTinyDisk(dir);
+  ns = disk.ns;
+  tiny = disk.path;
+  mountPoint = disk.mountPoint;
 });
 after(() => {
   ns?.kill('SIGKILL');

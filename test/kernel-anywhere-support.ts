@@ -1,12 +1,11 @@
 // Drives the project kernel the way JupyterLab does: jupyter_server's kernel manager starts the private
 // kernelspec for a notebook path under the server's root folder, so the kernel's cwd is the notebook's folder;
 // then execute / inspect / complete requests go over the real Jupyter protocol (jupyter_client).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { jupyterPython, root, type Run } from './kernel-support.js';
+import { jupyterPython, root, run } from './kernel-support.js';
 
 export type KernelRequest =
   | { type: 'execute'; code: string }
@@ -81,7 +80,7 @@ export async function kernelSession(rootDir: string, folder: string, requests: K
   try {
     const out = join(dir, 'replies.json');
     const input = JSON.stringify({ root_dir: rootDir, path: folder, requests, out });
-    const r = await runWithInput(python, ['-c', DRIVER], input, privateKernelEnv(root, process.env));
+    const r = await run(python, ['-c', DRIVER], { env: privateKernelEnv(root, process.env), input });
     if (r.code !== 0 || !existsSync(out)) throw new Error(`kernel driver failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
     return JSON.parse(readFileSync(out, 'utf8')) as KernelReply[];
   } finally {
@@ -89,16 +88,3 @@ export async function kernelSession(rootDir: string, folder: string, requests: K
   }
 }
 
-/** Runs a command with `input` on its stdin, to completion, without blocking the event loop. */
-function runWithInput(cmd: string, args: string[], input: string, env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: root, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}

@@ -11,8 +11,8 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs a command to completion without blocking the event loop (node:test timeouts keep working). */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
+/** Runs a command to completion without blocking the event loop (node:test timeouts keep working); `input` goes to its stdin. */
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd ?? root, env: opts.env ?? process.env });
     let stdout = '';
@@ -21,6 +21,7 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    if (opts.input !== undefined) child.stdin.end(opts.input);
   });
 }
 
