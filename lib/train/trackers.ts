@@ -5,7 +5,7 @@ import { lossValue } from '../analysis/losses.js';
 import { NonFiniteCurvatureError, type Sharpness, lossSharpness } from '../analysis/sharpness.js';
 import { checkInt, checkPositive, firstNonFinite } from '../core/checks.js';
 import { type EigenMethod, kernelEigen, lossDecomposition, projectResidual, relativeKernelChange, tangentKernel, topEigenpairs } from '../analysis/ntk.js';
-import { type Cadence, isDue, type TrackContext, type Tracker } from './train.js';
+import { type Cadence, isCadence, isDue, type TrackContext, type Tracker } from './train.js';
 import { type Params, pv } from '../core/params.js';
 
 /** Quantities recorded along a run (003 Ch.3-4, 002 Figs 1-2). Each returns a Tracker for train(). */
@@ -284,14 +284,9 @@ export function sharpness(options: SharpnessTrackerOptions = {}): Tracker {
   };
 }
 
-/** A cadence: an integer ≥ 1, or { geometric: r } with r > 1. */
+/** A cadence: an integer ≥ 1, or { geometric: r } with r > 1 (train's isCadence). */
 function checkCadence(fn: string, every: unknown): void {
-  if (typeof every === 'number') {
-    if (!Number.isInteger(every) || every < 1) throw new Error(`${fn}: every = ${every}; expected an integer ≥ 1 (steps between records) or { geometric: r > 1 }`);
-    return;
-  }
-  const r = (every as { geometric?: unknown } | null)?.geometric;
-  if (typeof r !== 'number' || !(r > 1) || !Number.isFinite(r)) throw new Error(`${fn}: every = ${JSON.stringify(every)}; expected an integer ≥ 1 (steps between records) or { geometric: r > 1 }`);
+  if (!isCadence(every)) throw new Error(`${fn}: every = ${JSON.stringify(every) ?? String(every)}; expected an integer ≥ 1 (steps between records) or { geometric: r > 1 }`);
 }
 
 /** The network's outputs on the batch are finite (else the run is diverging and eigensolvers would fail). */

@@ -173,7 +173,12 @@ function validate(o: TrainOptions, n: number): void {
   checkTrackers(o.track);
 }
 
-/** Trackers with distinct names and a cadence that records: every k ≥ 1 steps (an integer) or geometric r > 1. */
+/** A cadence that records: every k ≥ 1 steps (an integer) or { geometric: r } with r > 1. */
+export function isCadence(e: unknown): e is Cadence {
+  return typeof e === 'number' ? Number.isSafeInteger(e) && e >= 1 : typeof e === 'object' && e !== null && typeof (e as { geometric?: unknown }).geometric === 'number' && Number.isFinite((e as { geometric: number }).geometric) && (e as { geometric: number }).geometric > 1;
+}
+
+/** Trackers with distinct names and a cadence that records (isCadence). */
 function checkTrackers(track: Tracker[] | undefined): void {
   if (track === undefined) return;
   if (!Array.isArray(track)) throw new Error(`train: track = ${String(track)}; expected an array of trackers`);
@@ -183,8 +188,7 @@ function checkTrackers(track: Tracker[] | undefined): void {
       throw new Error(`train: track[${i}] = ${tr === null || typeof tr !== 'object' ? String(tr) : `a tracker named ${JSON.stringify(tr.name)}`}; expected a tracker with a non-empty name and a record function`);
     }
     const e = tr.every;
-    const ok = typeof e === 'number' ? Number.isSafeInteger(e) && e >= 1 : typeof e === 'object' && e !== null && typeof e.geometric === 'number' && Number.isFinite(e.geometric) && e.geometric > 1;
-    if (!ok) throw new Error(`train: track[${i}] ('${tr.name}') every = ${JSON.stringify(e) ?? String(e)}; expected a positive integer number of steps or { geometric: r } with r > 1`);
+    if (!isCadence(e)) throw new Error(`train: track[${i}] ('${tr.name}') every = ${JSON.stringify(e) ?? String(e)}; expected a positive integer number of steps or { geometric: r } with r > 1`);
     // Two trackers of one name would interleave their records in one history series.
     if (seen.has(tr.name)) throw new Error(`train: track[${i}] name = '${tr.name}' is used by an earlier tracker; expected distinct names (each names its series in history)`);
     seen.add(tr.name);
